@@ -1,0 +1,324 @@
+//! Configuration: the embedded defaults, then a file, then `RELAIS__*` environment variables; validated at start.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize, Serializer};
+
+use crate::domain::{EmailAddress, PostalAddress, SenderId};
+
+/// The defaults, documented key by key; they are what `relais serve` runs on with no configuration.
+pub const DEFAULT_TOML: &str = include_str!("../config/default.toml");
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration could not be read: {0}")]
+    Load(#[from] config::ConfigError),
+    #[error("configuration key `{key}`: {message}")]
+    Invalid { key: String, message: String },
+}
+
+fn invalid(key: impl Into<String>, message: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid { key: key.into(), message: message.into() }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    pub server: ServerSettings,
+    pub database: DatabaseSettings,
+    pub storage: StorageSettings,
+    pub mail: MailSettings,
+    pub worker: WorkerSettings,
+    pub providers: BTreeMap<String, ProviderSettings>,
+    pub senders: Vec<SenderSettings>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSettings {
+    pub listen: SocketAddr,
+    pub public_url: url::Url,
+    pub max_request_size: ByteSize,
+    #[serde(with = "humantime_serde")]
+    pub shutdown_grace: Duration,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSettings {
+    pub url: String,
+    pub max_connections: u32,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct StorageSettings {
+    pub proofs_dir: PathBuf,
+    pub attachments_dir: PathBuf,
+    pub max_attachments_size: ByteSize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MailTransportKind {
+    File,
+    Smtp,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SmtpTls {
+    Starttls,
+    Tls,
+    None,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct MailSettings {
+    pub from: String,
+    pub transport: MailTransportKind,
+    pub outbox_dir: PathBuf,
+    pub smtp_host: String,
+    pub smtp_port: u16,
+    pub smtp_tls: SmtpTls,
+    pub smtp_username: String,
+    #[serde(default)]
+    pub smtp_password: Secret,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub smtp_password_file: Option<PathBuf>,
+    #[serde(with = "humantime_serde")]
+    pub smtp_timeout: Duration,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkerSettings {
+    pub enabled: bool,
+    pub concurrency: usize,
+    #[serde(with = "humantime_serde")]
+    pub lease: Duration,
+    #[serde(with = "humantime_serde")]
+    pub poll_interval: Duration,
+    pub max_attempts: u32,
+    #[serde(with = "humantime_serde")]
+    pub reconcile_after: Duration,
+    #[serde(with = "humantime_serde")]
+    pub sync_every: Duration,
+}
+
+/// One provider account; `kind` picks the implementation under `src/providers/`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ProviderSettings {
+    Sandbox(SandboxSettings),
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SandboxSettings {
+    #[serde(with = "humantime_serde")]
+    pub deposit_after: Duration,
+    #[serde(with = "humantime_serde")]
+    pub outcome_after: Duration,
+    pub webhook_secret: Secret,
+    pub price_cents: i64,
+}
+
+/// A legal sender of letters. API keys belong to one sender.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SenderSettings {
+    pub id: SenderId,
+    pub provider: String,
+    pub company: String,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub siret: String,
+    pub email: EmailAddress,
+    pub address: PostalAddress,
+    #[serde(default = "yes")]
+    pub require_pdf: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Settings {
+    /// Loads the embedded defaults, then `file` if given, then `RELAIS__SECTION__KEY` variables, and validates.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        let mut builder =
+            config::Config::builder().add_source(config::File::from_str(DEFAULT_TOML, config::FileFormat::Toml));
+        if let Some(path) = file {
+            builder = builder.add_source(config::File::from(path).format(config::FileFormat::Toml));
+        }
+        let layered = builder
+            .add_source(
+                config::Environment::with_prefix("RELAIS").prefix_separator("__").separator("__").try_parsing(true),
+            )
+            .build()?;
+        let mut settings: Settings = layered.try_deserialize()?;
+        settings.read_secret_files()?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    fn read_secret_files(&mut self) -> Result<(), ConfigError> {
+        if let Some(path) = &self.mail.smtp_password_file {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| invalid("mail.smtp_password_file", format!("{}: {e}", path.display())))?;
+            self.mail.smtp_password = Secret::new(text.trim_end().to_owned());
+        }
+        Ok(())
+    }
+
+    /// Checks what the types alone cannot: references between sections, URL shapes, non-zero limits.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let url = &self.database.url;
+        if !(url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            return Err(invalid("database.url", "must start with sqlite: or postgres://"));
+        }
+        if !matches!(self.server.public_url.scheme(), "http" | "https") {
+            return Err(invalid("server.public_url", "must be an http(s) URL"));
+        }
+        if self.worker.concurrency == 0 {
+            return Err(invalid("worker.concurrency", "must be at least 1"));
+        }
+        if self.senders.is_empty() {
+            return Err(invalid("senders", "at least one sender is needed"));
+        }
+        for (i, sender) in self.senders.iter().enumerate() {
+            if !self.providers.contains_key(&sender.provider) {
+                return Err(invalid(
+                    format!("senders[{i}].provider"),
+                    format!("no provider named `{}` in [providers]", sender.provider),
+                ));
+            }
+            if self.senders.iter().filter(|s| s.id == sender.id).count() > 1 {
+                return Err(invalid(format!("senders[{i}].id"), format!("`{}` is used twice", sender.id)));
+            }
+        }
+        Ok(())
+    }
+
+    pub fn sender(&self, id: &SenderId) -> Option<&SenderSettings> {
+        self.senders.iter().find(|s| &s.id == id)
+    }
+
+    /// True when the database is the embedded default (SQLite), which makes `serve` print a first API key.
+    pub fn uses_sqlite(&self) -> bool {
+        self.database.url.starts_with("sqlite:")
+    }
+}
+
+/// A secret string: never printed, serialized as `[redacted]` when set.
+#[derive(Clone, Default, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(Option<SecretString>);
+
+impl Secret {
+    pub fn new(value: String) -> Self {
+        Self(Some(SecretString::from(value)))
+    }
+
+    pub fn expose(&self) -> &str {
+        self.0.as_ref().map(|s| s.expose_secret()).unwrap_or("")
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.expose().is_empty()
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+impl Serialize for Secret {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(if self.is_empty() { "" } else { "[redacted]" })
+    }
+}
+
+/// A size such as "256MB" (decimal units) or "30MiB" (binary units), or a plain number of bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ByteSize(pub u64);
+
+impl std::str::FromStr for ByteSize {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        let text = text.trim();
+        let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+        let (number, unit) = text.split_at(split);
+        let number: u64 = number.parse().map_err(|_| format!("`{text}` is not a size such as 256MB"))?;
+        let factor: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+            "" | "b" => 1,
+            "kb" => 1_000,
+            "mb" => 1_000_000,
+            "gb" => 1_000_000_000,
+            "kib" => 1 << 10,
+            "mib" => 1 << 20,
+            "gib" => 1 << 30,
+            other => return Err(format!("unknown size unit `{other}` (use B, KB, MB, GB, KiB, MiB, GiB)")),
+        };
+        Ok(ByteSize(number.saturating_mul(factor)))
+    }
+}
+
+impl<'de> Deserialize<'de> for ByteSize {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Number(u64),
+            Text(String),
+        }
+        match Raw::deserialize(d)? {
+            Raw::Number(n) => Ok(ByteSize(n)),
+            Raw::Text(t) => t.parse().map_err(serde::de::Error::custom),
+        }
+    }
+}
+
+impl Serialize for ByteSize {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_defaults_load_and_validate() {
+        let settings = Settings::load(None).expect("defaults are valid");
+        assert_eq!(settings.server.listen.port(), 8080);
+        assert!(settings.uses_sqlite());
+        assert_eq!(settings.storage.max_attachments_size, ByteSize(256_000_000));
+        assert!(matches!(settings.providers["sandbox"], ProviderSettings::Sandbox(_)));
+    }
+
+    #[test]
+    fn sizes_parse_in_decimal_and_binary_units() {
+        assert_eq!("30MB".parse::<ByteSize>(), Ok(ByteSize(30_000_000)));
+        assert_eq!("1 KiB".parse::<ByteSize>(), Ok(ByteSize(1024)));
+        assert!("12 parsecs".parse::<ByteSize>().is_err());
+    }
+
+    #[test]
+    fn secrets_are_redacted_when_printed() {
+        let secret = Secret::new("hunter2".into());
+        assert_eq!(format!("{secret:?}"), "[redacted]");
+        assert_eq!(serde_json::to_string(&secret).unwrap(), "\"[redacted]\"");
+    }
+}

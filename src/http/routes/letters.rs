@@ -1,0 +1,260 @@
+//! `/v1/letters`: submit (JSON or multipart), read, list, cancel, and download the letter and its proofs.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Path, Query, Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use chrono::{TimeZone, Utc};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::domain::{FieldError, LetterId, LetterState};
+use crate::http::error::ApiError;
+use crate::http::extract::Caller;
+use crate::intake::http::{letter_from_json, letter_from_multipart};
+use crate::letters::{Submitted, cancel_letter, submit_letter};
+use crate::providers::ProofKind;
+use crate::services::Services;
+use crate::store::{LetterFilter, LetterRecord};
+
+pub fn router(services: &Services) -> Router<Arc<Services>> {
+    let limit = services.settings.server.max_request_size.0 as usize;
+    Router::new()
+        .route("/v1/letters", post(create).get(list).layer(DefaultBodyLimit::max(limit)))
+        .route("/v1/letters/{id}", get(show))
+        .route("/v1/letters/{id}/cancel", post(cancel))
+        .route("/v1/letters/{id}/document", get(document))
+        .route("/v1/letters/{id}/proofs/{kind}", get(proof))
+}
+
+fn rfc3339(ms: i64) -> String {
+    Utc.timestamp_millis_opt(ms).single().unwrap_or_default().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+fn parse_id(id: &str) -> Result<LetterId, ApiError> {
+    id.parse().map_err(|_| ApiError::not_found(format!("no letter {id}")))
+}
+
+async fn owned_letter(services: &Services, caller: &Caller, id: &str) -> Result<LetterRecord, ApiError> {
+    let id = parse_id(id)?;
+    services
+        .store
+        .letter(&id)
+        .await?
+        .filter(|l| l.sender_id == caller.sender)
+        .ok_or_else(|| ApiError::not_found(format!("no letter {id}")))
+}
+
+/// The API view of a letter; `full` adds the timeline and the proofs.
+async fn letter_view(services: &Services, letter: &LetterRecord, full: bool) -> Result<Value, ApiError> {
+    let base = services.public_url.as_str().trim_end_matches('/');
+    let mut view = json!({
+        "id": letter.id.as_str(),
+        "state": letter.state.as_str(),
+        "state_detail": letter.state_detail,
+        "sender": letter.sender_id.as_str(),
+        "template": { "name": letter.template, "title": services.templates.title(&letter.template), "version": letter.template_hash },
+        "recipient": letter.recipient,
+        "reference": letter.reference,
+        "notify_email": letter.notify_email,
+        "provider": { "name": letter.provider, "reference": letter.provider_ref, "status": letter.provider_status },
+        "cost": letter.cost_cents.map(|c| json!({ "amount": format!("{}.{:02}", c / 100, c % 100), "currency": "EUR" })),
+        "content_sha256": letter.content_sha256,
+        "document_url": letter.content_sha256.as_ref().map(|_| format!("{base}/v1/letters/{}/document", letter.id)),
+        "created_at": rfc3339(letter.created_at),
+        "updated_at": rfc3339(letter.updated_at),
+        "deposited_at": letter.deposited_at.map(rfc3339),
+    });
+    if full {
+        let attachments = services.store.attachments(&letter.id).await?;
+        let events = services.store.events(&letter.id).await?;
+        let proofs = services.store.proofs(&letter.id).await?;
+        view["attachments"] = attachments
+            .iter()
+            .map(|a| json!({ "filename": a.filename, "content_type": a.content_type, "size": a.size, "sha256": a.sha256 }))
+            .collect();
+        view["events"] = events
+            .iter()
+            .map(|e| json!({ "seq": e.seq, "at": rfc3339(e.at), "state": e.state.as_str(), "detail": e.detail, "hash": e.hash }))
+            .collect();
+        view["proofs"] = proofs
+            .iter()
+            .map(|p| {
+                json!({ "kind": p.kind, "sha256": p.sha256, "size": p.size, "archived_at": rfc3339(p.archived_at),
+                             "url": format!("{base}/v1/letters/{}/proofs/{}", letter.id, p.kind) })
+            })
+            .collect();
+    }
+    Ok(view)
+}
+
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    let Some(value) = headers.get("idempotency-key") else { return Ok(None) };
+    let key = value.to_str().unwrap_or_default().trim();
+    if key.is_empty() || key.len() > 255 {
+        return Err(ApiError::invalid(
+            FieldError::new(
+                "Idempotency-Key",
+                "invalid",
+                "the Idempotency-Key header must be 1 to 255 visible characters",
+            )
+            .into(),
+        ));
+    }
+    Ok(Some(key.to_owned()))
+}
+
+async fn create(State(services): State<Arc<Services>>, caller: Caller, request: Request) -> Result<Response, ApiError> {
+    let key = idempotency_key(request.headers())?;
+    let content_type =
+        request.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+    let letter = if content_type.starts_with("multipart/form-data") {
+        let multipart =
+            Multipart::from_request(request, &services).await.map_err(|e| ApiError::malformed(None, e.body_text()))?;
+        letter_from_multipart(&services, &caller.sender, multipart).await?
+    } else if content_type.starts_with("application/json") || content_type.is_empty() {
+        let body = Bytes::from_request(request, &services).await.map_err(|e| {
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", "Request too large", e.body_text())
+            } else {
+                ApiError::malformed(None, e.body_text())
+            }
+        })?;
+        letter_from_json(&services, &caller.sender, &body).await?
+    } else {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "Unsupported content type",
+            "send application/json, or multipart/form-data with a `letter` part",
+        ));
+    };
+    let (status, id) = match submit_letter(&services, letter, Some(&caller.key), key.as_deref()).await? {
+        Submitted::Created(id) => (StatusCode::ACCEPTED, id),
+        Submitted::Replayed(id) => (StatusCode::OK, id),
+    };
+    let stored = services.store.letter(&id).await?.ok_or_else(|| ApiError::not_found(format!("no letter {id}")))?;
+    let view = letter_view(&services, &stored, false).await?;
+    let location = format!("/v1/letters/{id}");
+    Ok((status, [(header::LOCATION, location)], axum::Json(view)).into_response())
+}
+
+async fn show(
+    State(services): State<Arc<Services>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let letter = owned_letter(&services, &caller, &id).await?;
+    Ok(axum::Json(letter_view(&services, &letter, true).await?).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+struct ListQuery {
+    state: Option<String>,
+    reference: Option<String>,
+    created_from: Option<String>,
+    created_to: Option<String>,
+    cursor: Option<String>,
+    limit: Option<i64>,
+}
+
+fn parse_time(field: &str, value: Option<&str>) -> Result<Option<i64>, FieldError> {
+    let Some(text) = value else { return Ok(None) };
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(text) {
+        return Ok(Some(t.timestamp_millis()));
+    }
+    chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .map(|d| Some(d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc().timestamp_millis()))
+        .map_err(|_| {
+            FieldError::new(field, "invalid_time", format!("`{text}` is not a date (2026-11-26) or an RFC 3339 time"))
+        })
+}
+
+async fn list(
+    State(services): State<Arc<Services>>,
+    caller: Caller,
+    Query(q): Query<ListQuery>,
+) -> Result<Response, ApiError> {
+    let mut errors = crate::domain::FieldErrors::default();
+    let state = q.state.as_deref().and_then(|s| {
+        errors.take("state", s.parse::<LetterState>().map_err(|m| FieldError::new("", "invalid_state", m)))
+    });
+    let created_from = errors.take("created_from", parse_time("", q.created_from.as_deref())).flatten();
+    let created_to = errors.take("created_to", parse_time("", q.created_to.as_deref())).flatten();
+    let after = q.cursor.as_deref().and_then(|c| {
+        errors.take("cursor", c.parse::<LetterId>().map_err(|m| FieldError::new("", "invalid_cursor", m)))
+    });
+    let limit = q.limit.unwrap_or(50);
+    if !(1..=200).contains(&limit) {
+        errors.push(FieldError::new("limit", "out_of_range", "limit is between 1 and 200"));
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::invalid(errors));
+    }
+    let filter = LetterFilter { state, reference: q.reference, created_from, created_to, after, limit: limit + 1 };
+    let mut letters = services.store.list_letters(&caller.sender, &filter).await?;
+    let more = letters.len() as i64 > limit;
+    letters.truncate(limit as usize);
+    let mut data = Vec::with_capacity(letters.len());
+    for letter in &letters {
+        data.push(letter_view(&services, letter, false).await?);
+    }
+    let next_cursor = if more { letters.last().map(|l| l.id.to_string()) } else { None };
+    Ok(axum::Json(json!({ "data": data, "next_cursor": next_cursor })).into_response())
+}
+
+async fn cancel(
+    State(services): State<Arc<Services>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let id = parse_id(&id)?;
+    let letter = cancel_letter(&services, &caller.sender, &id).await?;
+    Ok(axum::Json(letter_view(&services, &letter, true).await?).into_response())
+}
+
+fn pdf_response(bytes: Vec<u8>, filename: &str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "application/pdf".to_owned()),
+            (header::CONTENT_DISPOSITION, format!("inline; filename=\"{filename}\"")),
+        ],
+        bytes,
+    )
+        .into_response()
+}
+
+async fn document(
+    State(services): State<Arc<Services>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let letter = owned_letter(&services, &caller, &id).await?;
+    if letter.content_sha256.is_none() {
+        return Err(ApiError::not_found("the letter has not been rendered yet"));
+    }
+    let bytes = tokio::fs::read(services.files.document_of(&letter.id)).await.map_err(|e| ApiError::internal(&e))?;
+    Ok(pdf_response(bytes, &format!("{}.pdf", letter.id)))
+}
+
+async fn proof(
+    State(services): State<Arc<Services>>,
+    caller: Caller,
+    Path((id, kind)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let letter = owned_letter(&services, &caller, &id).await?;
+    let kind: ProofKind = kind.parse().map_err(ApiError::not_found)?;
+    let record = services
+        .store
+        .proofs(&letter.id)
+        .await?
+        .into_iter()
+        .find(|p| p.kind == kind.as_str())
+        .ok_or_else(|| ApiError::not_found(format!("letter {} has no {} proof yet", letter.id, kind.as_str())))?;
+    let bytes = tokio::fs::read(&record.path).await.map_err(|e| ApiError::internal(&e))?;
+    Ok(pdf_response(bytes, &format!("{}-{}.pdf", letter.id, kind.as_str())))
+}

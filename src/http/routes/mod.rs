@@ -1,0 +1,6 @@
+//! One module per resource; each exports `router()`, merged in `http::router`.
+
+pub mod consents;
+pub mod health;
+pub mod letters;
+pub mod webhooks;

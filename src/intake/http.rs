@@ -1,0 +1,378 @@
+//! The HTTP intake of `POST /v1/letters`: a JSON body (attachments in base64) or `multipart/form-data`
+//! (a `letter` JSON part plus file parts, streamed to disk). Both end in the same checks.
+
+use std::path::{Path, PathBuf};
+
+use axum::extract::Multipart;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use tokio::io::AsyncWriteExt;
+
+use super::IntakeError;
+use crate::domain::recipient::RawRecipient;
+use crate::domain::{EmailAddress, FieldError, FieldErrors, Recipient, SenderId};
+use crate::letters::context::letter_context;
+use crate::letters::files::{looks_like_pdf, remove_dir};
+use crate::letters::{LetterRequest, StagedAttachment};
+use crate::render::{self, RenderError};
+use crate::services::Services;
+
+/// The JSON of a letter request, as sent. Every field is optional here so that missing ones are reported
+/// together, by name, instead of failing on the first.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLetter {
+    pub sender: Option<String>,
+    pub template: Option<String>,
+    pub variables: Option<serde_json::Map<String, serde_json::Value>>,
+    pub recipient: Option<RawRecipient>,
+    #[serde(default)]
+    pub attachments: Vec<RawAttachment>,
+    pub reference: Option<String>,
+    pub notify_email: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAttachment {
+    pub filename: Option<String>,
+    pub content_type: Option<String>,
+    pub content_base64: Option<String>,
+}
+
+/// Parses JSON, naming the field where it went wrong (`recipient.address.lines`).
+pub fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, IntakeError> {
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let field = (path != "." && !path.is_empty()).then_some(path);
+        IntakeError::Malformed { field, message: e.into_inner().to_string() }
+    })
+}
+
+/// A JSON letter request from the sender of `caller`.
+pub async fn letter_from_json(
+    services: &Services,
+    caller: &SenderId,
+    body: &[u8],
+) -> Result<LetterRequest, IntakeError> {
+    let raw: RawLetter = parse_json(body)?;
+    let request_sha256 = hex::encode(Sha256::digest(body));
+    let sender = sender_of(services, caller, raw.sender.as_deref())?;
+    let staging = services.files.incoming_dir();
+    let staged = stage_base64(services, &sender, &raw.attachments, &staging).await;
+    let staged = match staged {
+        Ok(staged) => staged,
+        Err(e) => {
+            remove_dir(&staging).await;
+            return Err(e);
+        }
+    };
+    finish(services, sender, raw, staged, request_sha256, &staging).await
+}
+
+/// A multipart letter request: a `letter` part holding the JSON (without base64 attachments) and one
+/// part per file. Files are streamed to disk, hashed on the way, and counted against the size limit.
+pub async fn letter_from_multipart(
+    services: &Services,
+    caller: &SenderId,
+    multipart: Multipart,
+) -> Result<LetterRequest, IntakeError> {
+    let staging = services.files.incoming_dir();
+    let result = read_multipart(services, multipart, &staging).await;
+    let (letter_json, staged, digest) = match result {
+        Ok(parts) => parts,
+        Err(e) => {
+            remove_dir(&staging).await;
+            return Err(e);
+        }
+    };
+    let outcome = async {
+        let raw: RawLetter = parse_json(&letter_json)?;
+        let sender = sender_of(services, caller, raw.sender.as_deref())?;
+        check_pdf_files(services, &sender, &staged).await?;
+        Ok::<_, IntakeError>((raw, sender))
+    }
+    .await;
+    match outcome {
+        Ok((raw, sender)) => finish(services, sender, raw, staged, digest, &staging).await,
+        Err(e) => {
+            remove_dir(&staging).await;
+            Err(e)
+        }
+    }
+}
+
+async fn finish(
+    services: &Services,
+    sender: SenderId,
+    raw: RawLetter,
+    staged: Vec<StagedAttachment>,
+    request_sha256: String,
+    staging: &Path,
+) -> Result<LetterRequest, IntakeError> {
+    match check_fields(services, sender, raw, staged, request_sha256) {
+        Ok(request) => Ok(request),
+        Err(e) => {
+            remove_dir(staging).await;
+            Err(e)
+        }
+    }
+}
+
+fn sender_of(services: &Services, caller: &SenderId, named: Option<&str>) -> Result<SenderId, IntakeError> {
+    match named {
+        Some(name) if name != caller.as_str() => Err(IntakeError::Forbidden(format!(
+            "this API key belongs to sender `{caller}` and cannot send letters for `{name}`"
+        ))),
+        _ if services.settings.sender(caller).is_none() => {
+            Err(IntakeError::Forbidden(format!("sender `{caller}` is no longer configured")))
+        }
+        _ => Ok(caller.clone()),
+    }
+}
+
+fn check_fields(
+    services: &Services,
+    sender: SenderId,
+    raw: RawLetter,
+    attachments: Vec<StagedAttachment>,
+    request_sha256: String,
+) -> Result<LetterRequest, IntakeError> {
+    let mut errors = FieldErrors::default();
+    let template = match raw.template.as_deref().map(str::trim) {
+        None | Some("") => {
+            errors.push(FieldError::new("template", "required", "name the letter template, e.g. relance-facture"));
+            None
+        }
+        Some(name) => services.templates.current(name).or_else(|| {
+            let known = services.templates.names().join(", ");
+            errors.push(FieldError::new(
+                "template",
+                "unknown_template",
+                format!("no template `{name}`; known: {known}"),
+            ));
+            None
+        }),
+    };
+    let recipient = match raw.recipient {
+        None => {
+            errors.push(FieldError::new("recipient", "required", "give the recipient (kind, names, email, address)"));
+            None
+        }
+        Some(r) => Recipient::parse(r).map_err(|e| errors.extend_under("recipient", e)).ok(),
+    };
+    let notify_email = raw
+        .notify_email
+        .as_deref()
+        .filter(|e| !e.trim().is_empty())
+        .and_then(|e| errors.take("notify_email", EmailAddress::parse(e)));
+    let reference = raw.reference.map(|r| r.trim().to_owned()).filter(|r| !r.is_empty());
+    if reference.as_ref().is_some_and(|r| r.chars().count() > 128) {
+        errors.push(FieldError::new("reference", "too_long", "a reference has at most 128 characters"));
+    }
+    let variables = raw.variables.unwrap_or_default();
+    let variables = match &template {
+        Some(t) => render::check_variables(t, &variables).map_err(|problems| {
+            for p in problems {
+                errors.push(FieldError::new(format!("variables.{}", p.name), p.code, p.message));
+            }
+        }),
+        None => Err(()),
+    };
+    match (template, recipient, variables) {
+        (Some(template), Some(recipient), Ok(variables)) if errors.is_empty() => {
+            trial_render(services, &sender, &template, &recipient, &variables, reference.as_deref())?;
+            Ok(LetterRequest {
+                sender,
+                template,
+                variables,
+                recipient,
+                reference,
+                notify_email,
+                attachments,
+                request_sha256,
+            })
+        }
+        _ => Err(IntakeError::Invalid(errors)),
+    }
+}
+
+/// Renders once at intake so that a variable the template needs but the request lacks is a `422` now,
+/// never a blank in a sent letter.
+fn trial_render(
+    services: &Services,
+    sender: &SenderId,
+    template: &render::LetterTemplate,
+    recipient: &Recipient,
+    variables: &serde_json::Map<String, serde_json::Value>,
+    reference: Option<&str>,
+) -> Result<(), IntakeError> {
+    let Some(sender) = services.settings.sender(sender) else { return Ok(()) };
+    let id = crate::domain::LetterId::generate();
+    let context = letter_context(&id, sender, recipient, variables, reference, crate::store::now_ms());
+    match render::render_letter(template, &context) {
+        Ok(_) => Ok(()),
+        Err(RenderError::MissingVariable { variable }) => Err(FieldError::new(
+            format!("variables.{variable}"),
+            "missing",
+            format!("the template `{}` needs `{variable}`", template.name),
+        )
+        .into()),
+        Err(e) => Err(FieldError::new("template", "render_failed", e.to_string()).into()),
+    }
+}
+
+fn safe_filename(name: Option<&str>, position: usize) -> String {
+    let cleaned: String = name
+        .unwrap_or_default()
+        .rsplit(['/', '\\'])
+        .next()
+        .unwrap_or_default()
+        .chars()
+        .filter(|c| !c.is_control())
+        .collect();
+    let cleaned = cleaned.trim().trim_start_matches('.').to_owned();
+    if cleaned.is_empty() { format!("piece-jointe-{}.pdf", position + 1) } else { cleaned }
+}
+
+async fn stage_base64(
+    services: &Services,
+    sender: &SenderId,
+    raw: &[RawAttachment],
+    staging: &Path,
+) -> Result<Vec<StagedAttachment>, IntakeError> {
+    let limit = services.settings.storage.max_attachments_size.0;
+    let require_pdf = services.settings.sender(sender).is_some_and(|s| s.require_pdf);
+    let mut errors = FieldErrors::default();
+    let mut decoded = Vec::new();
+    let mut total = 0u64;
+    for (i, a) in raw.iter().enumerate() {
+        let field = format!("attachments[{i}]");
+        let Some(content) = a.content_base64.as_deref() else {
+            errors.push(FieldError::new(
+                format!("{field}.content_base64"),
+                "required",
+                "give the file content in base64",
+            ));
+            continue;
+        };
+        let cleaned: String = content.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+        match STANDARD.decode(cleaned.as_bytes()) {
+            Ok(bytes) if require_pdf && !looks_like_pdf(&bytes) => errors.push(FieldError::new(
+                field,
+                "not_pdf",
+                "this sender accepts PDF attachments only; the file does not start like a PDF",
+            )),
+            Ok(bytes) => {
+                total += bytes.len() as u64;
+                decoded.push((i, bytes));
+            }
+            Err(e) => errors.push(FieldError::new(
+                format!("{field}.content_base64"),
+                "invalid_base64",
+                format!("not valid base64: {e}"),
+            )),
+        }
+    }
+    if total > limit {
+        return Err(IntakeError::TooLarge { limit });
+    }
+    if !errors.is_empty() {
+        return Err(errors.into());
+    }
+    let mut staged = Vec::with_capacity(decoded.len());
+    for (i, bytes) in decoded {
+        let path = staging.join(format!("{i}.bin"));
+        let sha256 = crate::letters::files::write_durably(&path, &bytes).await?;
+        let a = &raw[i];
+        staged.push(StagedAttachment {
+            filename: safe_filename(a.filename.as_deref(), i),
+            content_type: a.content_type.clone().unwrap_or_else(|| "application/pdf".into()),
+            path,
+            size: bytes.len() as u64,
+            sha256,
+        });
+    }
+    Ok(staged)
+}
+
+async fn read_multipart(
+    services: &Services,
+    mut multipart: Multipart,
+    staging: &Path,
+) -> Result<(Vec<u8>, Vec<StagedAttachment>, String), IntakeError> {
+    let limit = services.settings.storage.max_attachments_size.0;
+    let malformed = |e: axum::extract::multipart::MultipartError| {
+        let message = e.body_text();
+        if message.contains("length limit") {
+            IntakeError::TooLarge { limit }
+        } else {
+            IntakeError::Malformed { field: None, message }
+        }
+    };
+    let mut letter = None;
+    let mut staged = Vec::new();
+    let mut digest = Sha256::new();
+    let mut total = 0u64;
+    while let Some(mut field) = multipart.next_field().await.map_err(malformed)? {
+        if field.name() == Some("letter") {
+            let bytes = field.bytes().await.map_err(malformed)?;
+            digest.update(&bytes);
+            letter = Some(bytes.to_vec());
+            continue;
+        }
+        let position = staged.len();
+        let filename = safe_filename(field.file_name(), position);
+        let content_type = field.content_type().unwrap_or("application/octet-stream").to_owned();
+        let path: PathBuf = staging.join(format!("{position}.bin"));
+        tokio::fs::create_dir_all(staging).await?;
+        let mut file = tokio::fs::File::create(&path).await?;
+        let mut hasher = Sha256::new();
+        let mut size = 0u64;
+        while let Some(chunk) = field.chunk().await.map_err(malformed)? {
+            size += chunk.len() as u64;
+            total += chunk.len() as u64;
+            if total > limit {
+                return Err(IntakeError::TooLarge { limit });
+            }
+            hasher.update(&chunk);
+            file.write_all(&chunk).await?;
+        }
+        file.sync_all().await?;
+        let sha256 = hex::encode(hasher.finalize());
+        digest.update(sha256.as_bytes());
+        staged.push(StagedAttachment { filename, content_type, path, size, sha256 });
+    }
+    let letter = letter.ok_or_else(|| IntakeError::Malformed {
+        field: Some("letter".into()),
+        message: "a multipart request needs a `letter` part holding the letter JSON".into(),
+    })?;
+    Ok((letter, staged, hex::encode(digest.finalize())))
+}
+
+async fn check_pdf_files(
+    services: &Services,
+    sender: &SenderId,
+    staged: &[StagedAttachment],
+) -> Result<(), IntakeError> {
+    if !services.settings.sender(sender).is_some_and(|s| s.require_pdf) {
+        return Ok(());
+    }
+    let mut errors = FieldErrors::default();
+    for (i, file) in staged.iter().enumerate() {
+        let mut head = [0u8; 5];
+        let mut f = tokio::fs::File::open(&file.path).await?;
+        let n = tokio::io::AsyncReadExt::read(&mut f, &mut head).await?;
+        if !looks_like_pdf(&head[..n]) {
+            errors.push(FieldError::new(
+                format!("attachments[{i}]"),
+                "not_pdf",
+                format!("`{}`: this sender accepts PDF attachments only", file.filename),
+            ));
+        }
+    }
+    errors.into_result(|| ()).map_err(IntakeError::Invalid)
+}

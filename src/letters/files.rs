@@ -1,0 +1,67 @@
+//! Files kept for letters: attachments and the rendered letter under `attachments_dir/{letter}/`, proofs
+//! under `proofs_dir/{letter}/`. Written under a temporary name, synced, then renamed into place.
+
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+use tokio::io::AsyncWriteExt;
+
+use crate::domain::LetterId;
+
+/// Where a letter's files live.
+#[derive(Debug, Clone)]
+pub struct LetterFiles {
+    pub attachments_dir: PathBuf,
+    pub proofs_dir: PathBuf,
+}
+
+impl LetterFiles {
+    pub fn attachments_of(&self, letter: &LetterId) -> PathBuf {
+        self.attachments_dir.join(letter.as_str())
+    }
+
+    pub fn document_of(&self, letter: &LetterId) -> PathBuf {
+        self.attachments_of(letter).join("letter.pdf")
+    }
+
+    pub fn proof_path(&self, letter: &LetterId, kind: &str) -> PathBuf {
+        self.proofs_dir.join(letter.as_str()).join(format!("{kind}.pdf"))
+    }
+
+    /// A fresh folder for the files of a request that has no letter id yet.
+    pub fn incoming_dir(&self) -> PathBuf {
+        self.attachments_dir.join(".incoming").join(ulid::Ulid::new().to_string().to_ascii_lowercase())
+    }
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// True when the bytes start like a PDF file.
+pub fn looks_like_pdf(bytes: &[u8]) -> bool {
+    bytes.starts_with(b"%PDF-")
+}
+
+/// Writes `bytes` durably at `path` (temp file, fsync, rename); returns their SHA-256.
+pub async fn write_durably(path: &Path, bytes: &[u8]) -> std::io::Result<String> {
+    if let Some(parent) = path.parent() {
+        tokio::fs::create_dir_all(parent).await?;
+    }
+    let partial = path.with_extension("partial");
+    let mut file = tokio::fs::File::create(&partial).await?;
+    file.write_all(bytes).await?;
+    file.sync_all().await?;
+    drop(file);
+    tokio::fs::rename(&partial, path).await?;
+    Ok(sha256_hex(bytes))
+}
+
+/// Removes a folder and what it holds, ignoring a folder that is already gone.
+pub async fn remove_dir(path: &Path) {
+    if let Err(e) = tokio::fs::remove_dir_all(path).await
+        && e.kind() != std::io::ErrorKind::NotFound
+    {
+        tracing::warn!(path = %path.display(), error = %e, "could not remove a folder");
+    }
+}

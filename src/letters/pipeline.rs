@@ -1,0 +1,274 @@
+//! The steps of a letter before its provider takes over: prepare (render, consent), send (hand over, never
+//! twice), reconcile (after an unknown outcome), and the notices to the requester.
+
+use serde_json::json;
+
+use super::transitions::{TransitionError, transition};
+use super::{JobError, context, files, jobs, sync};
+use crate::domain::{LetterId, LetterState};
+use crate::notify::notices::{self, AttachedProof, Notice};
+use crate::providers::{Lookup, OutgoingLetter, Provider, ProviderError};
+use crate::render;
+use crate::services::Services;
+use crate::store::{self, LetterRecord, NewJob, Tx, now_ms};
+
+impl From<TransitionError> for JobError {
+    fn from(e: TransitionError) -> Self {
+        match e {
+            TransitionError::Store(s) => s.into(),
+            other => JobError::Permanent(other.to_string()),
+        }
+    }
+}
+
+impl From<sqlx::Error> for JobError {
+    fn from(e: sqlx::Error) -> Self {
+        store::StoreError::from(e).into()
+    }
+}
+
+async fn load(services: &Services, id: &LetterId) -> Result<LetterRecord, JobError> {
+    services.store.letter(id).await?.ok_or_else(|| JobError::Permanent(format!("letter {id} does not exist")))
+}
+
+async fn enqueue(tx: &mut Tx, kind: &'static str, letter: &LetterId, delay_ms: i64) -> Result<(), JobError> {
+    let now = now_ms();
+    let job = NewJob { kind, letter_id: Some(letter), payload: json!({}), run_at: now + delay_ms };
+    store::jobs::enqueue(tx, job, now).await?;
+    Ok(())
+}
+
+/// Renders the pinned template into the letter PDF, then decides whether the letter may leave.
+pub async fn prepare(services: &Services, id: &LetterId) -> Result<(), JobError> {
+    let letter = load(services, id).await?;
+    match letter.state {
+        LetterState::Received => render_letter(services, &letter).await,
+        LetterState::Ready => {
+            let mut tx = services.store.begin().await?;
+            decide(&mut tx, &letter).await?;
+            tx.commit().await?;
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}
+
+async fn render_letter(services: &Services, letter: &LetterRecord) -> Result<(), JobError> {
+    let rendered = match render_document(services, letter).await {
+        Ok(rendered) => rendered,
+        Err(reason) => {
+            let mut tx = services.store.begin().await?;
+            transition(&mut tx, &letter.id, LetterState::Received, LetterState::Failed, Some(&reason), None).await?;
+            tx.commit().await?;
+            return Ok(());
+        }
+    };
+    let path = services.files.document_of(&letter.id);
+    let sha256 = files::write_durably(&path, &rendered).await?;
+    let mut tx = services.store.begin().await?;
+    store::letters::record_content(&mut tx, &letter.id, &sha256).await?;
+    let detail = format!("rendered with template {} version {}", letter.template, &letter.template_hash[..12]);
+    if transition(&mut tx, &letter.id, LetterState::Received, LetterState::Ready, Some(&detail), None).await? {
+        decide(&mut tx, letter).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The letter PDF, or why it cannot be made (in words for the requester).
+async fn render_document(services: &Services, letter: &LetterRecord) -> Result<Vec<u8>, String> {
+    let template = services
+        .templates
+        .pinned(&letter.template, &letter.template_hash)
+        .await
+        .map_err(|e| format!("the template version of this letter cannot be loaded: {e}"))?;
+    let sender = services.settings.sender(&letter.sender_id).ok_or("the sender account no longer exists")?;
+    let ctx = context::letter_context(
+        &letter.id,
+        sender,
+        &letter.recipient,
+        &letter.variables,
+        letter.reference.as_deref(),
+        letter.created_at,
+    );
+    let rendered =
+        render::render_letter(&template, &ctx).map_err(|e| format!("the letter could not be rendered: {e}"))?;
+    Ok(render::document::letter_pdf(&rendered, &template.title, &sender.company, letter.created_at))
+}
+
+/// Consent check: an individual recipient needs the consent of that address for this sender.
+async fn decide(tx: &mut Tx, letter: &LetterRecord) -> Result<(), JobError> {
+    let email = letter.recipient.email.as_str();
+    let needs = letter.recipient.kind.needs_consent();
+    if needs && !store::consents::has_consent(tx, &letter.sender_id, email).await? {
+        let detail = format!(
+            "the recipient is an individual: {email} must have consented to receive electronic registered letters \
+             from this sender (CPCE art. L.100); record the consent with POST /v1/consents"
+        );
+        transition(tx, &letter.id, LetterState::Ready, LetterState::AwaitingConsent, Some(&detail), None).await?;
+        return Ok(());
+    }
+    if transition(tx, &letter.id, LetterState::Ready, LetterState::Queued, None, None).await? {
+        enqueue(tx, jobs::SEND, &letter.id, 0).await?;
+    }
+    Ok(())
+}
+
+fn provider_of<'a>(services: &'a Services, letter: &LetterRecord) -> Result<&'a dyn Provider, JobError> {
+    services
+        .providers
+        .get(&letter.provider)
+        .map(|p| p.as_ref())
+        .ok_or_else(|| JobError::Permanent(format!("provider `{}` is not configured", letter.provider)))
+}
+
+/// Hands a queued letter to its provider. A letter found in `submitting` with no provider reference was
+/// being sent when something died: its outcome is unknown, so it is reconciled, never sent blindly.
+pub async fn send(services: &Services, id: &LetterId) -> Result<(), JobError> {
+    let letter = load(services, id).await?;
+    let mut tx = services.store.begin().await?;
+    match letter.state {
+        LetterState::Queued => {
+            let detail = format!("handing the letter to {}", letter.provider);
+            if !transition(&mut tx, id, LetterState::Queued, LetterState::Submitting, Some(&detail), None).await? {
+                return Ok(());
+            }
+            store::letters::count_send_attempt(&mut tx, id).await?;
+            tx.commit().await?;
+        }
+        LetterState::Submitting if letter.provider_ref.is_none() => {
+            let detail = "an attempt to hand the letter over was interrupted; asking the provider what it has";
+            mark_unknown(services, &mut tx, &letter, LetterState::Submitting, detail).await?;
+            tx.commit().await?;
+            return Ok(());
+        }
+        _ => return Ok(()),
+    }
+    hand_over(services, &load(services, id).await?).await
+}
+
+/// Marks the outcome of a send unknown and schedules the reconciliation after `worker.reconcile_after`, so
+/// that a request still in flight at the provider has landed when it is asked.
+async fn mark_unknown(
+    services: &Services,
+    tx: &mut Tx,
+    letter: &LetterRecord,
+    from: LetterState,
+    detail: &str,
+) -> Result<(), JobError> {
+    if transition(tx, &letter.id, from, LetterState::NeedsAttention, Some(detail), None).await? {
+        let delay = services.settings.worker.reconcile_after.as_millis() as i64;
+        enqueue(tx, jobs::RECONCILE, &letter.id, delay).await?;
+    }
+    Ok(())
+}
+
+async fn hand_over(services: &Services, letter: &LetterRecord) -> Result<(), JobError> {
+    let provider = provider_of(services, letter)?;
+    let sender = services
+        .settings
+        .sender(&letter.sender_id)
+        .ok_or_else(|| JobError::Permanent(format!("sender `{}` is not configured", letter.sender_id)))?;
+    let attachments = services.store.attachments(&letter.id).await?;
+    let outgoing = OutgoingLetter {
+        letter_id: &letter.id,
+        sender,
+        recipient: &letter.recipient,
+        reference: letter.reference.as_deref(),
+        subject: &services.templates.title(&letter.template),
+        document: services.files.document_of(&letter.id),
+        content_sha256: letter.content_sha256.as_deref().unwrap_or(""),
+        attachments: attachments.iter().map(|a| a.path.clone().into()).collect(),
+    };
+    let sent = provider.send(&outgoing).await;
+    let mut tx = services.store.begin().await?;
+    let from = LetterState::Submitting;
+    match sent {
+        Ok(found) => {
+            drop(tx);
+            return sync::apply(services, letter, found).await;
+        }
+        Err(ProviderError::Rejected { message, .. }) => {
+            transition(&mut tx, &letter.id, from, LetterState::Failed, Some(&message), None).await?;
+        }
+        Err(e @ ProviderError::Unavailable { .. }) => {
+            let detail = format!("not sent: {e}; trying again later");
+            transition(&mut tx, &letter.id, from, LetterState::Queued, Some(&detail), None).await?;
+            tx.commit().await?;
+            return Err(JobError::Transient(e.to_string()));
+        }
+        Err(e) => {
+            let detail =
+                format!("the outcome of the send is unknown ({e}); it will not be sent again until reconciled");
+            mark_unknown(services, &mut tx, letter, from, &detail).await?;
+        }
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// After an unknown outcome: adopt the provider's letter if it has one; send again only if it certainly has none.
+pub async fn reconcile(services: &Services, id: &LetterId) -> Result<(), JobError> {
+    let letter = load(services, id).await?;
+    if letter.state != LetterState::NeedsAttention {
+        return Ok(());
+    }
+    let provider = provider_of(services, &letter)?;
+    if let Some(provider_ref) = &letter.provider_ref {
+        let found = provider.fetch(provider_ref).await.map_err(|e| JobError::Transient(e.to_string()))?;
+        return sync::apply(services, &letter, found).await;
+    }
+    match provider.find_by_reference(id).await {
+        Ok(Lookup::Found(found)) => sync::apply(services, &letter, found).await,
+        Ok(Lookup::Absent) => {
+            let mut tx = services.store.begin().await?;
+            let detail = "the provider has no letter with this reference: handing it over again";
+            if transition(&mut tx, id, LetterState::NeedsAttention, LetterState::Queued, Some(detail), None).await? {
+                enqueue(&mut tx, jobs::SEND, id, 0).await?;
+            }
+            tx.commit().await?;
+            Ok(())
+        }
+        Err(e) => Err(JobError::Transient(format!("the provider could not be asked: {e}"))),
+    }
+}
+
+/// Emails the requester about one state change, with its proof attached when it is archived.
+pub async fn notify(services: &Services, id: &LetterId, payload: &serde_json::Value) -> Result<(), JobError> {
+    let letter = load(services, id).await?;
+    let state: LetterState = payload["state"].as_str().unwrap_or_default().parse().map_err(JobError::Permanent)?;
+    let proof = match payload["proof"].as_str() {
+        Some(kind) => attached_proof(services, id, kind).await?,
+        None => None,
+    };
+    let sender = services.settings.sender(&letter.sender_id);
+    let to = match (&letter.notify_email, sender) {
+        (Some(email), _) => email.to_string(),
+        (None, Some(sender)) => sender.email.to_string(),
+        (None, None) => return Err(JobError::Permanent("no one to notify: the sender no longer exists".into())),
+    };
+    let title = services.templates.title(&letter.template);
+    let notice = Notice {
+        letter: &letter,
+        template_title: &title,
+        state,
+        at: payload["at"].as_i64().unwrap_or_else(now_ms),
+        detail: payload["detail"].as_str(),
+        proof,
+        public_url: &services.public_url,
+        to: &to,
+    };
+    let Some(email) = notices::compose(&services.emails, notice) else { return Ok(()) };
+    let email = email.map_err(|e| JobError::Permanent(format!("notice could not be rendered: {e}")))?;
+    services.mailer.send(&email).await.map_err(|e| {
+        if e.is_transient() { JobError::Transient(e.to_string()) } else { JobError::Permanent(e.to_string()) }
+    })
+}
+
+async fn attached_proof(services: &Services, id: &LetterId, kind: &str) -> Result<Option<AttachedProof>, JobError> {
+    let Some(record) = services.store.proofs(id).await?.into_iter().find(|p| p.kind == kind) else {
+        return Ok(None);
+    };
+    let bytes = tokio::fs::read(&record.path).await?;
+    Ok(Some(AttachedProof { kind: kind.parse().map_err(JobError::Permanent)?, sha256: record.sha256, bytes }))
+}

@@ -1,0 +1,32 @@
+//! A letter request, validated: what every intake channel produces and `submit_letter` accepts.
+
+use std::path::PathBuf;
+
+use crate::domain::{EmailAddress, Recipient, SenderId};
+use crate::render::LetterTemplate;
+
+/// A file received with a request, already on disk (streamed or decoded there), hashed and checked.
+#[derive(Debug, Clone)]
+pub struct StagedAttachment {
+    pub filename: String,
+    pub content_type: String,
+    pub path: PathBuf,
+    pub size: u64,
+    pub sha256: String,
+}
+
+/// Everything needed to create a letter; built only by an intake parser.
+#[derive(Debug, Clone)]
+pub struct LetterRequest {
+    pub sender: SenderId,
+    /// The template version current at intake: the letter is pinned to it.
+    pub template: LetterTemplate,
+    /// Checked against the template's declarations and normalized.
+    pub variables: serde_json::Map<String, serde_json::Value>,
+    pub recipient: Recipient,
+    pub reference: Option<String>,
+    pub notify_email: Option<EmailAddress>,
+    pub attachments: Vec<StagedAttachment>,
+    /// SHA-256 of the request as received: the same idempotency key with another request is a conflict.
+    pub request_sha256: String,
+}

@@ -1,0 +1,140 @@
+//! Applying the provider's word: archive the proofs it offers, then walk the letter through each state
+//! between where it is and where the provider says it is, one event (and one notice) per step.
+
+use super::transitions::transition;
+use super::{JobError, files};
+use crate::domain::{LetterId, LetterState};
+use crate::providers::{ProofKind, ProofLink, Provider, ProviderLetter};
+use crate::services::Services;
+use crate::store::{self, LetterRecord, ProofRecord, now_ms};
+
+/// Fetches the provider's record of a letter and applies it (after a webhook, or periodically).
+pub async fn sync_letter(services: &Services, id: &LetterId) -> Result<(), JobError> {
+    let Some(letter) = services.store.letter(id).await? else {
+        return Err(JobError::Permanent(format!("letter {id} does not exist")));
+    };
+    let Some(provider_ref) = letter.provider_ref.clone() else { return Ok(()) };
+    if letter.state.is_final() {
+        return Ok(());
+    }
+    let provider = services
+        .providers
+        .get(&letter.provider)
+        .ok_or_else(|| JobError::Permanent(format!("provider `{}` is not configured", letter.provider)))?;
+    let found = provider.fetch(&provider_ref).await.map_err(|e| {
+        if e.is_transient() { JobError::Transient(e.to_string()) } else { JobError::Permanent(e.to_string()) }
+    })?;
+    apply(services, &letter, found).await
+}
+
+/// The states to pass through from `from` to reach the provider's `to`, in order.
+fn steps(from: LetterState, to: LetterState) -> Vec<LetterState> {
+    use LetterState::*;
+    if from == to {
+        return vec![];
+    }
+    match (from, to) {
+        (Submitting | NeedsAttention, outcome) if outcome.is_outcome() && outcome != Deposited => {
+            vec![Deposited, outcome]
+        }
+        (NeedsAttention, Submitting) => vec![Submitting],
+        (_, Submitting) => vec![],
+        _ => vec![to],
+    }
+}
+
+/// Records the provider's facts and moves the letter accordingly, in one transaction.
+pub async fn apply(services: &Services, letter: &LetterRecord, found: ProviderLetter) -> Result<(), JobError> {
+    let provider = services
+        .providers
+        .get(&letter.provider)
+        .ok_or_else(|| JobError::Permanent(format!("provider `{}` is not configured", letter.provider)))?;
+    let archived = archive_proofs(services, provider.as_ref(), &letter.id, &found.proofs).await?;
+    let now = now_ms();
+    let mut tx = services.store.begin().await?;
+    store::letters::record_provider_facts(
+        &mut tx,
+        &letter.id,
+        &found.provider_ref,
+        &found.raw_status,
+        found.cost_cents,
+        found.deposited_at,
+        now,
+    )
+    .await?;
+    let mut have: Vec<String> = services.store.proofs(&letter.id).await?.into_iter().map(|p| p.kind).collect();
+    for proof in &archived {
+        store::proofs::insert_proof(&mut tx, &letter.id, proof).await?;
+        have.push(proof.kind.clone());
+    }
+    let mut current = letter.state;
+    match found.state {
+        None => {
+            if current != LetterState::NeedsAttention {
+                let detail = format!("the provider reports a status this relais does not know: `{}`", found.raw_status);
+                transition(&mut tx, &letter.id, current, LetterState::NeedsAttention, Some(&detail), None).await?;
+            }
+        }
+        Some(target) => {
+            for step in steps(current, target) {
+                let proof = ProofKind::for_state(step).filter(|k| have.iter().any(|h| h == k.as_str()));
+                let detail = format!("{} status: {}", letter.provider, found.raw_status);
+                if !transition(&mut tx, &letter.id, current, step, Some(&detail), proof).await? {
+                    break;
+                }
+                current = step;
+            }
+        }
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Downloads the proofs not archived yet; each must be a PDF. Stored before the transaction that records them.
+async fn archive_proofs(
+    services: &Services,
+    provider: &dyn Provider,
+    letter: &LetterId,
+    links: &[ProofLink],
+) -> Result<Vec<ProofRecord>, JobError> {
+    let existing = services.store.proofs(letter).await?;
+    let mut archived = Vec::new();
+    for link in links.iter().filter(|l| !existing.iter().any(|p| p.kind == l.kind.as_str())) {
+        let bytes = provider.download_proof(link).await.map_err(|e| JobError::Transient(e.to_string()))?;
+        if !files::looks_like_pdf(&bytes) {
+            return Err(JobError::Transient(format!(
+                "the {} proof from the provider is not a PDF",
+                link.kind.as_str()
+            )));
+        }
+        let path = services.files.proof_path(letter, link.kind.as_str());
+        let sha256 = files::write_durably(&path, &bytes).await?;
+        archived.push(ProofRecord {
+            kind: link.kind.as_str().to_owned(),
+            sha256,
+            size: bytes.len() as i64,
+            path: path.to_string_lossy().into_owned(),
+            archived_at: now_ms(),
+        });
+    }
+    Ok(archived)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use LetterState::*;
+
+    #[test]
+    fn an_outcome_seen_before_the_deposit_still_records_the_deposit() {
+        assert_eq!(steps(Submitting, Delivered), [Deposited, Delivered]);
+        assert_eq!(steps(Deposited, Refused), [Refused]);
+        assert_eq!(steps(NeedsAttention, NotClaimed), [Deposited, NotClaimed]);
+    }
+
+    #[test]
+    fn a_provider_still_holding_the_letter_moves_nothing() {
+        assert!(steps(Submitting, Submitting).is_empty());
+        assert_eq!(steps(NeedsAttention, Submitting), [Submitting]);
+    }
+}

@@ -1,0 +1,81 @@
+//! The one way a letter changes state: allowed by the table in `LetterState::can_move_to`, compare-and-set
+//! on the current state, recorded as a hash-chained event, with its notice queued in the same transaction.
+
+use serde_json::json;
+
+use crate::domain::{LetterId, LetterState, SenderId};
+use crate::notify::notices::notice_kind;
+use crate::providers::ProofKind;
+use crate::services::Services;
+use crate::store::{self, LetterRecord, NewJob, StoreError, Tx, now_ms};
+
+use super::jobs::NOTIFY;
+
+#[derive(Debug, thiserror::Error)]
+pub enum TransitionError {
+    #[error("a letter cannot go from {from} to {to}")]
+    NotAllowed { from: LetterState, to: LetterState },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Moves `letter` from `from` to `to` inside `tx`. Returns false, changing nothing, when the letter is no
+/// longer in `from` (another worker or request moved it first).
+pub async fn transition(
+    tx: &mut Tx,
+    letter: &LetterId,
+    from: LetterState,
+    to: LetterState,
+    detail: Option<&str>,
+    proof: Option<ProofKind>,
+) -> Result<bool, TransitionError> {
+    if !from.can_move_to(to) {
+        return Err(TransitionError::NotAllowed { from, to });
+    }
+    let now = now_ms();
+    if !store::letters::update_state(tx, letter, from, to, detail, now).await? {
+        return Ok(false);
+    }
+    let seq = store::events::append_event(tx, letter, to, detail, now).await?;
+    if notice_kind(to).is_some() {
+        let payload = json!({ "state": to.as_str(), "seq": seq, "at": now, "detail": detail,
+                              "proof": proof.map(ProofKind::as_str) });
+        store::jobs::enqueue(tx, NewJob { kind: NOTIFY, letter_id: Some(letter), payload, run_at: now }, now).await?;
+    }
+    tracing::info!(letter = %letter, from = %from, to = %to, detail = detail.unwrap_or(""), "letter moved");
+    Ok(true)
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CancelError {
+    #[error("no letter {0}")]
+    NotFound(LetterId),
+    #[error("the letter is {0}: it was handed to the provider and can no longer be cancelled")]
+    TooLate(LetterState),
+    #[error(transparent)]
+    Transition(#[from] TransitionError),
+}
+
+impl From<StoreError> for CancelError {
+    fn from(e: StoreError) -> Self {
+        Self::Transition(e.into())
+    }
+}
+
+/// Cancels a letter of `sender` that has not been handed to its provider.
+pub async fn cancel_letter(services: &Services, sender: &SenderId, id: &LetterId) -> Result<LetterRecord, CancelError> {
+    let mut tx = services.store.begin().await?;
+    let letter = store::letters::letter_in(&mut tx, id)
+        .await?
+        .filter(|l| &l.sender_id == sender)
+        .ok_or_else(|| CancelError::NotFound(id.clone()))?;
+    if !letter.state.is_cancellable() {
+        return Err(CancelError::TooLate(letter.state));
+    }
+    if !transition(&mut tx, id, letter.state, LetterState::Cancelled, Some("cancelled by the requester"), None).await? {
+        return Err(CancelError::TooLate(letter.state));
+    }
+    tx.commit().await.map_err(StoreError::from)?;
+    services.store.wake_workers();
+    services.store.letter(id).await?.ok_or_else(|| CancelError::NotFound(id.clone()))
+}

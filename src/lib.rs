@@ -1,0 +1,30 @@
+//! relais — a self-hosted gateway for registered letters.
+//!
+//! The tour, in the order a letter travels:
+//!
+//! - [`intake`]: what arrives (HTTP JSON, multipart) becomes a validated [`letters::LetterRequest`].
+//! - [`letters`]: submission in one transaction, the explicit state transitions, the jobs that carry a
+//!   letter to its provider and back, proofs, consent and cancellation.
+//! - [`render`]: letter and email templates (handlebars, strict), their pinned versions, the letter PDF.
+//! - [`providers`]: the provider trait, and one folder per provider (`sandbox` is the embedded default).
+//! - [`notify`]: notices to the requester by email, and webhook signatures.
+//! - [`worker`]: claims jobs with a lease, retries on one schedule, sweeps silent letters.
+//! - [`store`]: SQLite or PostgreSQL behind one `Store`; the job queue is a table there.
+//! - [`http`]: the API routes, extractors (API key, JSON) and the one error mapping.
+//! - [`domain`]: ids, states, recipients, addresses, emails: built only by parsing.
+//! - [`config`], [`telemetry`], [`startup`], [`services`], [`accounts`]: running it.
+
+pub mod accounts;
+pub mod config;
+pub mod domain;
+pub mod http;
+pub mod intake;
+pub mod letters;
+pub mod notify;
+pub mod providers;
+pub mod render;
+pub mod services;
+pub mod startup;
+pub mod store;
+pub mod telemetry;
+pub mod worker;

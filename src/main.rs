@@ -1,0 +1,121 @@
+//! The `relais` command line: serve, migrate, check-config, api-key.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use relais::config::Settings;
+use relais::domain::SenderId;
+use relais::startup::Application;
+use relais::store::Store;
+use relais::{accounts, telemetry};
+
+#[derive(Parser)]
+#[command(name = "relais", version, about = "Self-hosted gateway for registered letters")]
+struct Cli {
+    /// Configuration file, layered over the embedded defaults (then RELAIS__SECTION__KEY variables).
+    #[arg(long, global = true, env = "RELAIS_CONFIG")]
+    config: Option<PathBuf>,
+    /// Log as JSON lines.
+    #[arg(long, global = true)]
+    json_logs: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the API, the workers and the providers until SIGTERM or Ctrl-C.
+    Serve,
+    /// Apply the database migrations and exit.
+    Migrate,
+    /// Validate the configuration and print it, secrets redacted.
+    CheckConfig,
+    /// Manage API keys.
+    #[command(subcommand)]
+    ApiKey(ApiKeyCommand),
+}
+
+#[derive(Subcommand)]
+enum ApiKeyCommand {
+    /// Create a key for a sender and print it (it is shown only once).
+    Create {
+        #[arg(long, default_value = "default")]
+        sender: String,
+        #[arg(long)]
+        label: Option<String>,
+    },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let cli = Cli::parse();
+    telemetry::init(cli.json_logs);
+    let settings = Settings::load(cli.config.as_deref())?;
+    match cli.command {
+        Command::Serve => serve(settings).await,
+        Command::Migrate => {
+            Store::connect(&settings.database.url, 1).await?;
+            println!("migrations applied to {}", redact_url(&settings.database.url));
+            Ok(())
+        }
+        Command::CheckConfig => {
+            println!("{}", toml::to_string_pretty(&settings).context("printing the configuration")?);
+            eprintln!("configuration is valid");
+            Ok(())
+        }
+        Command::ApiKey(ApiKeyCommand::Create { sender, label }) => {
+            let sender: SenderId = sender.parse().map_err(anyhow::Error::msg)?;
+            anyhow::ensure!(
+                settings.sender(&sender).is_some(),
+                "no sender `{sender}` in the configuration ([[senders]])"
+            );
+            let store = Store::connect(&settings.database.url, 1).await?;
+            let key = accounts::create_api_key(&store, &sender, label.as_deref()).await?;
+            println!("{}", key.secret);
+            eprintln!("API key {} for sender `{sender}`: keep it now, it will not be shown again", key.id);
+            Ok(())
+        }
+    }
+}
+
+async fn serve(settings: Settings) -> anyhow::Result<()> {
+    let database = redact_url(&settings.database.url);
+    let providers: Vec<String> = settings.providers.keys().cloned().collect();
+    let mail = match settings.mail.transport {
+        relais::config::MailTransportKind::File => format!("emails to {}", settings.mail.outbox_dir.display()),
+        relais::config::MailTransportKind::Smtp => format!("emails via {}", settings.mail.smtp_host),
+    };
+    let proofs = settings.storage.proofs_dir.display().to_string();
+    let app = Application::build(settings).await?;
+    let public_url = app.services().public_url.clone();
+    tracing::info!(
+        "relais listening on http://{} — database {database}, providers {}, proofs in {proofs}, {mail}",
+        app.local_addr(),
+        providers.join(", ")
+    );
+    if let Some(key) = app.create_first_key().await? {
+        print_first_key(&key.secret, public_url.as_str());
+    }
+    app.run_until_stopped().await
+}
+
+fn print_first_key(secret: &str, base: &str) {
+    let base = base.trim_end_matches('/');
+    println!(
+        "\nFirst start: an API key was created for sender `default`. It is shown only this once:\n\n    {secret}\n\n\
+         Try it:\n\n    curl -s {base}/v1/letters -H 'Authorization: Bearer {secret}' -H 'Content-Type: application/json' \\\n      \
+         -d @examples/letter.json\n"
+    );
+}
+
+fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("[redacted]"));
+            u.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}

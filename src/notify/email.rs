@@ -1,0 +1,144 @@
+//! Sending email: written as `.eml` files into an outbox folder, or sent through an SMTP server.
+
+use std::path::PathBuf;
+
+use lettre::message::header::{ContentType, Header, HeaderName, HeaderValue};
+use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Tls, TlsParameters};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+
+use crate::config::{MailSettings, MailTransportKind, SmtpTls};
+
+/// An email to send: plain text, with optional attachments.
+#[derive(Debug, Clone)]
+pub struct OutgoingEmail {
+    pub to: String,
+    pub subject: String,
+    pub body: String,
+    pub attachments: Vec<EmailAttachment>,
+    /// Names the outbox file (letter id and notice kind), so an operator can find it.
+    pub tag: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct EmailAttachment {
+    pub filename: String,
+    pub content_type: String,
+    pub bytes: Vec<u8>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum MailError {
+    #[error("the email could not be built: {0}")]
+    Build(String),
+    #[error("the outbox could not be written: {0}")]
+    Outbox(#[from] std::io::Error),
+    #[error("the SMTP server refused or failed: {0}")]
+    Smtp(#[from] lettre::transport::smtp::Error),
+}
+
+impl MailError {
+    /// A full disk, a lost connection or a 4xx reply may pass; a malformed address or a 5xx will not.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Self::Build(_) => false,
+            Self::Outbox(_) => true,
+            Self::Smtp(e) => !e.is_permanent(),
+        }
+    }
+}
+
+/// `Auto-Submitted: auto-generated` (RFC 3834): well-behaved mail systems do not answer notices.
+#[derive(Clone)]
+struct AutoSubmitted;
+
+impl Header for AutoSubmitted {
+    fn name() -> HeaderName {
+        HeaderName::new_from_ascii_str("Auto-Submitted")
+    }
+    fn parse(_: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(Self)
+    }
+    fn display(&self) -> HeaderValue {
+        HeaderValue::new(Self::name(), "auto-generated".to_owned())
+    }
+}
+
+#[derive(Clone)]
+enum Transport {
+    Outbox(PathBuf),
+    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+}
+
+/// Sends the emails relais writes. Cheap to clone.
+#[derive(Clone)]
+pub struct Mailer {
+    from: Mailbox,
+    transport: Transport,
+}
+
+impl Mailer {
+    pub fn from_settings(settings: &MailSettings) -> Result<Self, MailError> {
+        let from: Mailbox = settings.from.parse().map_err(|e| MailError::Build(format!("mail.from: {e}")))?;
+        let transport = match settings.transport {
+            MailTransportKind::File => Transport::Outbox(settings.outbox_dir.clone()),
+            MailTransportKind::Smtp => Transport::Smtp(smtp_transport(settings)?),
+        };
+        Ok(Self { from, transport })
+    }
+
+    pub async fn send(&self, email: &OutgoingEmail) -> Result<(), MailError> {
+        let message = self.build(email)?;
+        match &self.transport {
+            Transport::Outbox(dir) => write_to_outbox(dir, &email.tag, &message.formatted()).await,
+            Transport::Smtp(smtp) => smtp.send(message).await.map(drop).map_err(MailError::from),
+        }
+    }
+
+    fn build(&self, email: &OutgoingEmail) -> Result<Message, MailError> {
+        let to: Mailbox = email.to.parse().map_err(|e| MailError::Build(format!("recipient `{}`: {e}", email.to)))?;
+        let builder = Message::builder().from(self.from.clone()).to(to).subject(&email.subject).header(AutoSubmitted);
+        let text = SinglePart::plain(email.body.clone());
+        let result = if email.attachments.is_empty() {
+            builder.singlepart(text)
+        } else {
+            let mut parts = MultiPart::mixed().singlepart(text);
+            for a in &email.attachments {
+                let content_type =
+                    ContentType::parse(&a.content_type).map_err(|e| MailError::Build(format!("content type: {e}")))?;
+                parts = parts.singlepart(Attachment::new(a.filename.clone()).body(a.bytes.clone(), content_type));
+            }
+            builder.multipart(parts)
+        };
+        result.map_err(|e| MailError::Build(e.to_string()))
+    }
+}
+
+fn smtp_transport(s: &MailSettings) -> Result<AsyncSmtpTransport<Tokio1Executor>, MailError> {
+    let tls = |host: &str| TlsParameters::new(host.to_owned()).map_err(MailError::from);
+    let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&s.smtp_host)
+        .port(s.smtp_port)
+        .timeout(Some(s.smtp_timeout))
+        .tls(match s.smtp_tls {
+            SmtpTls::Starttls => Tls::Required(tls(&s.smtp_host)?),
+            SmtpTls::Tls => Tls::Wrapper(tls(&s.smtp_host)?),
+            SmtpTls::None => Tls::None,
+        });
+    if !s.smtp_username.is_empty() {
+        builder = builder.credentials(Credentials::new(s.smtp_username.clone(), s.smtp_password.expose().to_owned()));
+    }
+    Ok(builder.build())
+}
+
+/// Writes the message under a temporary name, then renames it: a reader never sees half an email.
+async fn write_to_outbox(dir: &std::path::Path, tag: &str, bytes: &[u8]) -> Result<(), MailError> {
+    tokio::fs::create_dir_all(dir).await?;
+    let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ");
+    let unique = ulid::Ulid::new().to_string().to_ascii_lowercase();
+    let name = format!("{stamp}-{tag}-{}.eml", &unique[20..]);
+    let partial = dir.join(format!(".{name}.partial"));
+    tokio::fs::write(&partial, bytes).await?;
+    tokio::fs::rename(&partial, dir.join(name)).await?;
+    Ok(())
+}

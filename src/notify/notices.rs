@@ -1,0 +1,99 @@
+//! Notices to the requester: which states are worth an email, and the email for each, built from
+//! `templates/emails/` with the proof attached when there is one.
+
+use chrono::{TimeZone, Utc};
+use serde_json::json;
+
+use super::{EmailAttachment, OutgoingEmail};
+use crate::domain::LetterState;
+use crate::providers::ProofKind;
+use crate::render::{EmailTemplates, RenderError};
+use crate::store::LetterRecord;
+
+/// The email template of a state, when the requester is told about it.
+pub fn notice_kind(state: LetterState) -> Option<&'static str> {
+    use LetterState::*;
+    match state {
+        Received => Some("accepted"),
+        AwaitingConsent => Some("awaiting_consent"),
+        AwaitingApproval => Some("awaiting_approval"),
+        Deposited => Some("deposited"),
+        Delivered => Some("delivered"),
+        Refused => Some("refused"),
+        NotClaimed => Some("not_claimed"),
+        Bounced => Some("bounced"),
+        Failed => Some("failed"),
+        NeedsAttention => Some("needs_attention"),
+        Cancelled => Some("cancelled"),
+        Ready | Queued | Submitting => None,
+    }
+}
+
+/// An archived proof to attach.
+pub struct AttachedProof {
+    pub kind: ProofKind,
+    pub sha256: String,
+    pub bytes: Vec<u8>,
+}
+
+/// Everything a notice says.
+pub struct Notice<'a> {
+    pub letter: &'a LetterRecord,
+    pub template_title: &'a str,
+    pub state: LetterState,
+    pub at: i64,
+    pub detail: Option<&'a str>,
+    pub proof: Option<AttachedProof>,
+    pub public_url: &'a url::Url,
+    pub to: &'a str,
+}
+
+fn rfc3339(ms: i64) -> String {
+    Utc.timestamp_millis_opt(ms).single().unwrap_or_default().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// Renders the notice email; `None` when the state is not one users are told about.
+pub fn compose(templates: &EmailTemplates, notice: Notice<'_>) -> Option<Result<OutgoingEmail, RenderError>> {
+    let kind = notice_kind(notice.state)?;
+    let letter = notice.letter;
+    let base = notice.public_url.as_str().trim_end_matches('/');
+    let proof_filename = notice.proof.as_ref().map(|p| format!("{}-{}.pdf", letter.id, p.kind.as_str()));
+    let context = json!({
+        "letter": {
+            "id": letter.id.as_str(),
+            "state": notice.state.as_str(),
+            "template_title": notice.template_title,
+            "reference": letter.reference,
+            "recipient_name": letter.recipient.display_name(),
+            "recipient_email": letter.recipient.email.as_str(),
+            "url": format!("{base}/v1/letters/{}", letter.id),
+            "created_at": rfc3339(letter.created_at),
+            "provider": letter.provider,
+        },
+        "event": { "at": rfc3339(notice.at), "detail": notice.detail },
+        "proof": notice.proof.as_ref().map(|p| json!({
+            "kind": p.kind.as_str(),
+            "label": p.kind.label_fr(),
+            "filename": proof_filename,
+            "sha256": p.sha256,
+        })),
+        "consent_url": format!("{base}/v1/consents"),
+    });
+    Some(templates.render(kind, &context).map(|rendered| {
+        OutgoingEmail {
+            to: notice.to.to_owned(),
+            subject: rendered.subject,
+            body: rendered.body,
+            attachments: notice
+                .proof
+                .into_iter()
+                .map(|p| EmailAttachment {
+                    filename: proof_filename.clone().unwrap_or_default(),
+                    content_type: "application/pdf".to_owned(),
+                    bytes: p.bytes,
+                })
+                .collect(),
+            tag: format!("{}-{kind}", letter.id),
+        }
+    }))
+}

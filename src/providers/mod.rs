@@ -1,0 +1,212 @@
+//! Registered-letter providers behind one trait; one folder per provider. The embedded default is `sandbox`.
+
+pub mod sandbox;
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::{ProviderSettings, SenderSettings, Settings};
+use crate::domain::{LetterId, LetterState, Recipient};
+use crate::store::Store;
+
+/// A letter ready to hand to a provider: rendered, checked, with its files on disk.
+pub struct OutgoingLetter<'a> {
+    /// Our stable reference: the provider's duplicate guard and the key of `find_by_reference`.
+    pub letter_id: &'a LetterId,
+    pub sender: &'a SenderSettings,
+    pub recipient: &'a Recipient,
+    pub reference: Option<&'a str>,
+    pub subject: &'a str,
+    /// The letter PDF rendered from the template.
+    pub document: PathBuf,
+    pub content_sha256: &'a str,
+    pub attachments: Vec<PathBuf>,
+}
+
+/// The kinds of legal proof a provider produces. Names are API (`/v1/letters/{id}/proofs/{kind}`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ProofKind {
+    Deposit,
+    Receipt,
+    Refusal,
+    NonClaim,
+    Bounce,
+}
+
+impl ProofKind {
+    pub const ALL: [ProofKind; 5] = [Self::Deposit, Self::Receipt, Self::Refusal, Self::NonClaim, Self::Bounce];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Deposit => "deposit",
+            Self::Receipt => "receipt",
+            Self::Refusal => "refusal",
+            Self::NonClaim => "non_claim",
+            Self::Bounce => "bounce",
+        }
+    }
+
+    /// French name, as used in emails.
+    pub fn label_fr(self) -> &'static str {
+        match self {
+            Self::Deposit => "preuve de dépôt",
+            Self::Receipt => "preuve de réception",
+            Self::Refusal => "preuve de refus",
+            Self::NonClaim => "preuve de non-réclamation",
+            Self::Bounce => "preuve de non-distribution",
+        }
+    }
+
+    /// The proof that establishes a state, if any.
+    pub fn for_state(state: LetterState) -> Option<Self> {
+        match state {
+            LetterState::Deposited => Some(Self::Deposit),
+            LetterState::Delivered => Some(Self::Receipt),
+            LetterState::Refused => Some(Self::Refusal),
+            LetterState::NotClaimed => Some(Self::NonClaim),
+            LetterState::Bounced => Some(Self::Bounce),
+            _ => None,
+        }
+    }
+}
+
+impl std::str::FromStr for ProofKind {
+    type Err = String;
+    fn from_str(text: &str) -> Result<Self, String> {
+        Self::ALL
+            .into_iter()
+            .find(|k| k.as_str() == text)
+            .ok_or_else(|| format!("`{text}` is not a proof kind (deposit, receipt, refusal, non_claim, bounce)"))
+    }
+}
+
+/// Where a proof can be fetched from at the provider (a URL, or the provider's own locator).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProofLink {
+    pub kind: ProofKind,
+    pub locator: String,
+}
+
+/// The provider's word on a letter: the truth that transitions are computed from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProviderLetter {
+    pub provider_ref: String,
+    /// Our state this provider status maps to; `None` for a status this code does not know.
+    pub state: Option<LetterState>,
+    /// The provider's own status word, kept for audit and for unknown statuses.
+    pub raw_status: String,
+    pub deposited_at: Option<i64>,
+    pub cost_cents: Option<i64>,
+    pub proofs: Vec<ProofLink>,
+}
+
+/// Whether a provider holds a letter with our reference.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Lookup {
+    Found(ProviderLetter),
+    /// The provider certainly has none: sending again cannot make a duplicate.
+    Absent,
+}
+
+/// An inbound provider webhook, as received: raw bytes, never re-serialized.
+pub struct WebhookRequest<'a> {
+    pub headers: &'a axum::http::HeaderMap,
+    pub body: &'a [u8],
+    pub peer: Option<IpAddr>,
+}
+
+/// What a verified webhook says to look at. Only a hint: the state comes from `fetch`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookHint {
+    pub provider_ref: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProviderError {
+    /// The provider refused the letter; it was not sent and the same request will be refused again.
+    #[error("{provider} refused the letter: {message}")]
+    Rejected { provider: String, code: String, message: String },
+    /// The provider could not be reached or is in maintenance; nothing was sent.
+    #[error("{provider} is unavailable: {message}")]
+    Unavailable { provider: String, message: String },
+    /// The request left and no answer came back: the provider may or may not have the letter.
+    #[error("no answer from {provider} after the request was sent: {message}")]
+    OutcomeUnknown { provider: String, message: String },
+    #[error("webhook refused: {0}")]
+    InvalidWebhook(String),
+    #[error("{provider} has no letter {reference}")]
+    NotFound { provider: String, reference: String },
+    #[error("internal error in provider {provider}: {message}")]
+    Internal { provider: String, message: String },
+}
+
+impl ProviderError {
+    /// Worth another attempt later (nothing was sent, or it was only a read).
+    pub fn is_transient(&self) -> bool {
+        matches!(self, Self::Unavailable { .. } | Self::OutcomeUnknown { .. } | Self::Internal { .. })
+    }
+}
+
+/// A registered-letter provider. Implementations own their HTTP client, wire types and status mapping.
+#[async_trait]
+pub trait Provider: Send + Sync {
+    /// The provider account name (`[providers.NAME]`).
+    fn name(&self) -> &str;
+
+    /// Hands the letter over. Must be safe against duplicates by `letter_id` where the provider allows it.
+    async fn send(&self, letter: &OutgoingLetter<'_>) -> Result<ProviderLetter, ProviderError>;
+
+    /// The provider's current record of a letter.
+    async fn fetch(&self, provider_ref: &str) -> Result<ProviderLetter, ProviderError>;
+
+    /// Looks a letter up by our reference, to reconcile a send whose outcome is unknown.
+    async fn find_by_reference(&self, letter_id: &LetterId) -> Result<Lookup, ProviderError>;
+
+    /// Downloads a proof document (PDF bytes).
+    async fn download_proof(&self, link: &ProofLink) -> Result<Bytes, ProviderError>;
+
+    /// Authenticates an inbound webhook over its raw bytes and says which letter to look at.
+    fn verify_webhook(&self, request: &WebhookRequest<'_>) -> Result<WebhookHint, ProviderError>;
+
+    /// Background work the provider needs while relais runs (the sandbox plays its lifecycle here).
+    async fn run(&self, _shutdown: CancellationToken) {}
+}
+
+/// The configured provider accounts, by name.
+#[derive(Clone, Default)]
+pub struct Providers(BTreeMap<String, Arc<dyn Provider>>);
+
+impl Providers {
+    /// Builds every provider of `[providers]`; `public_url` is where their webhooks reach relais.
+    pub fn from_settings(settings: &Settings, store: &Store, public_url: &url::Url) -> Self {
+        let mut providers: BTreeMap<String, Arc<dyn Provider>> = BTreeMap::new();
+        for (name, provider) in &settings.providers {
+            let built: Arc<dyn Provider> = match provider {
+                ProviderSettings::Sandbox(s) => {
+                    Arc::new(sandbox::Sandbox::new(name, s.clone(), store.clone(), public_url.clone()))
+                }
+            };
+            providers.insert(name.clone(), built);
+        }
+        Self(providers)
+    }
+
+    pub fn get(&self, name: &str) -> Option<&Arc<dyn Provider>> {
+        self.0.get(name)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Arc<dyn Provider>> {
+        self.0.values()
+    }
+}
+
+/// The webhook URL of a provider account.
+pub fn webhook_url(public_url: &url::Url, provider: &str) -> String {
+    format!("{}/v1/providers/{provider}/webhooks", public_url.as_str().trim_end_matches('/'))
+}

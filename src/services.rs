@@ -1,0 +1,24 @@
+//! What the HTTP handlers, the workers and the CLI share: configuration, database, providers, templates,
+//! mailer and file locations. Built once by `startup`, held as `Arc<Services>`.
+
+use std::sync::Arc;
+
+use crate::config::Settings;
+use crate::letters::files::LetterFiles;
+use crate::notify::Mailer;
+use crate::providers::Providers;
+use crate::render::EmailTemplates;
+use crate::render::catalog::TemplateCatalog;
+use crate::store::Store;
+
+pub struct Services {
+    pub settings: Arc<Settings>,
+    pub store: Store,
+    pub providers: Providers,
+    pub templates: TemplateCatalog,
+    pub emails: EmailTemplates,
+    pub mailer: Mailer,
+    /// `server.public_url`, with the real port when the configured one was 0.
+    pub public_url: url::Url,
+    pub files: LetterFiles,
+}

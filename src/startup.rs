@@ -1,0 +1,132 @@
+//! Building the application (bind, database, services, workers) and running it until a shutdown signal.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::accounts::{self, CreatedKey};
+use crate::config::Settings;
+use crate::letters::files::LetterFiles;
+use crate::notify::Mailer;
+use crate::providers::Providers;
+use crate::render::EmailTemplates;
+use crate::render::catalog::TemplateCatalog;
+use crate::services::Services;
+use crate::store::Store;
+use crate::{http, worker};
+
+/// A built application: listening, migrated, not yet serving.
+pub struct Application {
+    listener: TcpListener,
+    services: Arc<Services>,
+    shutdown: CancellationToken,
+}
+
+impl Application {
+    /// Binds `server.listen` (port 0 picks one), connects and migrates the database, builds every service.
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(settings.server.listen).await?;
+        let port = listener.local_addr()?.port();
+        let mut public_url = settings.server.public_url.clone();
+        if public_url.port() == Some(0) {
+            let _ = public_url.set_port(Some(port));
+        }
+        let store = Store::connect(&settings.database.url, settings.database.max_connections).await?;
+        let templates = TemplateCatalog::load(store.clone()).await?;
+        let emails = EmailTemplates::shipped()?;
+        let mailer = Mailer::from_settings(&settings.mail)?;
+        let providers = Providers::from_settings(&settings, &store, &public_url);
+        let files = LetterFiles {
+            attachments_dir: settings.storage.attachments_dir.clone(),
+            proofs_dir: settings.storage.proofs_dir.clone(),
+        };
+        let services =
+            Services { settings: Arc::new(settings), store, providers, templates, emails, mailer, public_url, files };
+        Ok(Self { listener, services: Arc::new(services), shutdown: CancellationToken::new() })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().expect("a bound listener has an address")
+    }
+
+    pub fn port(&self) -> u16 {
+        self.local_addr().port()
+    }
+
+    pub fn services(&self) -> Arc<Services> {
+        self.services.clone()
+    }
+
+    /// Cancelling this token stops the application as a shutdown signal would.
+    pub fn shutdown_token(&self) -> CancellationToken {
+        self.shutdown.clone()
+    }
+
+    /// On the embedded defaults, the very first start creates an API key for the first sender, so the
+    /// quickstart needs no extra command. Returns it to be shown once.
+    pub async fn create_first_key(&self) -> anyhow::Result<Option<CreatedKey>> {
+        let settings = &self.services.settings;
+        if !settings.uses_sqlite() || self.services.store.count_api_keys().await? > 0 {
+            return Ok(None);
+        }
+        let sender = &settings.senders[0].id;
+        Ok(Some(accounts::create_api_key(&self.services.store, sender, Some("created at first start")).await?))
+    }
+
+    /// Serves HTTP, runs the workers and the providers' background tasks, until SIGTERM, Ctrl-C or the
+    /// shutdown token. Intake stops first; jobs in hand get `server.shutdown_grace` to finish.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        let Self { listener, services, shutdown } = self;
+        let signal = shutdown.clone();
+        tokio::spawn(async move {
+            wait_for_signal().await;
+            signal.cancel();
+        });
+        let mut workers = if services.settings.worker.enabled {
+            worker::spawn_workers(services.clone(), shutdown.clone())
+        } else {
+            tokio::task::JoinSet::new()
+        };
+        for provider in services.providers.iter() {
+            let (provider, token) = (provider.clone(), shutdown.clone());
+            workers.spawn(async move { provider.run(token).await });
+        }
+        let app = http::router(services.clone()).into_make_service_with_connect_info::<SocketAddr>();
+        let stop = shutdown.clone();
+        axum::serve(listener, app).with_graceful_shutdown(async move { stop.cancelled().await }).await?;
+        let grace = services.settings.server.shutdown_grace;
+        if tokio::time::timeout(grace, async { while workers.join_next().await.is_some() {} }).await.is_err() {
+            tracing::warn!(
+                ?grace,
+                "jobs still running after the grace period; their leases will expire and they will run again"
+            );
+            workers.abort_all();
+        }
+        services.store.close().await;
+        tracing::info!("stopped");
+        Ok(())
+    }
+}
+
+async fn wait_for_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+}

@@ -1,0 +1,80 @@
+//! Consents of individual recipients to receive electronic registered letters from one sender.
+
+use sqlx::{AnyConnection, Row};
+
+use super::{Store, StoreError, StoreResult};
+use crate::domain::{ConsentId, SenderId};
+
+pub struct NewConsent<'a> {
+    pub id: &'a ConsentId,
+    pub sender_id: &'a SenderId,
+    pub email: &'a str,
+    pub given_at: i64,
+    pub source: &'a str,
+    pub proof_path: Option<&'a str>,
+    pub proof_sha256: Option<&'a str>,
+    pub now: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct ConsentRecord {
+    pub id: ConsentId,
+    pub email: String,
+    pub given_at: i64,
+    pub source: String,
+    pub proof_sha256: Option<String>,
+    pub recorded_at: i64,
+}
+
+pub async fn insert_consent(conn: &mut AnyConnection, c: &NewConsent<'_>) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO consents (id, sender_id, email, given_at, source, proof_path, proof_sha256, recorded_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(c.id.as_str())
+    .bind(c.sender_id.as_str())
+    .bind(c.email.to_lowercase())
+    .bind(c.given_at)
+    .bind(c.source)
+    .bind(c.proof_path)
+    .bind(c.proof_sha256)
+    .bind(c.now)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// True when `email` has consented to letters from `sender` (checked inside the deciding transaction).
+pub async fn has_consent(conn: &mut AnyConnection, sender: &SenderId, email: &str) -> StoreResult<bool> {
+    let row = sqlx::query("SELECT COUNT(*) AS n FROM consents WHERE sender_id = $1 AND email = $2")
+        .bind(sender.as_str())
+        .bind(email.to_lowercase())
+        .fetch_one(conn)
+        .await?;
+    Ok(row.try_get::<i64, _>("n")? > 0)
+}
+
+impl Store {
+    pub async fn consents(&self, sender: &SenderId, email: &str) -> StoreResult<Vec<ConsentRecord>> {
+        let rows = sqlx::query(
+            "SELECT id, email, given_at, source, proof_sha256, recorded_at FROM consents \
+             WHERE sender_id = $1 AND email = $2 ORDER BY recorded_at",
+        )
+        .bind(sender.as_str())
+        .bind(email.to_lowercase())
+        .fetch_all(&self.reader)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(ConsentRecord {
+                    id: r.try_get::<String, _>("id")?.parse().map_err(StoreError::Corrupt)?,
+                    email: r.try_get("email")?,
+                    given_at: r.try_get("given_at")?,
+                    source: r.try_get("source")?,
+                    proof_sha256: r.try_get("proof_sha256")?,
+                    recorded_at: r.try_get("recorded_at")?,
+                })
+            })
+            .collect()
+    }
+}

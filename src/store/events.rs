@@ -1,0 +1,106 @@
+//! The events of a letter: append-only and hash-chained, so a rewritten or deleted event is detectable.
+
+use sha2::{Digest, Sha256};
+use sqlx::{AnyConnection, Row};
+
+use super::{Store, StoreError, StoreResult};
+use crate::domain::{LetterId, LetterState};
+
+/// The `prev_hash` of a letter's first event.
+pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventRecord {
+    pub seq: i64,
+    pub at: i64,
+    pub state: LetterState,
+    pub detail: Option<String>,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+/// SHA-256 over the previous hash and every field of the event, length-prefixed so fields cannot bleed.
+pub fn event_hash(
+    prev_hash: &str,
+    letter: &LetterId,
+    seq: i64,
+    at: i64,
+    state: LetterState,
+    detail: Option<&str>,
+) -> String {
+    let mut h = Sha256::new();
+    for part in [prev_hash, letter.as_str(), &seq.to_string(), &at.to_string(), state.as_str(), detail.unwrap_or("")] {
+        h.update((part.len() as u64).to_be_bytes());
+        h.update(part.as_bytes());
+    }
+    hex::encode(h.finalize())
+}
+
+/// Appends an event after the letter's last one; returns its sequence number.
+pub async fn append_event(
+    conn: &mut AnyConnection,
+    letter: &LetterId,
+    state: LetterState,
+    detail: Option<&str>,
+    at: i64,
+) -> StoreResult<i64> {
+    let last = sqlx::query("SELECT seq, hash FROM letter_events WHERE letter_id = $1 ORDER BY seq DESC LIMIT 1")
+        .bind(letter.as_str())
+        .fetch_optional(&mut *conn)
+        .await?;
+    let (seq, prev_hash) = match last {
+        Some(row) => (row.try_get::<i64, _>("seq")? + 1, row.try_get::<String, _>("hash")?),
+        None => (1, GENESIS_HASH.to_owned()),
+    };
+    let hash = event_hash(&prev_hash, letter, seq, at, state, detail);
+    sqlx::query(
+        "INSERT INTO letter_events (letter_id, seq, at, state, detail, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(letter.as_str())
+    .bind(seq)
+    .bind(at)
+    .bind(state.as_str())
+    .bind(detail)
+    .bind(prev_hash)
+    .bind(hash)
+    .execute(conn)
+    .await?;
+    Ok(seq)
+}
+
+impl Store {
+    pub async fn events(&self, letter: &LetterId) -> StoreResult<Vec<EventRecord>> {
+        let rows = sqlx::query(
+            "SELECT seq, at, state, detail, prev_hash, hash FROM letter_events WHERE letter_id = $1 ORDER BY seq",
+        )
+        .bind(letter.as_str())
+        .fetch_all(&self.reader)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(EventRecord {
+                    seq: r.try_get("seq")?,
+                    at: r.try_get("at")?,
+                    state: r.try_get::<String, _>("state")?.parse().map_err(StoreError::Corrupt)?,
+                    detail: r.try_get("detail")?,
+                    prev_hash: r.try_get("prev_hash")?,
+                    hash: r.try_get("hash")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Recomputes the chain; the first event whose hash does not match is returned as an error.
+    pub async fn verify_events(&self, letter: &LetterId) -> StoreResult<usize> {
+        let events = self.events(letter).await?;
+        let mut prev = GENESIS_HASH.to_owned();
+        for e in &events {
+            let expected = event_hash(&prev, letter, e.seq, e.at, e.state, e.detail.as_deref());
+            if e.prev_hash != prev || e.hash != expected {
+                return Err(StoreError::Corrupt(format!("event {} of {letter} does not match its hash chain", e.seq)));
+            }
+            prev = e.hash.clone();
+        }
+        Ok(events.len())
+    }
+}

@@ -1,0 +1,135 @@
+//! The database: one `Store` over SQLite (default) or PostgreSQL, portable SQL, one module per table family.
+//!
+//! Both backends go through sqlx's `Any` driver with portable column types (TEXT, BIGINT; timestamps in unix
+//! milliseconds, JSON as TEXT), so every query is written once. What differs per backend — connecting,
+//! pragmas, migrations, claiming jobs — lives in `sqlite.rs` and `postgres.rs`.
+
+mod api_keys;
+pub mod consents;
+pub mod events;
+pub mod jobs;
+pub mod letters;
+mod postgres;
+pub mod proofs;
+mod sandbox;
+mod sqlite;
+mod templates;
+
+use std::sync::Arc;
+
+use sqlx::any::{AnyPoolOptions, install_default_drivers};
+use sqlx::{Any, AnyPool, Transaction};
+use tokio::sync::Notify;
+
+pub use api_keys::{ApiKeyRecord, NewApiKey};
+pub use consents::{ConsentRecord, NewConsent};
+pub use events::{EventRecord, GENESIS_HASH};
+pub use jobs::{ClaimedJob, NewJob};
+pub use letters::{AttachmentRecord, IdempotencyRecord, LetterFilter, LetterRecord, NewLetter};
+pub use proofs::ProofRecord;
+pub use sandbox::SandboxLetter;
+
+/// A database transaction: every state change and the job it implies commit together (outbox).
+pub type Tx = Transaction<'static, Any>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+}
+
+impl StoreError {
+    /// Lost connections and lock timeouts may succeed on a retry; constraint violations will not.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Self::Database(e) => {
+                matches!(
+                    e,
+                    sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Protocol(_)
+                ) || e.to_string().contains("database is locked")
+            }
+            _ => false,
+        }
+    }
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The database, cheap to clone. Writes go through `writer`: on SQLite a single connection (SQLite has one
+/// writer anyway; queuing in the pool avoids busy errors), on PostgreSQL the same pool as reads.
+#[derive(Clone)]
+pub struct Store {
+    reader: AnyPool,
+    writer: AnyPool,
+    backend: Backend,
+    jobs_ready: Arc<Notify>,
+}
+
+impl Store {
+    /// Connects to `url` (sqlite: or postgres://) and applies the migrations of that backend.
+    pub async fn connect(url: &str, max_connections: u32) -> StoreResult<Self> {
+        install_default_drivers();
+        let store = if url.starts_with("sqlite:") {
+            let (reader, writer) = sqlite::connect(url, max_connections).await?;
+            Store { reader, writer, backend: Backend::Sqlite, jobs_ready: Arc::default() }
+        } else {
+            let pool = AnyPoolOptions::new().max_connections(max_connections).connect(url).await?;
+            Store { reader: pool.clone(), writer: pool, backend: Backend::Postgres, jobs_ready: Arc::default() }
+        };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    async fn migrate(&self) -> StoreResult<()> {
+        match self.backend {
+            Backend::Sqlite => sqlite::MIGRATOR.run(&self.writer).await?,
+            Backend::Postgres => postgres::MIGRATOR.run(&self.writer).await?,
+        }
+        Ok(())
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Starts a write transaction.
+    pub async fn begin(&self) -> StoreResult<Tx> {
+        Ok(self.writer.begin().await?)
+    }
+
+    /// Answers a trivial query: the readiness probe.
+    pub async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1").execute(&self.reader).await?;
+        Ok(())
+    }
+
+    /// Wakes the local workers: a job was committed.
+    pub fn wake_workers(&self) {
+        self.jobs_ready.notify_waiters();
+    }
+
+    /// Resolves when a local commit enqueued a job.
+    pub async fn jobs_ready(&self) {
+        self.jobs_ready.notified().await
+    }
+
+    pub async fn close(&self) {
+        self.writer.close().await;
+        self.reader.close().await;
+    }
+}
+
+/// Now, in the storage unit of time (unix milliseconds).
+pub fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}

@@ -1,0 +1,46 @@
+//! SQLite specifics: create the file, WAL with synchronous=FULL (a `202` survives a power cut), one writer.
+
+use std::path::Path;
+use std::time::Duration;
+
+use sqlx::AnyPool;
+use sqlx::Executor;
+use sqlx::any::AnyPoolOptions;
+use sqlx::migrate::Migrator;
+
+use super::StoreResult;
+
+pub static MIGRATOR: Migrator = sqlx::migrate!("migrations/sqlite");
+
+/// Opens a reader pool and a one-connection writer pool on the same file.
+pub async fn connect(url: &str, max_connections: u32) -> StoreResult<(AnyPool, AnyPool)> {
+    let url = with_create_mode(url);
+    if let Some(parent) = database_path(&url).and_then(|p| p.parent().map(Path::to_path_buf))
+        && !parent.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(&parent).map_err(sqlx::Error::Io)?;
+    }
+    let options = || {
+        AnyPoolOptions::new().acquire_timeout(Duration::from_secs(30)).after_connect(|conn, _| {
+            Box::pin(async move {
+                conn.execute("PRAGMA journal_mode = WAL").await?;
+                conn.execute("PRAGMA synchronous = FULL").await?;
+                conn.execute("PRAGMA busy_timeout = 10000").await?;
+                Ok(())
+            })
+        })
+    };
+    let writer = options().max_connections(1).connect(&url).await?;
+    let reader = options().max_connections(max_connections.max(1)).connect(&url).await?;
+    Ok((reader, writer))
+}
+
+fn with_create_mode(url: &str) -> String {
+    if url.contains('?') || url.contains(":memory:") { url.to_owned() } else { format!("{url}?mode=rwc") }
+}
+
+fn database_path(url: &str) -> Option<&Path> {
+    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next()?;
+    (!path.is_empty() && path != ":memory:").then(|| Path::new(path))
+}

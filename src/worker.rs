@@ -1,0 +1,152 @@
+//! Workers: claim due jobs with a lease, run them, retry transient failures on one schedule, give up on
+//! permanent ones; and a periodic sweep that looks up letters with no news from their provider.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::json;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+use crate::letters::{JobError, jobs};
+use crate::services::Services;
+use crate::store::{self, ClaimedJob, NewJob, now_ms};
+
+/// When a failed job runs again, by attempt number (1-based); the last delay repeats.
+pub const RETRY_SCHEDULE: [Duration; 7] = [
+    Duration::from_secs(2),
+    Duration::from_secs(10),
+    Duration::from_secs(30),
+    Duration::from_secs(120),
+    Duration::from_secs(600),
+    Duration::from_secs(1800),
+    Duration::from_secs(3600),
+];
+
+pub fn retry_delay(attempt: i64) -> Duration {
+    let index = (attempt.max(1) as usize - 1).min(RETRY_SCHEDULE.len() - 1);
+    RETRY_SCHEDULE[index]
+}
+
+/// Starts `worker.concurrency` workers and the sync sweep; they stop claiming when `shutdown` fires and
+/// finish the job in hand.
+pub fn spawn_workers(services: Arc<Services>, shutdown: CancellationToken) -> JoinSet<()> {
+    let mut set = JoinSet::new();
+    let instance = ulid::Ulid::new().to_string().to_ascii_lowercase();
+    for n in 0..services.settings.worker.concurrency {
+        let owner = format!("{}-{instance}-{n}", std::process::id());
+        set.spawn(work(services.clone(), owner, shutdown.clone()));
+    }
+    set.spawn(sweep(services, shutdown));
+    set
+}
+
+async fn work(services: Arc<Services>, owner: String, shutdown: CancellationToken) {
+    let settings = &services.settings.worker;
+    while !shutdown.is_cancelled() {
+        match claim_one(&services, &owner).await {
+            Some(job) => run_claimed(&services, &owner, job).await,
+            None => {
+                tokio::select! {
+                    _ = shutdown.cancelled() => return,
+                    _ = services.store.jobs_ready() => {}
+                    _ = tokio::time::sleep(settings.poll_interval) => {}
+                }
+            }
+        }
+    }
+}
+
+async fn claim_one(services: &Services, owner: &str) -> Option<ClaimedJob> {
+    let now = now_ms();
+    let lease_until = now + services.settings.worker.lease.as_millis() as i64;
+    match services.store.claim_jobs(owner, now, lease_until, 1).await {
+        Ok(mut jobs) => jobs.pop(),
+        Err(e) => {
+            tracing::warn!(error = %e, "could not claim jobs");
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            None
+        }
+    }
+}
+
+/// Runs a job and records the result: done (deleted), retried later, or given up.
+pub async fn run_claimed(services: &Services, owner: &str, job: ClaimedJob) {
+    let span = tracing::info_span!("job", kind = %job.kind, letter = job.letter_id.as_deref().unwrap_or(""), attempt = job.attempts);
+    record_outcome(services, owner, &job).instrument(span).await
+}
+
+async fn record_outcome(services: &Services, owner: &str, job: &ClaimedJob) {
+    let outcome = jobs::run_job(services, job).await;
+    let store = &services.store;
+    let recorded = match outcome {
+        Ok(()) => complete(services, job, owner).await,
+        Err(JobError::Transient(reason)) if job.attempts < services.settings.worker.max_attempts as i64 => {
+            let delay = retry_delay(job.attempts);
+            tracing::warn!(%reason, retry_in = ?delay, "job failed; will retry");
+            store.retry_job(&job.id, owner, now_ms() + delay.as_millis() as i64, &reason).await
+        }
+        Err(JobError::Transient(reason) | JobError::Permanent(reason)) => {
+            tracing::error!(%reason, "job given up");
+            store.fail_job(&job.id, owner, now_ms(), &reason).await
+        }
+    };
+    if let Err(e) = recorded {
+        tracing::error!(error = %e, "could not record the job's result; its lease will expire and it will run again");
+    }
+}
+
+async fn complete(services: &Services, job: &ClaimedJob, owner: &str) -> store::StoreResult<()> {
+    let mut tx = services.store.begin().await?;
+    if !store::jobs::complete_job(&mut tx, &job.id, owner).await? {
+        tracing::warn!("job finished after its lease was taken over");
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Every `sync_every`, queues a status fetch for letters whose provider has been silent that long:
+/// webhooks get lost, and the provider's record is the truth.
+async fn sweep(services: Arc<Services>, shutdown: CancellationToken) {
+    let every = services.settings.worker.sync_every;
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep(every) => {}
+        }
+        if let Err(e) = queue_syncs(&services, every).await {
+            tracing::warn!(error = %e, "could not queue provider syncs");
+        }
+    }
+}
+
+async fn queue_syncs(services: &Services, every: Duration) -> store::StoreResult<()> {
+    let now = now_ms();
+    let silent = services.store.letters_to_sync(now - every.as_millis() as i64, 500).await?;
+    if silent.is_empty() {
+        return Ok(());
+    }
+    let mut tx = services.store.begin().await?;
+    for letter in &silent {
+        store::letters::mark_synced(&mut tx, letter, now).await?;
+        let job = NewJob { kind: jobs::SYNC, letter_id: Some(letter), payload: json!({}), run_at: now };
+        store::jobs::enqueue(&mut tx, job, now).await?;
+    }
+    tx.commit().await?;
+    services.store.wake_workers();
+    tracing::info!(count = silent.len(), "queued provider syncs for silent letters");
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retries_back_off_and_stay_at_the_last_delay() {
+        assert_eq!(retry_delay(1), Duration::from_secs(2));
+        assert!(retry_delay(2) > retry_delay(1));
+        assert_eq!(retry_delay(50), Duration::from_secs(3600));
+    }
+}
