@@ -3,15 +3,21 @@
 
 pub mod catalog;
 pub mod document;
+mod emails;
 mod helpers;
 pub mod pdf;
 mod templates;
+mod variables;
 
-use handlebars::{Handlebars, RenderErrorReason};
-use serde_json::{Map, Value};
+use std::sync::OnceLock;
+
+use handlebars::{Handlebars, RenderErrorReason, Template};
+use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+pub use emails::EmailTemplates;
 pub use helpers::{french_date, french_euros, parse_amount, parse_date};
+pub use variables::check_variables;
 
 /// A letter template as shipped or as stored: its source text and what it declares.
 #[derive(Debug, Clone)]
@@ -24,7 +30,6 @@ pub struct LetterTemplate {
     /// Lowercase hex SHA-256 of `source`: the version id a letter pins.
     pub hash: String,
     pub variables: Vec<VariableSpec>,
-    subject: String,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -81,9 +86,6 @@ pub struct RenderedEmail {
     pub body: String,
 }
 
-/// Names that templates see as context objects, never as variables.
-const RESERVED: [&str; 3] = ["sender", "recipient", "letter"];
-
 /// A strict registry with the helpers and partials, producing plain text (no HTML escaping).
 fn registry() -> Handlebars<'static> {
     let mut registry = Handlebars::new();
@@ -96,6 +98,14 @@ fn registry() -> Handlebars<'static> {
     registry
 }
 
+/// The registry letters render with, built once. Letter sources are not registered in it: each letter
+/// renders with the version it pinned, given as a string.
+fn letter_registry() -> &'static Handlebars<'static> {
+    static REGISTRY: OnceLock<Handlebars<'static>> = OnceLock::new();
+    REGISTRY.get_or_init(registry)
+}
+
+/// Strict-mode misses become `MissingVariable` with the path, so callers can tell users which field to give.
 fn render_error(e: handlebars::RenderError) -> RenderError {
     match e.reason() {
         RenderErrorReason::MissingVariable(Some(path)) => RenderError::MissingVariable { variable: path.clone() },
@@ -103,24 +113,23 @@ fn render_error(e: handlebars::RenderError) -> RenderError {
     }
 }
 
-/// Parses a template source: reads its front matter, checks that it compiles.
+/// Parses a template source: reads its TOML front matter, checks its declarations (variable names usable in
+/// templates, unique, none of the reserved `sender`, `recipient`, `letter`) and that body and subject compile.
+/// The hash of the whole source is the version id a letter pins.
 pub fn parse_letter_template(name: &str, source: &str) -> Result<LetterTemplate, RenderError> {
-    let front = templates::front_matter(name, source)?;
     let invalid = |reason: String| RenderError::InvalidTemplate { template: name.to_owned(), reason };
+    let front = templates::front_matter(name, source)?;
     if front.title.trim().is_empty() {
         return Err(invalid("the front matter needs a title".into()));
     }
-    if let Some(v) = front.variables.iter().find(|v| RESERVED.contains(&v.name.as_str())) {
-        return Err(invalid(format!("`{}` is reserved for the context and cannot be a variable", v.name)));
-    }
-    let mut check = registry();
-    check.register_template_string("body", source).map_err(|e| invalid(e.to_string()))?;
-    check.register_template_string("subject", &front.subject).map_err(|e| invalid(e.to_string()))?;
-    let variables = front
+    let variables: Vec<VariableSpec> = front
         .variables
         .into_iter()
         .map(|v| VariableSpec { name: v.name, label: v.label, aliases: v.aliases, kind: v.kind, required: v.required })
         .collect();
+    variables::check_declarations(&variables).map_err(invalid)?;
+    Template::compile(source).map_err(|e| invalid(e.to_string()))?;
+    Template::compile(&front.subject).map_err(|e| invalid(format!("subject: {e}")))?;
     Ok(LetterTemplate {
         name: name.to_owned(),
         title: front.title,
@@ -128,7 +137,6 @@ pub fn parse_letter_template(name: &str, source: &str) -> Result<LetterTemplate,
         source: source.to_owned(),
         hash: hex::encode(Sha256::digest(source.as_bytes())),
         variables,
-        subject: front.subject,
     })
 }
 
@@ -140,75 +148,21 @@ pub fn shipped_letter_templates() -> Vec<LetterTemplate> {
         .collect()
 }
 
-fn value_text(value: &Value) -> Option<String> {
-    match value {
-        Value::String(s) => Some(s.trim().to_owned()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    }
-}
-
-fn normalize(spec: &VariableSpec, value: &Value) -> Result<Value, String> {
-    let text = value_text(value).ok_or_else(|| format!("`{}` must be a text or a number", spec.name))?;
-    match spec.kind {
-        VariableKind::Text => Ok(Value::String(text)),
-        VariableKind::Amount => helpers::parse_amount(&text)
-            .map(|a| Value::String(format!("{:.2}", a.round_dp(2))))
-            .ok_or_else(|| format!("`{text}` is not an amount in euros (like 1250.00 or 1 250,00 €)")),
-        VariableKind::Date => helpers::parse_date(&text)
-            .map(|d| Value::String(d.format("%Y-%m-%d").to_string()))
-            .ok_or_else(|| format!("`{text}` is not a calendar date (like 2026-10-31 or 31/10/2026)")),
-    }
-}
-
-/// Checks request variables against the template's declarations and reports every problem at once.
-/// Returns them normalized (amounts "1250.00", dates "2026-10-31"); absent optional ones are null.
-pub fn check_variables(
-    template: &LetterTemplate,
-    variables: &Map<String, Value>,
-) -> Result<Map<String, Value>, Vec<VariableError>> {
-    let mut errors = Vec::new();
-    let mut normalized = Map::new();
-    for spec in &template.variables {
-        let given = variables.get(&spec.name).filter(|v| !v.is_null() && value_text(v).is_none_or(|t| !t.is_empty()));
-        match given {
-            None if spec.required => errors.push(VariableError {
-                name: spec.name.clone(),
-                code: "missing",
-                message: format!("the template `{}` needs `{}` ({})", template.name, spec.name, spec.label),
-            }),
-            None => {
-                normalized.insert(spec.name.clone(), Value::Null);
-            }
-            Some(value) => match normalize(spec, value) {
-                Ok(v) => {
-                    normalized.insert(spec.name.clone(), v);
-                }
-                Err(message) => errors.push(VariableError { name: spec.name.clone(), code: "invalid", message }),
-            },
-        }
-    }
-    for name in variables.keys().filter(|k| !template.variables.iter().any(|s| &s.name == *k)) {
-        let known: Vec<&str> = template.variables.iter().map(|s| s.name.as_str()).collect();
-        errors.push(VariableError {
-            name: name.clone(),
-            code: "unknown",
-            message: format!(
-                "the template `{}` has no variable `{name}`; it knows {}",
-                template.name,
-                known.join(", ")
-            ),
-        });
-    }
-    if errors.is_empty() { Ok(normalized) } else { Err(errors) }
-}
-
-/// Renders a letter from a (pinned) template with its context, in strict mode.
+/// Renders a letter from a (pinned) template with its context, in strict mode: a path the context lacks is a
+/// `MissingVariable`, never a blank in a legal letter. The subject is the rendered `subject` of the front
+/// matter, or the template's title when it has none.
 pub fn render_letter(template: &LetterTemplate, context: &Value) -> Result<RenderedLetter, RenderError> {
-    let registry = registry();
-    let subject = registry.render_template(&template.subject, context).map_err(render_error)?;
+    let front = templates::front_matter(&template.name, &template.source)?;
+    let registry = letter_registry();
+    let subject = single_line(&registry.render_template(&front.subject, context).map_err(render_error)?);
     let body = registry.render_template(&template.source, context).map_err(render_error)?;
-    Ok(RenderedLetter { subject: subject.trim().to_owned(), body: tidy(&body) })
+    let subject = if subject.is_empty() { template.title.clone() } else { subject };
+    Ok(RenderedLetter { subject, body: tidy(&body) })
+}
+
+/// Collapses a rendered subject to one line: it becomes a mail header or a letter's object line.
+fn single_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// Trims the blank lines that block helpers leave, keeping single blank lines between paragraphs.
@@ -227,37 +181,6 @@ fn tidy(text: &str) -> String {
         out.push_str(line);
     }
     out
-}
-
-/// The emails relais sends, compiled once.
-pub struct EmailTemplates {
-    registry: Handlebars<'static>,
-}
-
-impl EmailTemplates {
-    pub fn shipped() -> Result<Self, RenderError> {
-        let mut registry = registry();
-        for (kind, source) in templates::EMAILS {
-            let front = templates::front_matter(kind, source)?;
-            let invalid = |e: handlebars::TemplateError| RenderError::InvalidTemplate {
-                template: kind.to_string(),
-                reason: e.to_string(),
-            };
-            registry.register_template_string(&format!("{kind}.subject"), front.subject).map_err(invalid)?;
-            registry.register_template_string(kind, *source).map_err(invalid)?;
-        }
-        Ok(Self { registry })
-    }
-
-    /// Renders the email of a notice kind (`delivered`, `awaiting_consent`, …).
-    pub fn render(&self, kind: &str, context: &Value) -> Result<RenderedEmail, RenderError> {
-        if !self.registry.has_template(kind) {
-            return Err(RenderError::UnknownTemplate(kind.to_owned()));
-        }
-        let subject = self.registry.render(&format!("{kind}.subject"), context).map_err(render_error)?;
-        let body = self.registry.render(kind, context).map_err(render_error)?;
-        Ok(RenderedEmail { subject: subject.trim().to_owned(), body: tidy(&body) + "\n" })
-    }
 }
 
 #[cfg(test)]

@@ -1,4 +1,4 @@
-//! Tests of the shipped templates, strict mode and variable checks.
+//! Tests of the shipped templates, strict mode, variable checks and the emails.
 
 use serde_json::{Value, json};
 
@@ -8,48 +8,105 @@ fn template(name: &str) -> LetterTemplate {
     shipped_letter_templates().into_iter().find(|t| t.name == name).expect("shipped")
 }
 
-fn context(kind: &str) -> Value {
+/// A context as the letters pipeline builds it, every optional field given.
+fn full_context(kind: &str) -> Value {
+    json!({
+        "invoice_number": "F-2026-0042", "amount_due": "1250.00", "due_date": "2026-10-31",
+        "invoice_date": "2026-09-30", "payment_deadline_days": "15", "late_interest_rate": "12 % l'an",
+        "sender": {"company": "Exemple SAS", "name": "Claire Dubois", "siret": "12345678900011", "email": "contact@exemple.fr",
+                   "address": {"lines": ["1 rue Exemple"], "postal_code": "75001", "city": "Paris", "country": "FR"}},
+        "recipient": {"kind": kind, "first_name": "Jeanne", "last_name": "Martin", "company": "Boulangerie Martin SARL",
+                      "email": "compta@boulangerie-martin.fr",
+                      "address": {"lines": ["12 rue des Lilas"], "postal_code": "69003", "city": "Lyon", "country": "FR"}},
+        "letter": {"id": "ltr_01", "reference": "dossier-881", "date": "2026-11-26", "city": "Paris"}
+    })
+}
+
+/// The least a context may hold: optional variables null, optional fields null or absent altogether.
+fn bare_context(kind: &str) -> Value {
     json!({
         "invoice_number": "F-2026-0042", "amount_due": "1250.00", "due_date": "2026-10-31",
         "invoice_date": null, "payment_deadline_days": null, "late_interest_rate": null,
-        "sender": {"company": "Exemple SAS", "name": "Claire Dubois", "siret": null, "email": "contact@exemple.fr",
+        "sender": {"company": "Exemple SAS", "name": null, "email": "contact@exemple.fr",
                    "address": {"lines": ["1 rue Exemple"], "postal_code": "75001", "city": "Paris", "country": "FR"}},
-        "recipient": {"kind": kind, "first_name": "Jeanne", "last_name": "Martin", "company": null,
-                      "email": "jeanne@martin.fr", "address": null},
-        "letter": {"id": "ltr_01", "reference": null, "date": "2026-11-26", "city": "Paris"}
+        "recipient": {"kind": kind, "last_name": "Martin", "email": "jeanne@martin.fr", "address": null},
+        "letter": {"id": "ltr_01", "date": "2026-11-26", "city": "Paris"}
     })
 }
 
 #[test]
 fn every_shipped_letter_renders_with_french_amounts_and_dates() {
-    for t in shipped_letter_templates() {
-        assert_eq!(t.hash, hex::encode(Sha256::digest(t.source.as_bytes())));
-        let letter = render_letter(&t, &context("professional")).unwrap();
-        assert!(letter.body.contains("1\u{202F}250,00\u{A0}€"), "{}", letter.body);
-        assert!(letter.body.contains("31 octobre 2026"));
-        assert!(letter.body.contains("Paris, le 26 novembre 2026"));
-        assert!(letter.body.contains("Objet :"));
-        assert!(!letter.subject.is_empty());
-        assert!(!letter.body.contains("\n\n\n"), "paragraphs are separated by one blank line");
+    let shipped = shipped_letter_templates();
+    assert_eq!(shipped.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(), ["relance-facture", "mise-en-demeure"]);
+    for t in shipped {
+        assert!(!t.title.is_empty() && !t.description.is_empty(), "{}", t.name);
+        for context in [full_context("professional"), bare_context("individual")] {
+            let letter = render_letter(&t, &context).unwrap_or_else(|e| panic!("{}: {e}", t.name));
+            assert!(letter.body.contains("1\u{202F}250,00\u{A0}€"), "{}", letter.body);
+            assert!(letter.body.contains("31 octobre 2026"));
+            assert!(letter.body.contains("Paris, le 26 novembre 2026"));
+            assert!(letter.body.contains("\n\nObjet : ") && letter.body.contains("\n\nMadame, Monsieur,\n\n"));
+            assert!(letter.subject.contains("F-2026-0042") && !letter.subject.contains('\n'));
+            assert!(!letter.body.contains("\n\n\n"), "paragraphs are separated by one blank line");
+            assert!(!letter.body.contains("{{") && !letter.body.contains("title ="), "no front matter or tags left");
+        }
     }
+}
+
+#[test]
+fn optional_variables_and_fields_show_only_when_given() {
+    let t = template("relance-facture");
+    let full = render_letter(&t, &full_context("professional")).unwrap();
+    assert_eq!(full.subject, "Relance : facture n° F-2026-0042 du 30 septembre 2026");
+    for part in ["dans un délai de 15 jours", "SIRET : 12345678900011", "Boulangerie Martin SARL", "(réf. dossier-881)"]
+    {
+        assert!(full.body.contains(part), "{part}: {}", full.body);
+    }
+    assert!(
+        full.body.contains("12 rue des Lilas\n69003 Lyon") && full.body.ends_with("Claire Dubois\npour Exemple SAS")
+    );
+    let bare = render_letter(&t, &bare_context("individual")).unwrap();
+    assert_eq!(bare.subject, "Relance : facture n° F-2026-0042");
+    assert!(bare.body.contains("dans un délai de huit jours"));
+    for part in ["SIRET", "réf.", "À l'attention", " du "] {
+        assert!(!bare.body.contains(part), "{part}: {}", bare.body);
+    }
+    assert!(bare.body.ends_with("Exemple SAS"));
 }
 
 #[test]
 fn the_formal_notice_cites_commercial_penalties_only_to_professionals() {
     let t = template("mise-en-demeure");
-    let pro = render_letter(&t, &context("professional")).unwrap().body;
-    let individual = render_letter(&t, &context("individual")).unwrap().body;
-    assert!(pro.contains("L. 441-10") && pro.contains("40 €"));
-    assert!(!individual.contains("L. 441-10"));
-    assert!(individual.contains("article 1344 du Code civil"));
+    for context in [full_context as fn(&str) -> Value, bare_context] {
+        let pro = render_letter(&t, &context("professional")).unwrap().body;
+        let individual = render_letter(&t, &context("individual")).unwrap().body;
+        assert!(pro.contains("L. 441-10") && pro.contains("40 €"), "{pro}");
+        assert!(!individual.contains("L. 441-10") && !individual.contains("40 €"), "{individual}");
+        for body in [&pro, &individual] {
+            assert!(body.contains("Par la présente, nous vous mettons en demeure de nous régler"));
+            assert!(body.contains("injonction de payer"));
+            assert!(body.contains("La présente lettre vaut mise en demeure au sens de l'article 1344 du Code civil."));
+        }
+    }
+    let pro = render_letter(&t, &full_context("professional")).unwrap().body;
+    assert!(pro.contains("au taux de 12 % l'an") && pro.contains("dans un délai de 15 jours"), "{pro}");
 }
 
 #[test]
 fn strict_mode_names_the_missing_variable() {
-    let mut ctx = context("professional");
+    let t = template("relance-facture");
+    let mut ctx = full_context("professional");
     ctx.as_object_mut().unwrap().remove("amount_due");
-    let err = render_letter(&template("relance-facture"), &ctx).unwrap_err();
+    let err = render_letter(&t, &ctx).unwrap_err();
     assert!(matches!(err, RenderError::MissingVariable { ref variable } if variable == "amount_due"), "{err:?}");
+
+    let mut ctx = full_context("professional");
+    ctx["recipient"].as_object_mut().unwrap().remove("last_name");
+    let err = render_letter(&t, &ctx).unwrap_err();
+    assert!(
+        matches!(err, RenderError::MissingVariable { ref variable } if variable == "recipient.last_name"),
+        "{err:?}"
+    );
 }
 
 #[test]
@@ -62,6 +119,9 @@ fn variables_are_checked_all_at_once_and_normalized() {
         got,
         [("invoice_number", "missing"), ("amount_due", "invalid"), ("due_date", "invalid"), ("colour", "unknown")]
     );
+    for e in &errors {
+        assert!(e.message.contains(&format!("`{}`", e.name)), "the message names its variable: {}", e.message);
+    }
 
     let vars = json!({"invoice_number": " F-1 ", "amount_due": "1 250,00 €", "due_date": "31/10/2026"});
     let ok = check_variables(&t, vars.as_object().unwrap()).unwrap();
@@ -70,54 +130,129 @@ fn variables_are_checked_all_at_once_and_normalized() {
     assert_eq!(ok["due_date"], "2026-10-31");
     assert_eq!(ok["invoice_date"], Value::Null, "absent optional variables are null, so strict mode accepts them");
     let number = json!({"invoice_number": 42, "amount_due": 1250.5, "due_date": "2026-10-31"});
-    assert_eq!(check_variables(&t, number.as_object().unwrap()).unwrap()["amount_due"], "1250.50");
+    let ok = check_variables(&t, number.as_object().unwrap()).unwrap();
+    assert_eq!((&ok["invoice_number"], &ok["amount_due"]), (&json!("42"), &json!("1250.50")));
+    for (amount, normalized) in [("1250", "1250.00"), ("1250.5", "1250.50"), ("1250,00 €", "1250.00")] {
+        let vars = json!({"invoice_number": "F-1", "amount_due": amount, "due_date": "2026-10-31"});
+        assert_eq!(check_variables(&t, vars.as_object().unwrap()).unwrap()["amount_due"], normalized);
+    }
+    for amount in [json!("12.345"), json!(""), json!(true), json!(null)] {
+        let vars = json!({"invoice_number": "F-1", "amount_due": amount, "due_date": "2026-10-31"});
+        assert!(check_variables(&t, vars.as_object().unwrap()).is_err(), "{amount}");
+    }
 }
 
 #[test]
-fn a_template_cannot_declare_a_reserved_name_or_skip_its_front_matter() {
-    let reserved = "{{!--\ntitle = \"x\"\n[[variables]]\nname = \"sender\"\nlabel = \"x\"\nkind = \"text\"\n--}}\nbody";
-    assert!(matches!(parse_letter_template("x", reserved), Err(RenderError::InvalidTemplate { .. })));
-    assert!(matches!(parse_letter_template("x", "Bonjour {{name}}"), Err(RenderError::InvalidTemplate { .. })));
-    let changed = parse_letter_template("x", "{{!--\ntitle = \"x\"\n--}}\nv2").unwrap();
-    assert_ne!(changed.hash, parse_letter_template("x", "{{!--\ntitle = \"x\"\n--}}\nv1").unwrap().hash);
-}
-
-#[test]
-fn every_email_renders_with_and_without_a_proof() {
-    let emails = EmailTemplates::shipped().unwrap();
-    for (kind, _) in templates::EMAILS {
-        for proof in [
-            Value::Null,
-            json!({"kind": "receipt", "label": "preuve de réception", "filename": "ltr_01-receipt.pdf", "sha256": "ab"}),
-        ] {
-            let ctx = json!({
-                "letter": {"id": "ltr_01", "state": kind, "template_title": "Relance de facture impayée", "reference": null,
-                           "recipient_name": "Jeanne Martin", "recipient_email": "jeanne@martin.fr",
-                           "url": "http://127.0.0.1:8080/v1/letters/ltr_01", "created_at": "2026-11-26T17:43:00Z", "provider": "sandbox"},
-                "event": {"at": "2026-11-26T17:44:02Z", "detail": null},
-                "proof": proof.clone(),
-                "consent_url": "http://127.0.0.1:8080/v1/consents"
-            });
-            let email = emails.render(kind, &ctx).unwrap_or_else(|e| panic!("{kind}: {e}"));
-            assert!(!email.subject.is_empty(), "{kind}");
-            assert!(email.body.contains("ltr_01"), "{kind}");
-            assert_eq!(email.body.contains("ltr_01-receipt.pdf"), !proof.is_null(), "{kind}");
+fn a_template_must_declare_sound_variables_and_have_front_matter() {
+    let with = |vars: &str| format!("{{{{!--\ntitle = \"x\"\n{vars}--}}}}\nbody");
+    let var = |name: &str| format!("[[variables]]\nname = \"{name}\"\nlabel = \"x\"\nkind = \"text\"\n");
+    for (bad, name) in [
+        (with(&var("sender")), "sender"),
+        (with(&var("recipient")), "recipient"),
+        (with(&var("montant dû")), "montant dû"),
+        (with(&(var("a") + &var("a"))), "a"),
+    ] {
+        match parse_letter_template("x", &bad) {
+            Err(RenderError::InvalidTemplate { reason, .. }) => {
+                assert!(reason.contains(&format!("`{name}`")), "{reason}")
+            }
+            other => panic!("{bad}: {other:?}"),
         }
     }
+    assert!(parse_letter_template("x", &with(&var("amount_due"))).is_ok());
+    for bad in ["Bonjour {{name}}", "{{!--\ntitle = \"x\"\n--}}\n{{#if a}}unclosed", "{{!--\ntitle = 3\n--}}\n"] {
+        assert!(matches!(parse_letter_template("x", bad), Err(RenderError::InvalidTemplate { .. })), "{bad}");
+    }
 }
 
 #[test]
-fn refusal_and_non_claim_emails_state_their_legal_effect() {
-    let emails = EmailTemplates::shipped().unwrap();
-    let ctx = json!({"letter": {"id": "ltr_01", "state": "refused", "template_title": "t", "reference": "r",
-                     "recipient_name": "J", "recipient_email": "j@x.fr", "url": "u", "created_at": "2026-11-26T17:43:00Z",
-                     "provider": "sandbox"}, "event": {"at": "2026-11-26T17:44:02Z", "detail": null}, "proof": null,
-                     "consent_url": "c"});
-    for kind in ["refused", "not_claimed"] {
-        let body = emails.render(kind, &ctx).unwrap().body;
-        assert!(body.contains("réputée avoir été présentée"), "{kind}: {body}");
+fn the_hash_is_the_sha256_of_the_source_and_follows_it() {
+    for t in shipped_letter_templates() {
+        assert_eq!(t.hash, hex::encode(Sha256::digest(t.source.as_bytes())));
+        assert_eq!(t.hash.len(), 64);
+        assert!(t.hash.chars().all(|c| matches!(c, '0'..='9' | 'a'..='f')));
     }
-    let delivered = emails.render("delivered", &ctx).unwrap().body;
-    assert!(delivered.contains("26 novembre 2026 à 18 h 44"), "event times are shown in Paris time: {delivered}");
-    assert!(matches!(emails.render("nope", &ctx), Err(RenderError::UnknownTemplate(_))));
+    let v1 = parse_letter_template("x", "{{!--\ntitle = \"x\"\n--}}\nv1").unwrap();
+    let v2 = parse_letter_template("x", "{{!--\ntitle = \"x\"\n--}}\nv2").unwrap();
+    assert_ne!(v1.hash, v2.hash);
+    assert_eq!(v1.hash, parse_letter_template("y", &v1.source).unwrap().hash, "the version is the content");
+}
+
+fn email_context(proof: Value, reference: Value) -> Value {
+    json!({
+        "letter": {"id": "ltr_01", "state": "delivered", "template_title": "Relance de facture impayée",
+                   "reference": reference, "recipient_name": "Jeanne Martin (Boulangerie Martin SARL)",
+                   "recipient_email": "compta@boulangerie-martin.fr", "url": "http://127.0.0.1:8080/v1/letters/ltr_01",
+                   "created_at": "2026-11-26T17:43:00Z", "provider": "sandbox"},
+        "event": {"at": "2026-11-26T17:44:02Z", "detail": null},
+        "proof": proof,
+        "consent_url": "http://127.0.0.1:8080/v1/consents"
+    })
+}
+
+const KINDS: [&str; 11] = [
+    "accepted",
+    "awaiting_consent",
+    "awaiting_approval",
+    "deposited",
+    "delivered",
+    "refused",
+    "not_claimed",
+    "bounced",
+    "failed",
+    "needs_attention",
+    "cancelled",
+];
+
+#[test]
+fn every_email_renders_with_and_without_a_proof_or_a_reference() {
+    let emails = EmailTemplates::shipped().unwrap();
+    let proof =
+        json!({"kind": "receipt", "label": "preuve de réception", "filename": "ltr_01-receipt.pdf", "sha256": "ab12"});
+    for kind in KINDS {
+        for (proof, reference) in [(Value::Null, Value::Null), (proof.clone(), json!("dossier-881"))] {
+            let email = emails.render(kind, &email_context(proof.clone(), reference.clone())).unwrap();
+            assert!(!email.subject.trim().is_empty() && !email.subject.contains('\n'), "{kind}");
+            assert!(email.body.starts_with("Bonjour,\n\n") && email.body.ends_with("\n\n— relais\n"), "{kind}");
+            assert!(email.body.contains("ltr_01") && email.body.contains("http://127.0.0.1:8080/v1/letters/ltr_01"));
+            assert_eq!(email.body.contains("est jointe à ce message (ltr_01-receipt.pdf"), !proof.is_null(), "{kind}");
+            assert_eq!(email.body.contains("dossier-881"), !reference.is_null(), "{kind}");
+            assert!(!email.body.contains("\n\n\n"), "{kind}");
+        }
+    }
+    let detail = json!({"letter": email_context(Value::Null, Value::Null)["letter"],
+                        "event": {"at": "2026-11-26T17:44:02Z", "detail": "adresse refusée par le prestataire"},
+                        "proof": null, "consent_url": "c"});
+    assert!(emails.render("failed", &detail).unwrap().body.contains("adresse refusée par le prestataire"));
+    assert!(matches!(emails.render("nope", &detail), Err(RenderError::UnknownTemplate(_))));
+    assert!(matches!(emails.render("failed.subject", &detail), Err(RenderError::UnknownTemplate(_))));
+}
+
+#[test]
+fn emails_state_the_legal_effect_of_each_outcome() {
+    let emails = EmailTemplates::shipped().unwrap();
+    let body = |kind| emails.render(kind, &email_context(Value::Null, Value::Null)).unwrap().body;
+    for kind in ["refused", "not_claimed"] {
+        assert!(body(kind).contains("réputée avoir été présentée"), "{kind}");
+    }
+    assert!(body("refused").contains("mêmes effets qu'une lettre reçue"));
+    assert!(body("not_claimed").contains("mêmes effets qu'un refus") && body("not_claimed").contains("« négligence »"));
+    assert!(body("delivered").contains("même valeur qu'un avis de réception"));
+    assert!(body("deposited").contains("établit la date d'envoi"));
+    assert!(body("bounced").contains("PAS été remise") && body("bounced").contains("recommandée papier"));
+    assert!(
+        body("awaiting_consent").contains("L. 100")
+            && body("awaiting_consent").contains("POST sur http://127.0.0.1:8080/v1/consents")
+    );
+    assert!(body("needs_attention").contains("ne la renverra pas"));
+    assert!(body("failed").contains("rien n'a été facturé"));
+    assert!(body("delivered").contains("26 novembre 2026 à 18 h 44"), "event times are shown in Paris time");
+}
+
+#[test]
+fn renderers_can_be_shared_across_tasks() {
+    fn shared<T: Send + Sync>() {}
+    shared::<EmailTemplates>();
+    shared::<LetterTemplate>();
+    shared::<&'static Handlebars<'static>>();
 }
