@@ -116,6 +116,51 @@ pub struct WorkerSettings {
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum ProviderSettings {
     Sandbox(SandboxSettings),
+    Ar24(Ar24Settings),
+}
+
+/// An AR24 account (providers.md §1): API token and private key, and where AR24's webhooks come from.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Ar24Settings {
+    /// `https://sandbox.ar24.fr/api/` or `https://app.ar24.fr/api/`.
+    pub base_url: url::Url,
+    #[serde(default)]
+    pub token: Secret,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_file: Option<PathBuf>,
+    #[serde(default)]
+    pub private_key: Secret,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub private_key_file: Option<PathBuf>,
+    /// Source addresses AR24 calls from; empty means no IP check (the secret in the URL still applies).
+    #[serde(default)]
+    pub webhook_allowed_ips: Vec<std::net::IpAddr>,
+    /// How often letters with no news are looked up at AR24 (webhooks get lost).
+    #[serde(default = "one_hour", with = "humantime_serde")]
+    pub sync_every: Duration,
+    /// AR24 documents 60 s as its own timeout.
+    #[serde(default = "sixty_seconds", with = "humantime_serde")]
+    pub timeout: Duration,
+}
+
+fn one_hour() -> Duration {
+    Duration::from_secs(3600)
+}
+
+fn sixty_seconds() -> Duration {
+    Duration::from_secs(60)
+}
+
+/// The service level of a sender's letters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Service {
+    /// Simple electronic registered delivery (eIDAS art. 43): sent without approval.
+    #[default]
+    Simple,
+    /// Qualified (eIDAS art. 44, the legal equivalent of a paper LRAR): the sender approves with a one-time code.
+    Qualified,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -144,6 +189,11 @@ pub struct SenderSettings {
     pub address: PostalAddress,
     #[serde(default = "yes")]
     pub require_pdf: bool,
+    /// The sender's account id at the provider (AR24 `id_user`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider_user_id: Option<String>,
+    #[serde(default)]
+    pub service: Service,
 }
 
 fn yes() -> bool {
@@ -170,10 +220,35 @@ impl Settings {
     }
 
     fn read_secret_files(&mut self) -> Result<(), ConfigError> {
-        if let Some(path) = &self.mail.smtp_password_file {
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| invalid("mail.smtp_password_file", format!("{}: {e}", path.display())))?;
-            self.mail.smtp_password = Secret::new(text.trim_end().to_owned());
+        read_secret_file(&mut self.mail.smtp_password, &self.mail.smtp_password_file, "mail.smtp_password_file")?;
+        for (name, provider) in &mut self.providers {
+            if let ProviderSettings::Ar24(ar24) = provider {
+                read_secret_file(&mut ar24.token, &ar24.token_file, &format!("providers.{name}.token_file"))?;
+                let key = format!("providers.{name}.private_key_file");
+                read_secret_file(&mut ar24.private_key, &ar24.private_key_file, &key)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn validate_providers(&self) -> Result<(), ConfigError> {
+        for (name, provider) in &self.providers {
+            if let ProviderSettings::Ar24(ar24) = provider {
+                if ar24.token.is_empty() {
+                    return Err(invalid(format!("providers.{name}.token"), "give the AR24 API token (or token_file)"));
+                }
+                if ar24.private_key.is_empty() {
+                    let message = "give the AR24 private key (or private_key_file)";
+                    return Err(invalid(format!("providers.{name}.private_key"), message));
+                }
+            }
+        }
+        for (i, sender) in self.senders.iter().enumerate() {
+            let is_ar24 = matches!(self.providers.get(&sender.provider), Some(ProviderSettings::Ar24(_)));
+            if is_ar24 && sender.provider_user_id.is_none() {
+                let message = "an AR24 sender needs its AR24 user id (`relais sender link` creates or finds it)";
+                return Err(invalid(format!("senders[{i}].provider_user_id"), message));
+            }
         }
         Ok(())
     }
@@ -190,6 +265,7 @@ impl Settings {
         if self.worker.concurrency == 0 {
             return Err(invalid("worker.concurrency", "must be at least 1"));
         }
+        self.validate_providers()?;
         if self.senders.is_empty() {
             return Err(invalid("senders", "at least one sender is needed"));
         }
@@ -215,6 +291,15 @@ impl Settings {
     pub fn uses_sqlite(&self) -> bool {
         self.database.url.starts_with("sqlite:")
     }
+}
+
+/// Replaces `secret` by the content of `file` when a file is given (trailing newline dropped).
+fn read_secret_file(secret: &mut Secret, file: &Option<PathBuf>, key: &str) -> Result<(), ConfigError> {
+    if let Some(path) = file {
+        let text = std::fs::read_to_string(path).map_err(|e| invalid(key, format!("{}: {e}", path.display())))?;
+        *secret = Secret::new(text.trim_end().to_owned());
+    }
+    Ok(())
 }
 
 /// A secret string: never printed, serialized as `[redacted]` when set.

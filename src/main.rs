@@ -6,7 +6,9 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use relais::config::Settings;
 use relais::domain::SenderId;
-use relais::startup::Application;
+use relais::letters::approval;
+use relais::providers::LinkOutcome;
+use relais::startup::{Application, build_services};
 use relais::store::Store;
 use relais::{accounts, telemetry};
 
@@ -29,11 +31,34 @@ enum Command {
     Serve,
     /// Apply the database migrations and exit.
     Migrate,
-    /// Validate the configuration and print it, secrets redacted.
-    CheckConfig,
+    /// Validate the configuration, print it (secrets redacted), and check each sender's provider account.
+    CheckConfig {
+        /// Only validate the file; make no call to providers.
+        #[arg(long)]
+        offline: bool,
+    },
     /// Manage API keys.
     #[command(subcommand)]
     ApiKey(ApiKeyCommand),
+    /// Link senders to their provider account and approve their qualified letters.
+    #[command(subcommand)]
+    Sender(SenderCommand),
+}
+
+#[derive(Subcommand)]
+enum SenderCommand {
+    /// Create the sender's account at its provider, or request access to the existing one.
+    Link {
+        #[arg(long, default_value = "default")]
+        sender: String,
+    },
+    /// Approve the sender's waiting qualified letters with their 6-digit one-time code.
+    Approve {
+        #[arg(long, default_value = "default")]
+        sender: String,
+        #[arg(long)]
+        code: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -60,11 +85,8 @@ async fn main() -> anyhow::Result<()> {
             println!("migrations applied to {}", redact_url(&settings.database.url));
             Ok(())
         }
-        Command::CheckConfig => {
-            println!("{}", toml::to_string_pretty(&settings).context("printing the configuration")?);
-            eprintln!("configuration is valid");
-            Ok(())
-        }
+        Command::CheckConfig { offline } => check_config(settings, offline).await,
+        Command::Sender(command) => sender_command(settings, command).await,
         Command::ApiKey(ApiKeyCommand::Create { sender, label }) => {
             let sender: SenderId = sender.parse().map_err(anyhow::Error::msg)?;
             anyhow::ensure!(
@@ -78,6 +100,64 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+async fn check_config(settings: Settings, offline: bool) -> anyhow::Result<()> {
+    println!("{}", toml::to_string_pretty(&settings).context("printing the configuration")?);
+    eprintln!("configuration is valid");
+    if offline {
+        return Ok(());
+    }
+    let public_url = settings.server.public_url.clone();
+    let senders = settings.senders.clone();
+    let services = build_services(settings, public_url).await?;
+    let mut failed = false;
+    for sender in &senders {
+        let Some(provider) = services.providers.get(&sender.provider) else { continue };
+        match provider.check_account(sender).await {
+            Ok(line) => eprintln!("sender `{}`: {line}", sender.id),
+            Err(e) => {
+                failed = true;
+                eprintln!("sender `{}`: {e}", sender.id);
+            }
+        }
+    }
+    anyhow::ensure!(!failed, "some provider accounts do not work");
+    Ok(())
+}
+
+async fn sender_command(settings: Settings, command: SenderCommand) -> anyhow::Result<()> {
+    let public_url = settings.server.public_url.clone();
+    let services = build_services(settings, public_url).await?;
+    let find = |id: &str| -> anyhow::Result<SenderId> {
+        let id: SenderId = id.parse().map_err(anyhow::Error::msg)?;
+        anyhow::ensure!(services.settings.sender(&id).is_some(), "no sender `{id}` in the configuration");
+        Ok(id)
+    };
+    match command {
+        SenderCommand::Link { sender } => {
+            let id = find(&sender)?;
+            let settings = services.settings.sender(&id).context("sender")?;
+            let provider = services.providers.get(&settings.provider).context("provider")?;
+            match provider.link_sender(settings).await? {
+                LinkOutcome::Created { user_id } => {
+                    println!("{user_id}");
+                    eprintln!("account created: set `provider_user_id = \"{user_id}\"` for sender `{id}`");
+                }
+                LinkOutcome::AccessRequested => eprintln!(
+                    "an account already exists for {}: access was requested, and the sender must approve it \
+                     from the email the provider sent; then set its user id as provider_user_id",
+                    settings.email
+                ),
+            }
+        }
+        SenderCommand::Approve { sender, code } => {
+            let id = find(&sender)?;
+            let approved = approval::approve(&services, &id, code.trim()).await?;
+            eprintln!("approved: {} letter(s) released", approved.released);
+        }
+    }
+    Ok(())
 }
 
 async fn serve(settings: Settings) -> anyhow::Result<()> {

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use crate::config::Settings;
+use crate::letters::committer::Committer;
 use crate::letters::files::LetterFiles;
 use crate::notify::Mailer;
 use crate::providers::Providers;
@@ -14,6 +15,8 @@ use crate::store::Store;
 pub struct Services {
     pub settings: Arc<Settings>,
     pub store: Store,
+    /// Group commit of new letters.
+    pub committer: Committer,
     pub providers: Providers,
     pub templates: TemplateCatalog,
     pub emails: EmailTemplates,

@@ -8,6 +8,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::accounts::{self, CreatedKey};
 use crate::config::Settings;
+use crate::letters::committer::Committer;
 use crate::letters::files::LetterFiles;
 use crate::notify::Mailer;
 use crate::providers::Providers;
@@ -33,17 +34,7 @@ impl Application {
         if public_url.port() == Some(0) {
             let _ = public_url.set_port(Some(port));
         }
-        let store = Store::connect(&settings.database.url, settings.database.max_connections).await?;
-        let templates = TemplateCatalog::load(store.clone()).await?;
-        let emails = EmailTemplates::shipped()?;
-        let mailer = Mailer::from_settings(&settings.mail)?;
-        let providers = Providers::from_settings(&settings, &store, &public_url);
-        let files = LetterFiles {
-            attachments_dir: settings.storage.attachments_dir.clone(),
-            proofs_dir: settings.storage.proofs_dir.clone(),
-        };
-        let services =
-            Services { settings: Arc::new(settings), store, providers, templates, emails, mailer, public_url, files };
+        let services = build_services(settings, public_url).await?;
         Ok(Self { listener, services: Arc::new(services), shutdown: CancellationToken::new() })
     }
 
@@ -108,6 +99,31 @@ impl Application {
         tracing::info!("stopped");
         Ok(())
     }
+}
+
+/// Connects and migrates the database and builds every service; `public_url` is where providers and
+/// emailed links reach this relais. Used by `serve` and by the CLI commands that act on letters.
+pub async fn build_services(settings: Settings, public_url: url::Url) -> anyhow::Result<Services> {
+    let store = Store::connect(&settings.database.url, settings.database.max_connections).await?;
+    let templates = TemplateCatalog::load(store.clone()).await?;
+    let emails = EmailTemplates::shipped()?;
+    let mailer = Mailer::from_settings(&settings.mail)?;
+    let providers = Providers::from_settings(&settings, &store, &public_url);
+    let files = LetterFiles {
+        attachments_dir: settings.storage.attachments_dir.clone(),
+        proofs_dir: settings.storage.proofs_dir.clone(),
+    };
+    Ok(Services {
+        settings: Arc::new(settings),
+        committer: Committer::start(store.clone()),
+        store,
+        providers,
+        templates,
+        emails,
+        mailer,
+        public_url,
+        files,
+    })
 }
 
 async fn wait_for_signal() {

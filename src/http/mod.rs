@@ -21,6 +21,7 @@ pub fn router(services: Arc<Services>) -> Router {
         .merge(routes::health::router())
         .merge(routes::letters::router(&services))
         .merge(routes::consents::router())
+        .merge(routes::senders::router())
         .merge(routes::webhooks::router())
         .fallback(|| async { ApiError::not_found("no such route; see the README for the API") })
         .layer(PropagateRequestIdLayer::new(request_id.clone()))

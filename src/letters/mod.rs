@@ -1,6 +1,8 @@
 //! The life of a letter: submission, the explicit transitions between states, the jobs that carry it
 //! through its provider, proofs, consent and cancellation.
 
+pub mod approval;
+pub mod committer;
 pub mod consent;
 pub mod context;
 pub mod files;

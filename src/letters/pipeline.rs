@@ -45,7 +45,7 @@ pub async fn prepare(services: &Services, id: &LetterId) -> Result<(), JobError>
         LetterState::Received => render_letter(services, &letter).await,
         LetterState::Ready => {
             let mut tx = services.store.begin().await?;
-            decide(&mut tx, &letter).await?;
+            decide(services, &mut tx, &letter).await?;
             tx.commit().await?;
             Ok(())
         }
@@ -69,7 +69,7 @@ async fn render_letter(services: &Services, letter: &LetterRecord) -> Result<(),
     store::letters::record_content(&mut tx, &letter.id, &sha256).await?;
     let detail = format!("rendered with template {} version {}", letter.template, &letter.template_hash[..12]);
     if transition(&mut tx, &letter.id, LetterState::Received, LetterState::Ready, Some(&detail), None).await? {
-        decide(&mut tx, letter).await?;
+        decide(services, &mut tx, letter).await?;
     }
     tx.commit().await?;
     Ok(())
@@ -96,8 +96,9 @@ async fn render_document(services: &Services, letter: &LetterRecord) -> Result<V
     Ok(render::document::letter_pdf(&rendered, &template.title, &sender.company, letter.created_at))
 }
 
-/// Consent check: an individual recipient needs the consent of that address for this sender.
-async fn decide(tx: &mut Tx, letter: &LetterRecord) -> Result<(), JobError> {
+/// The checks before a letter may leave: consent of an individual recipient, then the sender's approval
+/// when the service is qualified and no approval session is open.
+async fn decide(services: &Services, tx: &mut Tx, letter: &LetterRecord) -> Result<(), JobError> {
     let email = letter.recipient.email.as_str();
     let needs = letter.recipient.kind.needs_consent();
     if needs && !store::consents::has_consent(tx, &letter.sender_id, email).await? {
@@ -108,10 +109,40 @@ async fn decide(tx: &mut Tx, letter: &LetterRecord) -> Result<(), JobError> {
         transition(tx, &letter.id, LetterState::Ready, LetterState::AwaitingConsent, Some(&detail), None).await?;
         return Ok(());
     }
+    if !approved(services, letter).await? {
+        let detail = approval_detail(tx, letter).await?;
+        transition(tx, &letter.id, LetterState::Ready, LetterState::AwaitingApproval, Some(&detail), None).await?;
+        return Ok(());
+    }
     if transition(tx, &letter.id, LetterState::Ready, LetterState::Queued, None, None).await? {
         enqueue(tx, jobs::SEND, &letter.id, 0).await?;
     }
     Ok(())
+}
+
+/// How long an approval session must still last for a send to start under it.
+const APPROVAL_MARGIN_MS: i64 = 2 * 60 * 1000;
+
+/// True when the letter may leave without (more) approval: the provider needs none for this sender, or the
+/// sender's session is open.
+async fn approved(services: &Services, letter: &LetterRecord) -> Result<bool, JobError> {
+    let Some(sender) = services.settings.sender(&letter.sender_id) else { return Ok(true) };
+    let needs = services.providers.get(&letter.provider).is_some_and(|p| p.needs_approval(sender));
+    if !needs {
+        return Ok(true);
+    }
+    let token =
+        services.store.approval_token(&letter.sender_id, &letter.provider, now_ms() + APPROVAL_MARGIN_MS).await?;
+    Ok(token.is_some())
+}
+
+async fn approval_detail(tx: &mut Tx, letter: &LetterRecord) -> Result<String, JobError> {
+    let waiting = store::approvals::awaiting_approval(tx, &letter.sender_id).await?.len() + 1;
+    Ok(format!(
+        "a qualified letter leaves once the sender approves with their one-time code: POST /v1/senders/{}/approvals \
+         (or `relais sender approve`); {waiting} letter(s) of this sender wait for it",
+        letter.sender_id
+    ))
 }
 
 fn provider_of<'a>(services: &'a Services, letter: &LetterRecord) -> Result<&'a dyn Provider, JobError> {
@@ -128,6 +159,12 @@ pub async fn send(services: &Services, id: &LetterId) -> Result<(), JobError> {
     let letter = load(services, id).await?;
     let mut tx = services.store.begin().await?;
     match letter.state {
+        LetterState::Queued if !approved(services, &letter).await? => {
+            let detail = approval_detail(&mut tx, &letter).await?;
+            transition(&mut tx, id, LetterState::Queued, LetterState::AwaitingApproval, Some(&detail), None).await?;
+            tx.commit().await?;
+            return Ok(());
+        }
         LetterState::Queued => {
             let detail = format!("handing the letter to {}", letter.provider);
             if !transition(&mut tx, id, LetterState::Queued, LetterState::Submitting, Some(&detail), None).await? {
@@ -170,6 +207,7 @@ async fn hand_over(services: &Services, letter: &LetterRecord) -> Result<(), Job
         .sender(&letter.sender_id)
         .ok_or_else(|| JobError::Permanent(format!("sender `{}` is not configured", letter.sender_id)))?;
     let attachments = services.store.attachments(&letter.id).await?;
+    let approval = services.store.approval_token(&letter.sender_id, &letter.provider, now_ms()).await?;
     let outgoing = OutgoingLetter {
         letter_id: &letter.id,
         sender,
@@ -178,7 +216,8 @@ async fn hand_over(services: &Services, letter: &LetterRecord) -> Result<(), Job
         subject: &services.templates.title(&letter.template),
         document: services.files.document_of(&letter.id),
         content_sha256: letter.content_sha256.as_deref().unwrap_or(""),
-        attachments: attachments.iter().map(|a| a.path.clone().into()).collect(),
+        attachments: attachments.iter().map(|a| (a.path.clone().into(), a.filename.clone())).collect(),
+        approval: approval.as_deref(),
     };
     let sent = provider.send(&outgoing).await;
     let mut tx = services.store.begin().await?;
@@ -190,6 +229,15 @@ async fn hand_over(services: &Services, letter: &LetterRecord) -> Result<(), Job
         }
         Err(ProviderError::Rejected { message, .. }) => {
             transition(&mut tx, &letter.id, from, LetterState::Failed, Some(&message), None).await?;
+        }
+        Err(ProviderError::ApprovalRequired { message, .. }) => {
+            // Nothing was sent: the session expired or was refused. Back to waiting for the sender.
+            services.store.end_approval(&letter.sender_id, &letter.provider).await?;
+            let detail = format!("not sent: {message}");
+            transition(&mut tx, &letter.id, from, LetterState::Queued, Some(&detail), None).await?;
+            let detail = approval_detail(&mut tx, letter).await?;
+            transition(&mut tx, &letter.id, LetterState::Queued, LetterState::AwaitingApproval, Some(&detail), None)
+                .await?;
         }
         Err(e @ ProviderError::Unavailable { .. }) => {
             let detail = format!("not sent: {e}; trying again later");
@@ -218,7 +266,11 @@ pub async fn reconcile(services: &Services, id: &LetterId) -> Result<(), JobErro
         let found = provider.fetch(provider_ref).await.map_err(|e| JobError::Transient(e.to_string()))?;
         return sync::apply(services, &letter, found).await;
     }
-    match provider.find_by_reference(id).await {
+    let sender = services
+        .settings
+        .sender(&letter.sender_id)
+        .ok_or_else(|| JobError::Permanent(format!("sender `{}` is not configured", letter.sender_id)))?;
+    match provider.find_by_reference(id, sender).await {
         Ok(Lookup::Found(found)) => sync::apply(services, &letter, found).await,
         Ok(Lookup::Absent) => {
             let mut tx = services.store.begin().await?;

@@ -1,15 +1,13 @@
 //! Submitting a letter: ONE transaction holds the idempotency record, the letter, its attachments, its
 //! first event, its first job and the acceptance notice. A `202` means all of it is on disk.
 
-use serde_json::json;
-
+use super::committer::Submission;
 use super::files::remove_dir;
-use super::jobs::PREPARE;
 use super::transitions::TransitionError;
 use super::{LetterRequest, StagedAttachment};
-use crate::domain::{ApiKeyId, LetterId, LetterState};
+use crate::domain::{ApiKeyId, LetterId};
 use crate::services::Services;
-use crate::store::{self, AttachmentRecord, NewJob, NewLetter, StoreError, now_ms};
+use crate::store::{self, AttachmentRecord, StoreError};
 
 /// The result of a submission.
 #[derive(Debug)]
@@ -81,7 +79,7 @@ pub async fn submit_letter(
     }
 }
 
-fn replay(seen: store::IdempotencyRecord, request_sha256: &str) -> Result<Submitted, SubmitError> {
+pub(super) fn replay(seen: store::IdempotencyRecord, request_sha256: &str) -> Result<Submitted, SubmitError> {
     if seen.request_sha256 == request_sha256 {
         Ok(Submitted::Replayed(seen.letter_id))
     } else {
@@ -99,49 +97,15 @@ async fn commit_letter(
     let sender =
         services.settings.sender(&request.sender).ok_or_else(|| SubmitError::NoProvider(request.sender.to_string()))?;
     let attachments = place_attachments(services, id, &request.attachments).await?;
-    let now = now_ms();
-    let mut tx = services.store.begin().await?;
-    if let Some(key) = idempotency_key {
-        // Checked again inside the transaction: two identical requests racing create one letter.
-        if let Some(seen) = store::letters::find_idempotency(&mut tx, &request.sender, key).await? {
-            return replay(seen, &request.request_sha256);
-        }
-        store::letters::insert_idempotency(&mut tx, &request.sender, key, &request.request_sha256, id, now).await?;
-    }
-    store::letters::insert_letter(
-        &mut tx,
-        &NewLetter {
-            id,
-            sender_id: &request.sender,
-            api_key_id: api_key.map(ApiKeyId::as_str),
-            template: &request.template.name,
-            template_hash: &request.template.hash,
-            variables: &request.variables,
-            recipient: &request.recipient,
-            reference: request.reference.as_deref(),
-            notify_email: request.notify_email.as_ref(),
-            provider: &sender.provider,
-            request_sha256: &request.request_sha256,
-            now,
-        },
-    )
-    .await?;
-    for attachment in &attachments {
-        store::letters::insert_attachment(&mut tx, attachment).await?;
-    }
-    let seq = store::events::append_event(&mut tx, id, LetterState::Received, Some("request accepted"), now).await?;
-    let notice =
-        json!({ "state": LetterState::Received.as_str(), "seq": seq, "at": now, "detail": null, "proof": null });
-    store::jobs::enqueue(
-        &mut tx,
-        NewJob { kind: super::jobs::NOTIFY, letter_id: Some(id), payload: notice, run_at: now },
-        now,
-    )
-    .await?;
-    store::jobs::enqueue(&mut tx, NewJob { kind: PREPARE, letter_id: Some(id), payload: json!({}), run_at: now }, now)
-        .await?;
-    tx.commit().await.map_err(StoreError::from)?;
-    Ok(Submitted::Created(id.clone()))
+    let submission = Submission {
+        id: id.clone(),
+        request: request.clone(),
+        api_key: api_key.cloned(),
+        idempotency_key: idempotency_key.map(str::to_owned),
+        provider: sender.provider.clone(),
+        attachments,
+    };
+    services.committer.commit(submission).await
 }
 
 /// Moves the staged files into the letter's folder (same file system: a rename, no copy).

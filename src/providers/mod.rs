@@ -1,5 +1,6 @@
 //! Registered-letter providers behind one trait; one folder per provider. The embedded default is `sandbox`.
 
+pub mod ar24;
 pub mod sandbox;
 
 use std::collections::BTreeMap;
@@ -26,7 +27,27 @@ pub struct OutgoingLetter<'a> {
     /// The letter PDF rendered from the template.
     pub document: PathBuf,
     pub content_sha256: &'a str,
-    pub attachments: Vec<PathBuf>,
+    /// Files attached to the letter, with the names the recipient sees.
+    pub attachments: Vec<(PathBuf, String)>,
+    /// For a qualified send: the session the sender opened with their one-time code.
+    pub approval: Option<&'a str>,
+}
+
+/// A sender's approval session at the provider (opened with a one-time code; AR24: one hour).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApprovalSession {
+    pub token: String,
+    /// Unix milliseconds.
+    pub expires_at: i64,
+}
+
+/// What linking a sender to its provider account did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LinkOutcome {
+    /// A new account was created: put its id in `provider_user_id`.
+    Created { user_id: String },
+    /// The account exists; access was requested and the sender must approve it (by email at the provider).
+    AccessRequested,
 }
 
 /// The kinds of legal proof a provider produces. Names are API (`/v1/letters/{id}/proofs/{kind}`).
@@ -119,12 +140,15 @@ pub struct WebhookRequest<'a> {
     pub headers: &'a axum::http::HeaderMap,
     pub body: &'a [u8],
     pub peer: Option<IpAddr>,
+    /// The letter named in a per-letter webhook URL (`…/webhooks/{letter}/{secret}`), with its secret.
+    pub letter: Option<(&'a LetterId, &'a str)>,
 }
 
 /// What a verified webhook says to look at. Only a hint: the state comes from `fetch`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WebhookHint {
-    pub provider_ref: String,
+    pub provider_ref: Option<String>,
+    pub letter_id: Option<LetterId>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -144,6 +168,11 @@ pub enum ProviderError {
     NotFound { provider: String, reference: String },
     #[error("internal error in provider {provider}: {message}")]
     Internal { provider: String, message: String },
+    /// The sender must approve (again) with a one-time code; nothing was sent.
+    #[error("{provider} needs the sender's approval: {message}")]
+    ApprovalRequired { provider: String, message: String },
+    #[error("{provider} does not support {what}")]
+    Unsupported { provider: String, what: &'static str },
 }
 
 impl ProviderError {
@@ -165,8 +194,8 @@ pub trait Provider: Send + Sync {
     /// The provider's current record of a letter.
     async fn fetch(&self, provider_ref: &str) -> Result<ProviderLetter, ProviderError>;
 
-    /// Looks a letter up by our reference, to reconcile a send whose outcome is unknown.
-    async fn find_by_reference(&self, letter_id: &LetterId) -> Result<Lookup, ProviderError>;
+    /// Looks a letter of `sender` up by our reference, to reconcile a send whose outcome is unknown.
+    async fn find_by_reference(&self, letter_id: &LetterId, sender: &SenderSettings) -> Result<Lookup, ProviderError>;
 
     /// Downloads a proof document (PDF bytes).
     async fn download_proof(&self, link: &ProofLink) -> Result<Bytes, ProviderError>;
@@ -176,6 +205,26 @@ pub trait Provider: Send + Sync {
 
     /// Background work the provider needs while relais runs (the sandbox plays its lifecycle here).
     async fn run(&self, _shutdown: CancellationToken) {}
+
+    /// Whether qualified sends of this provider need the sender's approval with a one-time code.
+    fn needs_approval(&self, _sender: &SenderSettings) -> bool {
+        false
+    }
+
+    /// Opens an approval session with the sender's one-time code.
+    async fn open_approval(&self, _sender: &SenderSettings, _code: &str) -> Result<ApprovalSession, ProviderError> {
+        Err(ProviderError::Unsupported { provider: self.name().to_owned(), what: "approvals" })
+    }
+
+    /// Creates or finds the sender's account at the provider.
+    async fn link_sender(&self, _sender: &SenderSettings) -> Result<LinkOutcome, ProviderError> {
+        Err(ProviderError::Unsupported { provider: self.name().to_owned(), what: "linking senders" })
+    }
+
+    /// Checks the credentials with a real call and reports on the sender's account, in one line.
+    async fn check_account(&self, _sender: &SenderSettings) -> Result<String, ProviderError> {
+        Ok(format!("{}: nothing to check", self.name()))
+    }
 }
 
 /// The configured provider accounts, by name.
@@ -191,6 +240,7 @@ impl Providers {
                 ProviderSettings::Sandbox(s) => {
                     Arc::new(sandbox::Sandbox::new(name, s.clone(), store.clone(), public_url.clone()))
                 }
+                ProviderSettings::Ar24(s) => Arc::new(ar24::Ar24::new(name, s.clone(), public_url.clone())),
             };
             providers.insert(name.clone(), built);
         }
@@ -209,4 +259,9 @@ impl Providers {
 /// The webhook URL of a provider account.
 pub fn webhook_url(public_url: &url::Url, provider: &str) -> String {
     format!("{}/v1/providers/{provider}/webhooks", public_url.as_str().trim_end_matches('/'))
+}
+
+/// The per-letter webhook URL: the secret in the path authenticates providers that do not sign (AR24).
+pub fn letter_webhook_url(public_url: &url::Url, provider: &str, letter: &LetterId, secret: &str) -> String {
+    format!("{}/{letter}/{secret}", webhook_url(public_url, provider))
 }

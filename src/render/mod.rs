@@ -105,6 +105,30 @@ fn letter_registry() -> &'static Handlebars<'static> {
     REGISTRY.get_or_init(registry)
 }
 
+/// The registry of one template version, its body and subject compiled once: parsing a template costs
+/// more than rendering it, and every letter is rendered at intake and again by its worker.
+fn compiled(template: &LetterTemplate) -> Result<std::sync::Arc<Handlebars<'static>>, RenderError> {
+    type Cache = std::sync::Mutex<std::collections::HashMap<String, std::sync::Arc<Handlebars<'static>>>>;
+    static CACHE: OnceLock<Cache> = OnceLock::new();
+    let cache = CACHE.get_or_init(Cache::default);
+    if let Some(found) = cache.lock().ok().and_then(|c| c.get(&template.hash).cloned()) {
+        return Ok(found);
+    }
+    let front = templates::front_matter(&template.name, &template.source)?;
+    let invalid = |e: handlebars::TemplateError| RenderError::InvalidTemplate {
+        template: template.name.clone(),
+        reason: e.to_string(),
+    };
+    let mut registry = letter_registry().clone();
+    registry.register_template_string("subject", &front.subject).map_err(invalid)?;
+    registry.register_template_string("body", &template.source).map_err(invalid)?;
+    let registry = std::sync::Arc::new(registry);
+    if let Ok(mut c) = cache.lock() {
+        c.insert(template.hash.clone(), registry.clone());
+    }
+    Ok(registry)
+}
+
 /// Strict-mode misses become `MissingVariable` with the path, so callers can tell users which field to give.
 fn render_error(e: handlebars::RenderError) -> RenderError {
     match e.reason() {
@@ -152,10 +176,9 @@ pub fn shipped_letter_templates() -> Vec<LetterTemplate> {
 /// `MissingVariable`, never a blank in a legal letter. The subject is the rendered `subject` of the front
 /// matter, or the template's title when it has none.
 pub fn render_letter(template: &LetterTemplate, context: &Value) -> Result<RenderedLetter, RenderError> {
-    let front = templates::front_matter(&template.name, &template.source)?;
-    let registry = letter_registry();
-    let subject = single_line(&registry.render_template(&front.subject, context).map_err(render_error)?);
-    let body = registry.render_template(&template.source, context).map_err(render_error)?;
+    let registry = compiled(template)?;
+    let subject = single_line(&registry.render("subject", context).map_err(render_error)?);
+    let body = registry.render("body", context).map_err(render_error)?;
     let subject = if subject.is_empty() { template.title.clone() } else { subject };
     Ok(RenderedLetter { subject, body: tidy(&body) })
 }

@@ -5,6 +5,7 @@
 //! pragmas, migrations, claiming jobs — lives in `sqlite.rs` and `postgres.rs`.
 
 mod api_keys;
+pub mod approvals;
 pub mod consents;
 pub mod events;
 pub mod jobs;

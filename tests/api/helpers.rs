@@ -73,9 +73,10 @@ impl TestEnv {
         s.worker.poll_interval = Duration::from_millis(50);
         s.worker.lease = Duration::from_secs(5);
         s.worker.reconcile_after = Duration::from_millis(200);
-        let ProviderSettings::Sandbox(sandbox) = s.providers.get_mut("sandbox").expect("sandbox provider");
-        sandbox.deposit_after = Duration::from_millis(300);
-        sandbox.outcome_after = Duration::from_millis(600);
+        if let Some(ProviderSettings::Sandbox(sandbox)) = s.providers.get_mut("sandbox") {
+            sandbox.deposit_after = Duration::from_millis(300);
+            sandbox.outcome_after = Duration::from_millis(600);
+        }
         s
     }
 }

@@ -110,7 +110,8 @@ async fn an_interrupted_send_the_provider_never_got_is_sent_once_after_reconcili
         ]
     );
     let sandbox = second.services.providers.get("sandbox").unwrap();
-    let Lookup::Found(found) = sandbox.find_by_reference(&id.parse().unwrap()).await.unwrap() else {
+    let sender = second.services.settings.senders[0].clone();
+    let Lookup::Found(found) = sandbox.find_by_reference(&id.parse().unwrap(), &sender).await.unwrap() else {
         panic!("the sandbox holds the letter");
     };
     assert_eq!(letter["provider"]["reference"], found.provider_ref.as_str());
@@ -134,6 +135,7 @@ async fn an_interrupted_send_the_provider_did_get_is_adopted_not_repeated(db: Db
         document: first.services.files.document_of(&record.id),
         content_sha256: record.content_sha256.as_deref().unwrap(),
         attachments: vec![],
+        approval: None,
     };
     let sent = first.services.providers.get("sandbox").unwrap().send(&outgoing).await.unwrap();
     first.stop().await;

@@ -3,4 +3,5 @@
 pub mod consents;
 pub mod health;
 pub mod letters;
+pub mod senders;
 pub mod webhooks;

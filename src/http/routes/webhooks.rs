@@ -12,14 +12,32 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use serde_json::json;
 
+use crate::domain::LetterId;
 use crate::http::error::ApiError;
 use crate::letters::jobs::SYNC;
-use crate::providers::{ProviderError, WebhookRequest};
+use crate::providers::{ProviderError, WebhookHint, WebhookRequest};
 use crate::services::Services;
 use crate::store::{self, NewJob, now_ms};
 
 pub fn router() -> Router<Arc<Services>> {
-    Router::new().route("/v1/providers/{provider}/webhooks", post(receive))
+    Router::new()
+        .route("/v1/providers/{provider}/webhooks", post(receive))
+        .route("/v1/providers/{provider}/webhooks/{letter}/{secret}", post(receive_for_letter))
+}
+
+/// A webhook on the per-letter URL (providers that do not sign, like AR24).
+async fn receive_for_letter(
+    State(services): State<Arc<Services>>,
+    Path((provider_name, letter, secret)): Path<(String, String, String)>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let letter: LetterId = letter.parse().map_err(|_| {
+        tracing::warn!(provider = %provider_name, "webhook for a malformed letter id");
+        ApiError::not_found("no such letter")
+    })?;
+    handle(&services, &provider_name, peer, &headers, &body, Some((&letter, &secret))).await
 }
 
 async fn receive(
@@ -29,11 +47,23 @@ async fn receive(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
+    handle(&services, &provider_name, peer, &headers, &body, None).await
+}
+
+/// Authenticates the webhook, finds its letter, and queues a sync. Answers fast: the work is the job's.
+async fn handle(
+    services: &Services,
+    provider_name: &str,
+    peer: SocketAddr,
+    headers: &HeaderMap,
+    body: &[u8],
+    letter: Option<(&LetterId, &str)>,
+) -> Result<Response, ApiError> {
     let provider = services
         .providers
-        .get(&provider_name)
+        .get(provider_name)
         .ok_or_else(|| ApiError::not_found(format!("no provider `{provider_name}`")))?;
-    let request = WebhookRequest { headers: &headers, body: &body, peer: Some(peer.ip()) };
+    let request = WebhookRequest { headers, body, peer: Some(peer.ip()), letter };
     let hint = provider.verify_webhook(&request).map_err(|e| {
         tracing::warn!(provider = %provider_name, error = %e, "webhook refused");
         match e {
@@ -43,9 +73,9 @@ async fn receive(
             other => ApiError::internal(&other),
         }
     })?;
-    let Some(letter) = services.store.letter_by_provider_ref(&provider_name, &hint.provider_ref).await? else {
-        tracing::warn!(provider = %provider_name, reference = %hint.provider_ref, "webhook for a letter relais does not know");
-        return Err(ApiError::not_found(format!("no letter with provider reference {}", hint.provider_ref)));
+    let Some(letter) = letter_of(services, provider_name, &hint).await? else {
+        tracing::warn!(provider = %provider_name, hint = ?hint, "webhook for a letter relais does not know");
+        return Err(ApiError::not_found("no letter matches this webhook"));
     };
     let now = now_ms();
     let mut tx = services.store.begin().await?;
@@ -58,4 +88,23 @@ async fn receive(
     tx.commit().await.map_err(store::StoreError::from)?;
     services.store.wake_workers();
     Ok((StatusCode::OK, axum::Json(json!({ "received": true, "letter": letter.as_str() }))).into_response())
+}
+
+/// The letter a webhook is about: named in its URL (and then the provider reference, if given, must be
+/// that letter's), or found by the provider's reference.
+async fn letter_of(services: &Services, provider: &str, hint: &WebhookHint) -> Result<Option<LetterId>, ApiError> {
+    if let Some(id) = &hint.letter_id {
+        let Some(letter) = services.store.letter(id).await?.filter(|l| l.provider == provider) else {
+            return Ok(None);
+        };
+        let consistent = match (&hint.provider_ref, &letter.provider_ref) {
+            (Some(said), Some(known)) => said == known,
+            _ => true,
+        };
+        return Ok(consistent.then_some(letter.id));
+    }
+    match &hint.provider_ref {
+        Some(reference) => Ok(services.store.letter_by_provider_ref(provider, reference).await?),
+        None => Ok(None),
+    }
 }

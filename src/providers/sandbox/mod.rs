@@ -15,7 +15,7 @@ use tokio_util::sync::CancellationToken;
 use super::{
     Lookup, OutgoingLetter, ProofKind, ProofLink, Provider, ProviderError, ProviderLetter, WebhookHint, WebhookRequest,
 };
-use crate::config::SandboxSettings;
+use crate::config::{SandboxSettings, SenderSettings};
 use crate::domain::{LetterId, LetterState};
 use crate::notify::signing;
 use crate::store::{SandboxLetter, Store, now_ms};
@@ -131,7 +131,7 @@ impl Provider for Sandbox {
         };
         // A second send of the same letter id returns the first record, as a provider's duplicate guard would.
         self.store.insert_sandbox_letter(&record).await.map_err(|e| self.error(e))?;
-        match self.find_by_reference(letter.letter_id).await? {
+        match self.find_by_reference(letter.letter_id, letter.sender).await? {
             Lookup::Found(found) => Ok(found),
             Lookup::Absent => Err(self.error("the letter vanished right after it was stored")),
         }
@@ -141,7 +141,7 @@ impl Provider for Sandbox {
         Ok(self.view(&self.record(provider_ref).await?, now_ms()))
     }
 
-    async fn find_by_reference(&self, letter_id: &LetterId) -> Result<Lookup, ProviderError> {
+    async fn find_by_reference(&self, letter_id: &LetterId, _sender: &SenderSettings) -> Result<Lookup, ProviderError> {
         let found =
             self.store.sandbox_letter_by_letter(&self.name, letter_id.as_str()).await.map_err(|e| self.error(e))?;
         Ok(match found {
@@ -174,7 +174,7 @@ impl Provider for Sandbox {
         .map_err(|e| ProviderError::InvalidWebhook(e.to_string()))?;
         let event: lifecycle::WebhookEvent = serde_json::from_slice(request.body)
             .map_err(|e| ProviderError::InvalidWebhook(format!("body is not a sandbox event: {e}")))?;
-        Ok(WebhookHint { provider_ref: event.provider_ref })
+        Ok(WebhookHint { provider_ref: Some(event.provider_ref), letter_id: None })
     }
 
     async fn run(&self, shutdown: CancellationToken) {
