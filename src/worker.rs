@@ -9,6 +9,8 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
+use crate::domain::LetterState;
+use crate::letters::transitions::transition;
 use crate::letters::{JobError, jobs};
 use crate::services::Services;
 use crate::store::{self, ClaimedJob, NewJob, now_ms};
@@ -118,6 +120,9 @@ async fn sweep(services: Arc<Services>, shutdown: CancellationToken) {
         if let Err(e) = queue_syncs(&services, every).await {
             tracing::warn!(error = %e, "could not queue provider syncs");
         }
+        if let Err(e) = flag_overdue(&services).await {
+            tracing::warn!(error = %e, "could not flag overdue letters");
+        }
     }
 }
 
@@ -136,6 +141,25 @@ async fn queue_syncs(services: &Services, every: Duration) -> store::StoreResult
     tx.commit().await?;
     services.store.wake_workers();
     tracing::info!(count = silent.len(), "queued provider syncs for silent letters");
+    Ok(())
+}
+
+/// The recipient has 15 days from the notice to accept or refuse; the provider must report the outcome the
+/// day after at the latest (CPCE R.53-3). A letter with no outcome 16 days after deposit needs a person.
+const OUTCOME_DEADLINE: Duration = Duration::from_secs(16 * 24 * 3600);
+
+async fn flag_overdue(services: &Services) -> Result<(), crate::letters::transitions::TransitionError> {
+    let before = now_ms() - OUTCOME_DEADLINE.as_millis() as i64;
+    let overdue = services.store.overdue_letters(before, 500).await?;
+    for letter in &overdue {
+        let mut tx = services.store.begin().await?;
+        let detail = "no outcome from the provider 16 days after deposit: check the letter at the provider";
+        transition(&mut tx, letter, LetterState::Deposited, LetterState::NeedsAttention, Some(detail), None).await?;
+        tx.commit().await.map_err(store::StoreError::from)?;
+    }
+    if !overdue.is_empty() {
+        tracing::warn!(count = overdue.len(), "letters without an outcome 16 days after deposit");
+    }
     Ok(())
 }
 

@@ -27,16 +27,18 @@ pub async fn sync_letter(services: &Services, id: &LetterId) -> Result<(), JobEr
     apply(services, &letter, found).await
 }
 
-/// The states to pass through from `from` to reach the provider's `to`, in order.
-fn steps(from: LetterState, to: LetterState) -> Vec<LetterState> {
+/// The states to pass through from `from` to reach the provider's `to`, in order; `deposited` tells whether
+/// the deposit was already recorded (a letter flagged after its deposit is not deposited twice).
+fn steps(from: LetterState, to: LetterState, deposited: bool) -> Vec<LetterState> {
     use LetterState::*;
     if from == to {
         return vec![];
     }
     match (from, to) {
-        (Submitting | NeedsAttention, outcome) if outcome.is_outcome() && outcome != Deposited => {
+        (Submitting | NeedsAttention, outcome) if outcome.is_outcome() && outcome != Deposited && !deposited => {
             vec![Deposited, outcome]
         }
+        (NeedsAttention, Deposited) if deposited => vec![],
         (NeedsAttention, Submitting) => vec![Submitting],
         (_, Submitting) => vec![],
         _ => vec![to],
@@ -76,7 +78,7 @@ pub async fn apply(services: &Services, letter: &LetterRecord, found: ProviderLe
             }
         }
         Some(target) => {
-            for step in steps(current, target) {
+            for step in steps(current, target, letter.deposited_at.is_some()) {
                 let proof = ProofKind::for_state(step).filter(|k| have.iter().any(|h| h == k.as_str()));
                 let detail = format!("{} status: {}", letter.provider, found.raw_status);
                 if !transition(&mut tx, &letter.id, current, step, Some(&detail), proof).await? {
@@ -127,14 +129,20 @@ mod tests {
 
     #[test]
     fn an_outcome_seen_before_the_deposit_still_records_the_deposit() {
-        assert_eq!(steps(Submitting, Delivered), [Deposited, Delivered]);
-        assert_eq!(steps(Deposited, Refused), [Refused]);
-        assert_eq!(steps(NeedsAttention, NotClaimed), [Deposited, NotClaimed]);
+        assert_eq!(steps(Submitting, Delivered, false), [Deposited, Delivered]);
+        assert_eq!(steps(Deposited, Refused, true), [Refused]);
+        assert_eq!(steps(NeedsAttention, NotClaimed, false), [Deposited, NotClaimed]);
+    }
+
+    #[test]
+    fn a_letter_flagged_after_its_deposit_is_not_deposited_twice() {
+        assert_eq!(steps(NeedsAttention, Delivered, true), [Delivered]);
+        assert!(steps(NeedsAttention, Deposited, true).is_empty());
     }
 
     #[test]
     fn a_provider_still_holding_the_letter_moves_nothing() {
-        assert!(steps(Submitting, Submitting).is_empty());
-        assert_eq!(steps(NeedsAttention, Submitting), [Submitting]);
+        assert!(steps(Submitting, Submitting, false).is_empty());
+        assert_eq!(steps(NeedsAttention, Submitting, false), [Submitting]);
     }
 }

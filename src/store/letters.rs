@@ -349,13 +349,23 @@ impl Store {
     /// Letters handed to a provider and not yet final whose last news is older than `before`.
     pub async fn letters_to_sync(&self, before: i64, limit: i64) -> StoreResult<Vec<LetterId>> {
         let rows = sqlx::query(
-            "SELECT id FROM letters WHERE state IN ('submitting', 'deposited') AND provider_ref IS NOT NULL \
+            "SELECT id FROM letters WHERE state IN ('submitting', 'deposited', 'needs_attention') AND provider_ref IS NOT NULL \
              AND COALESCE(synced_at, 0) < $1 ORDER BY COALESCE(synced_at, 0) LIMIT $2",
         )
         .bind(before)
         .bind(limit)
         .fetch_all(&self.reader)
         .await?;
+        rows.iter().map(|r| r.try_get::<String, _>("id")?.parse().map_err(|e| corrupt("letter id", e))).collect()
+    }
+
+    /// Deposited letters with no outcome although they were deposited before `before`.
+    pub async fn overdue_letters(&self, before: i64, limit: i64) -> StoreResult<Vec<LetterId>> {
+        let rows = sqlx::query("SELECT id FROM letters WHERE state = 'deposited' AND deposited_at < $1 LIMIT $2")
+            .bind(before)
+            .bind(limit)
+            .fetch_all(&self.reader)
+            .await?;
         rows.iter().map(|r| r.try_get::<String, _>("id")?.parse().map_err(|e| corrupt("letter id", e))).collect()
     }
 
