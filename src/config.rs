@@ -394,6 +394,37 @@ mod tests {
     }
 
     #[test]
+    fn an_invalid_configuration_names_the_key_at_fault() {
+        let mut settings = Settings::load(None).unwrap();
+        settings.senders[0].provider = "nowhere".into();
+        let message = settings.validate().unwrap_err().to_string();
+        assert!(message.contains("senders[0].provider") && message.contains("nowhere"), "{message}");
+
+        let mut settings = Settings::load(None).unwrap();
+        settings.database.url = "mysql://db".into();
+        assert!(settings.validate().unwrap_err().to_string().contains("database.url"));
+    }
+
+    #[test]
+    fn an_ar24_sender_needs_its_user_id_and_the_account_its_secrets() {
+        let ar24: ProviderSettings = toml::from_str(
+            "kind = \"ar24\"\nbase_url = \"https://sandbox.ar24.fr/api/\"\ntoken = \"t\"\nprivate_key = \"k\"",
+        )
+        .unwrap();
+        let mut settings = Settings::load(None).unwrap();
+        settings.providers.insert("ar24".into(), ar24);
+        settings.senders[0].provider = "ar24".into();
+        let message = settings.validate().unwrap_err().to_string();
+        assert!(message.contains("senders[0].provider_user_id"), "{message}");
+        settings.senders[0].provider_user_id = Some("42".into());
+        assert!(settings.validate().is_ok());
+        if let Some(ProviderSettings::Ar24(a)) = settings.providers.get_mut("ar24") {
+            a.private_key = Secret::default();
+        }
+        assert!(settings.validate().unwrap_err().to_string().contains("providers.ar24.private_key"));
+    }
+
+    #[test]
     fn sizes_parse_in_decimal_and_binary_units() {
         assert_eq!("30MB".parse::<ByteSize>(), Ok(ByteSize(30_000_000)));
         assert_eq!("1 KiB".parse::<ByteSize>(), Ok(ByteSize(1024)));

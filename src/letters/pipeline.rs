@@ -232,7 +232,7 @@ async fn hand_over(services: &Services, letter: &LetterRecord) -> Result<(), Job
         }
         Err(ProviderError::ApprovalRequired { message, .. }) => {
             // Nothing was sent: the session expired or was refused. Back to waiting for the sender.
-            services.store.end_approval(&letter.sender_id, &letter.provider).await?;
+            store::approvals::end_session(&mut tx, &letter.sender_id, &letter.provider).await?;
             let detail = format!("not sent: {message}");
             transition(&mut tx, &letter.id, from, LetterState::Queued, Some(&detail), None).await?;
             let detail = approval_detail(&mut tx, letter).await?;

@@ -55,14 +55,14 @@ impl Store {
         .await?;
         Ok(row.map(|r| r.try_get("token")).transpose()?)
     }
+}
 
-    /// Forgets a session the provider no longer accepts.
-    pub async fn end_approval(&self, sender: &SenderId, provider: &str) -> StoreResult<()> {
-        sqlx::query("DELETE FROM approval_sessions WHERE sender_id = $1 AND provider = $2")
-            .bind(sender.as_str())
-            .bind(provider)
-            .execute(&self.writer)
-            .await?;
-        Ok(())
-    }
+/// Forgets a session the provider no longer accepts.
+pub async fn end_session(conn: &mut AnyConnection, sender: &SenderId, provider: &str) -> StoreResult<()> {
+    sqlx::query("DELETE FROM approval_sessions WHERE sender_id = $1 AND provider = $2")
+        .bind(sender.as_str())
+        .bind(provider)
+        .execute(conn)
+        .await?;
+    Ok(())
 }

@@ -103,7 +103,8 @@ impl Store {
         self.backend
     }
 
-    /// Starts a write transaction.
+    /// Starts a write transaction. While it is open, write through it only: on SQLite it holds the one
+    /// writer connection, so a `Store` write method called meanwhile would wait for it forever.
     pub async fn begin(&self) -> StoreResult<Tx> {
         Ok(self.writer.begin().await?)
     }

@@ -235,6 +235,37 @@ impl TestApp {
         }
     }
 
+    /// Polls the letter until `done` holds for it (panics with the letter after `timeout`).
+    pub async fn wait_for(&self, id: &str, what: &str, done: impl Fn(&Value) -> bool) -> Value {
+        let deadline = tokio::time::Instant::now() + OUTCOME_TIMEOUT;
+        loop {
+            let letter = self.get_letter(id).await;
+            if done(&letter) {
+                return letter;
+            }
+            if tokio::time::Instant::now() > deadline {
+                panic!("letter {id}: never {what}: {letter:#}");
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Queues a provider sync of the letter, as the periodic sweep does.
+    pub async fn queue_sync(&self, id: &str) {
+        let letter: relais::domain::LetterId = id.parse().unwrap();
+        let now = relais::store::now_ms();
+        let mut tx = self.store.begin().await.unwrap();
+        let job = relais::store::NewJob {
+            kind: relais::letters::jobs::SYNC,
+            letter_id: Some(&letter),
+            payload: json!({}),
+            run_at: now,
+        };
+        relais::store::jobs::enqueue(&mut tx, job, now).await.unwrap();
+        tx.commit().await.unwrap();
+        self.store.wake_workers();
+    }
+
     /// Waits until no job is pending for the letter (its notices are sent).
     pub async fn wait_for_jobs(&self, id: &str, timeout: Duration) {
         let letter = id.parse().unwrap();

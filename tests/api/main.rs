@@ -1,7 +1,9 @@
 //! Integration tests: the real application on port 0, on SQLite and on PostgreSQL.
 
+mod fake_ar24;
 mod helpers;
 
+mod ar24;
 mod consent;
 mod idempotency;
 mod lifecycle;
