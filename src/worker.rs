@@ -9,6 +9,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
+use crate::config::ProviderSettings;
 use crate::domain::LetterState;
 use crate::letters::transitions::transition;
 use crate::letters::{JobError, jobs};
@@ -111,14 +112,17 @@ async fn complete(services: &Services, job: &ClaimedJob, owner: &str) -> store::
 /// Every `sync_every`, queues a status fetch for letters whose provider has been silent that long:
 /// webhooks get lost, and the provider's record is the truth.
 async fn sweep(services: Arc<Services>, shutdown: CancellationToken) {
-    let every = services.settings.worker.sync_every;
+    let intervals = sync_intervals(&services);
+    let tick = intervals.iter().map(|(_, every)| *every).min().unwrap_or(services.settings.worker.sync_every);
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => return,
-            _ = tokio::time::sleep(every) => {}
+            _ = tokio::time::sleep(tick) => {}
         }
-        if let Err(e) = queue_syncs(&services, every).await {
-            tracing::warn!(error = %e, "could not queue provider syncs");
+        for (provider, every) in &intervals {
+            if let Err(e) = queue_syncs(&services, provider, *every).await {
+                tracing::warn!(%provider, error = %e, "could not queue provider syncs");
+            }
         }
         if let Err(e) = flag_overdue(&services).await {
             tracing::warn!(error = %e, "could not flag overdue letters");
@@ -126,9 +130,25 @@ async fn sweep(services: Arc<Services>, shutdown: CancellationToken) {
     }
 }
 
-async fn queue_syncs(services: &Services, every: Duration) -> store::StoreResult<()> {
+/// Each provider account's sync interval: its own `sync_every` when it has one, else `worker.sync_every`.
+fn sync_intervals(services: &Services) -> Vec<(String, Duration)> {
+    services
+        .settings
+        .providers
+        .iter()
+        .map(|(name, provider)| {
+            let own = match provider {
+                ProviderSettings::Ar24(ar24) => Some(ar24.sync_every),
+                ProviderSettings::Sandbox(_) => None,
+            };
+            (name.clone(), own.unwrap_or(services.settings.worker.sync_every))
+        })
+        .collect()
+}
+
+async fn queue_syncs(services: &Services, provider: &str, every: Duration) -> store::StoreResult<()> {
     let now = now_ms();
-    let silent = services.store.letters_to_sync(now - every.as_millis() as i64, 500).await?;
+    let silent = services.store.letters_to_sync(provider, now - every.as_millis() as i64, 500).await?;
     if silent.is_empty() {
         return Ok(());
     }

@@ -346,14 +346,15 @@ impl Store {
         rows.iter().map(letter_from_row).collect()
     }
 
-    /// Letters handed to a provider and not yet final whose last news is older than `before`.
-    pub async fn letters_to_sync(&self, before: i64, limit: i64) -> StoreResult<Vec<LetterId>> {
+    /// Letters handed to `provider` and not yet final whose last news is older than `before`.
+    pub async fn letters_to_sync(&self, provider: &str, before: i64, limit: i64) -> StoreResult<Vec<LetterId>> {
         let rows = sqlx::query(
             "SELECT id FROM letters WHERE state IN ('submitting', 'deposited', 'needs_attention') AND provider_ref IS NOT NULL \
-             AND COALESCE(synced_at, 0) < $1 ORDER BY COALESCE(synced_at, 0) LIMIT $2",
+             AND provider = $3 AND COALESCE(synced_at, 0) < $1 ORDER BY COALESCE(synced_at, 0) LIMIT $2",
         )
         .bind(before)
         .bind(limit)
+        .bind(provider)
         .fetch_all(&self.reader)
         .await?;
         rows.iter().map(|r| r.try_get::<String, _>("id")?.parse().map_err(|e| corrupt("letter id", e))).collect()

@@ -13,23 +13,30 @@ const SENDER_EMAIL: &str = "claire@exemple.fr";
 
 /// An app whose default sender sends through the fake AR24.
 async fn spawn_ar24(db: Db, service: Service) -> (TestApp, TestEnv, FakeAr24, i64) {
+    spawn_ar24_with(db, service, |_| {}).await
+}
+
+async fn spawn_ar24_with(
+    db: Db,
+    service: Service,
+    tweak: impl FnOnce(&mut Ar24Settings),
+) -> (TestApp, TestEnv, FakeAr24, i64) {
     let fake = FakeAr24::start().await;
     let user = fake.add_user(SENDER_EMAIL, true);
     let env = TestEnv::new(db).await;
     let mut settings = env.settings();
-    settings.providers.insert(
-        "ar24".into(),
-        ProviderSettings::Ar24(Ar24Settings {
-            base_url: fake.base_url().parse().unwrap(),
-            token: Secret::new(fake.token().to_owned()),
-            token_file: None,
-            private_key: Secret::new(fake.private_key().to_owned()),
-            private_key_file: None,
-            webhook_allowed_ips: vec![],
-            sync_every: Duration::from_secs(3600),
-            timeout: Duration::from_secs(2),
-        }),
-    );
+    let mut ar24 = Ar24Settings {
+        base_url: fake.base_url().parse().unwrap(),
+        token: Secret::new(fake.token().to_owned()),
+        token_file: None,
+        private_key: Secret::new(fake.private_key().to_owned()),
+        private_key_file: None,
+        webhook_allowed_ips: vec![],
+        sync_every: Duration::from_secs(3600),
+        timeout: Duration::from_secs(2),
+    };
+    tweak(&mut ar24);
+    settings.providers.insert("ar24".into(), ProviderSettings::Ar24(ar24));
     let sender = &mut settings.senders[0];
     sender.provider = "ar24".into();
     sender.provider_user_id = Some(user.to_string());
@@ -243,7 +250,42 @@ async fn linking_a_sender_creates_its_ar24_user_or_requests_access(db: Db) {
     app.stop().await;
 }
 
+async fn webhooks_from_outside_the_allow_list_are_refused_and_the_sweep_catches_up(db: Db) {
+    let only_ar24 = |a: &mut Ar24Settings| {
+        a.webhook_allowed_ips = vec!["185.183.140.195".parse().unwrap()];
+        a.sync_every = Duration::from_millis(500);
+    };
+    let (app, _env, fake, _) = spawn_ar24_with(db, Service::Simple, only_ar24).await;
+    let id = app.submit("compta@boulangerie-martin.fr").await;
+    let mail = mail_for(&fake, &id).await;
+    app.wait_for_state(&id, "submitting", OUTCOME_TIMEOUT).await;
+    assert!(!fake.advance(mail, Stage::Delivered).await, "a webhook from 127.0.0.1 is refused");
+    // The provider's record is the truth: the periodic sync finds the outcome the webhook could not bring.
+    let letter = app.wait_for_state(&id, "delivered", OUTCOME_TIMEOUT).await;
+    assert_eq!(states(&letter), ["received", "ready", "queued", "submitting", "deposited", "delivered"]);
+    app.stop().await;
+}
+
+async fn a_garbage_webhook_on_the_right_url_changes_nothing(db: Db) {
+    let (app, _env, fake, _) = spawn_ar24(db, Service::Simple).await;
+    let id = app.submit("compta@boulangerie-martin.fr").await;
+    let mail = mail_for(&fake, &id).await;
+    app.wait_for_state(&id, "submitting", OUTCOME_TIMEOUT).await;
+    let url = fake.mail(mail).unwrap().webhook.expect("relais gave AR24 a per-letter webhook URL");
+    assert!(url.contains(&id), "{url}");
+    let garbage = app.client.post(&url).header("content-type", "application/octet-stream").body(vec![0xff, 0x00, 0x13]);
+    assert_eq!(garbage.send().await.unwrap().status(), 401);
+    let other = fake.mails().len();
+    let lying = app.client.post(&url).form(&[("id_mail", "999999"), ("new_state", "AR")]).send().await.unwrap();
+    assert_eq!(lying.status(), 404, "the id_mail must be this letter's");
+    assert_eq!(app.get_letter(&id).await["state"], "submitting");
+    assert_eq!(fake.mails().len(), other);
+    app.stop().await;
+}
+
 crate::on_both_databases!(
+    webhooks_from_outside_the_allow_list_are_refused_and_the_sweep_catches_up,
+    a_garbage_webhook_on_the_right_url_changes_nothing,
     linking_a_sender_creates_its_ar24_user_or_requests_access,
     attachments_over_ar24s_limit_fail_the_letter_with_a_fix,
     the_account_check_makes_a_signed_call_and_reports_the_identity,
