@@ -11,12 +11,11 @@ use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
 
 use super::IntakeError;
+use super::validate::{Draft, check_draft, safe_filename};
 use crate::domain::recipient::RawRecipient;
-use crate::domain::{EmailAddress, FieldError, FieldErrors, Recipient, SenderId};
-use crate::letters::context::letter_context;
+use crate::domain::{FieldError, FieldErrors, SenderId};
 use crate::letters::files::{looks_like_pdf, remove_dir};
 use crate::letters::{LetterRequest, StagedAttachment};
-use crate::render::{self, RenderError};
 use crate::services::Services;
 
 /// The JSON of a letter request, as sent. Every field is optional here so that missing ones are reported
@@ -113,7 +112,14 @@ async fn finish(
     request_sha256: String,
     staging: &Path,
 ) -> Result<LetterRequest, IntakeError> {
-    match check_fields(services, sender, raw, staged, request_sha256) {
+    let draft = Draft {
+        template: raw.template,
+        variables: raw.variables.unwrap_or_default(),
+        recipient: raw.recipient,
+        reference: raw.reference,
+        notify_email: raw.notify_email,
+    };
+    match check_draft(services, sender, draft, staged, request_sha256) {
         Ok(request) => Ok(request),
         Err(e) => {
             remove_dir(staging).await;
@@ -132,110 +138,6 @@ fn sender_of(services: &Services, caller: &SenderId, named: Option<&str>) -> Res
         }
         _ => Ok(caller.clone()),
     }
-}
-
-fn check_fields(
-    services: &Services,
-    sender: SenderId,
-    raw: RawLetter,
-    attachments: Vec<StagedAttachment>,
-    request_sha256: String,
-) -> Result<LetterRequest, IntakeError> {
-    let mut errors = FieldErrors::default();
-    let template = match raw.template.as_deref().map(str::trim) {
-        None | Some("") => {
-            errors.push(FieldError::new("template", "required", "name the letter template, e.g. relance-facture"));
-            None
-        }
-        Some(name) => services.templates.current(name).or_else(|| {
-            let known = services.templates.names().join(", ");
-            errors.push(FieldError::new(
-                "template",
-                "unknown_template",
-                format!("no template `{name}`; known: {known}"),
-            ));
-            None
-        }),
-    };
-    let recipient = match raw.recipient {
-        None => {
-            errors.push(FieldError::new("recipient", "required", "give the recipient (kind, names, email, address)"));
-            None
-        }
-        Some(r) => Recipient::parse(r).map_err(|e| errors.extend_under("recipient", e)).ok(),
-    };
-    let notify_email = raw
-        .notify_email
-        .as_deref()
-        .filter(|e| !e.trim().is_empty())
-        .and_then(|e| errors.take("notify_email", EmailAddress::parse(e)));
-    let reference = raw.reference.map(|r| r.trim().to_owned()).filter(|r| !r.is_empty());
-    if reference.as_ref().is_some_and(|r| r.chars().count() > 128) {
-        errors.push(FieldError::new("reference", "too_long", "a reference has at most 128 characters"));
-    }
-    let variables = raw.variables.unwrap_or_default();
-    let variables = match &template {
-        Some(t) => render::check_variables(t, &variables).map_err(|problems| {
-            for p in problems {
-                errors.push(FieldError::new(format!("variables.{}", p.name), p.code, p.message));
-            }
-        }),
-        None => Err(()),
-    };
-    match (template, recipient, variables) {
-        (Some(template), Some(recipient), Ok(variables)) if errors.is_empty() => {
-            trial_render(services, &sender, &template, &recipient, &variables, reference.as_deref())?;
-            Ok(LetterRequest {
-                sender,
-                template,
-                variables,
-                recipient,
-                reference,
-                notify_email,
-                attachments,
-                request_sha256,
-            })
-        }
-        _ => Err(IntakeError::Invalid(errors)),
-    }
-}
-
-/// Renders once at intake so that a variable the template needs but the request lacks is a `422` now,
-/// never a blank in a sent letter.
-fn trial_render(
-    services: &Services,
-    sender: &SenderId,
-    template: &render::LetterTemplate,
-    recipient: &Recipient,
-    variables: &serde_json::Map<String, serde_json::Value>,
-    reference: Option<&str>,
-) -> Result<(), IntakeError> {
-    let Some(sender) = services.settings.sender(sender) else { return Ok(()) };
-    let id = crate::domain::LetterId::generate();
-    let context = letter_context(&id, sender, recipient, variables, reference, crate::store::now_ms());
-    match render::render_letter(template, &context) {
-        Ok(_) => Ok(()),
-        Err(RenderError::MissingVariable { variable }) => Err(FieldError::new(
-            format!("variables.{variable}"),
-            "missing",
-            format!("the template `{}` needs `{variable}`", template.name),
-        )
-        .into()),
-        Err(e) => Err(FieldError::new("template", "render_failed", e.to_string()).into()),
-    }
-}
-
-fn safe_filename(name: Option<&str>, position: usize) -> String {
-    let cleaned: String = name
-        .unwrap_or_default()
-        .rsplit(['/', '\\'])
-        .next()
-        .unwrap_or_default()
-        .chars()
-        .filter(|c| !c.is_control())
-        .collect();
-    let cleaned = cleaned.trim().trim_start_matches('.').to_owned();
-    if cleaned.is_empty() { format!("piece-jointe-{}.pdf", position + 1) } else { cleaned }
 }
 
 async fn stage_base64(

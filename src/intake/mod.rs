@@ -2,6 +2,7 @@
 //! Nothing past this module sees raw JSON.
 
 pub mod http;
+pub mod validate;
 
 use crate::domain::{FieldError, FieldErrors};
 
