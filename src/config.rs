@@ -33,6 +33,7 @@ pub struct Settings {
     pub storage: StorageSettings,
     pub mail: MailSettings,
     pub worker: WorkerSettings,
+    pub intake: IntakeSettings,
     pub providers: BTreeMap<String, ProviderSettings>,
     pub senders: Vec<SenderSettings>,
 }
@@ -109,6 +110,31 @@ pub struct WorkerSettings {
     pub reconcile_after: Duration,
     #[serde(with = "humantime_serde")]
     pub sync_every: Duration,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct IntakeSettings {
+    pub trusted_authserv_ids: Vec<String>,
+    pub max_message_size: ByteSize,
+    pub mime: MimeIntakeSettings,
+    pub dns: DnsSettings,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct MimeIntakeSettings {
+    #[serde(default)]
+    pub ingress_key: Secret,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ingress_key_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct DnsSettings {
+    /// Empty: the system resolver.
+    pub records_file: PathBuf,
 }
 
 /// One provider account; `kind` picks the implementation under `src/providers/`.
@@ -194,6 +220,15 @@ pub struct SenderSettings {
     pub provider_user_id: Option<String>,
     #[serde(default)]
     pub service: Service,
+    /// Who may ask for letters by email: addresses, or `@domain`.
+    #[serde(default)]
+    pub allowed_from: Vec<String>,
+    #[serde(default = "default_template")]
+    pub default_template: String,
+}
+
+fn default_template() -> String {
+    "relance-facture".to_owned()
 }
 
 fn yes() -> bool {
@@ -221,6 +256,8 @@ impl Settings {
 
     fn read_secret_files(&mut self) -> Result<(), ConfigError> {
         read_secret_file(&mut self.mail.smtp_password, &self.mail.smtp_password_file, "mail.smtp_password_file")?;
+        let mime = &mut self.intake.mime;
+        read_secret_file(&mut mime.ingress_key, &mime.ingress_key_file, "intake.mime.ingress_key_file")?;
         for (name, provider) in &mut self.providers {
             if let ProviderSettings::Ar24(ar24) = provider {
                 read_secret_file(&mut ar24.token, &ar24.token_file, &format!("providers.{name}.token_file"))?;

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use crate::config::Settings;
+use crate::intake::email::authenticate::Authenticator;
 use crate::letters::committer::Committer;
 use crate::letters::files::LetterFiles;
 use crate::notify::Mailer;
@@ -24,4 +25,6 @@ pub struct Services {
     /// `server.public_url`, with the real port when the configured one was 0.
     pub public_url: url::Url,
     pub files: LetterFiles,
+    /// Decides whether an emailed request comes from an allowed, authenticated sender.
+    pub authenticator: Authenticator,
 }

@@ -8,6 +8,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::accounts::{self, CreatedKey};
 use crate::config::Settings;
+use crate::intake::email::authenticate::{Authenticator, DnsRecords};
 use crate::letters::committer::Committer;
 use crate::letters::files::LetterFiles;
 use crate::notify::Mailer;
@@ -113,6 +114,7 @@ pub async fn build_services(settings: Settings, public_url: url::Url) -> anyhow:
         attachments_dir: settings.storage.attachments_dir.clone(),
         proofs_dir: settings.storage.proofs_dir.clone(),
     };
+    let authenticator = email_authenticator(&settings)?;
     Ok(Services {
         settings: Arc::new(settings),
         committer: Committer::start(store.clone()),
@@ -123,7 +125,21 @@ pub async fn build_services(settings: Settings, public_url: url::Url) -> anyhow:
         mailer,
         public_url,
         files,
+        authenticator,
     })
+}
+
+/// The sender checks of email intake, with the fixed DNS records when `intake.dns.records_file` is set.
+fn email_authenticator(settings: &Settings) -> anyhow::Result<Authenticator> {
+    let file = &settings.intake.dns.records_file;
+    let records = if file.as_os_str().is_empty() {
+        None
+    } else {
+        let text = std::fs::read_to_string(file)
+            .map_err(|e| anyhow::anyhow!("intake.dns.records_file: {}: {e}", file.display()))?;
+        Some(DnsRecords::parse(&text).map_err(|e| anyhow::anyhow!("intake.dns.records_file: {e}"))?)
+    };
+    Authenticator::new(records, settings.intake.trusted_authserv_ids.clone()).map_err(anyhow::Error::msg)
 }
 
 async fn wait_for_signal() {

@@ -1,6 +1,7 @@
 //! Intake: turns what arrives (HTTP JSON or multipart today) into a validated `LetterRequest`.
 //! Nothing past this module sees raw JSON.
 
+pub mod email;
 pub mod http;
 pub mod validate;
 

@@ -77,6 +77,13 @@ async fn render_letter(services: &Services, letter: &LetterRecord) -> Result<(),
 
 /// The letter PDF, or why it cannot be made (in words for the requester).
 async fn render_document(services: &Services, letter: &LetterRecord) -> Result<Vec<u8>, String> {
+    let (rendered, title) = render_text(services, letter).await?;
+    let company = services.settings.sender(&letter.sender_id).map(|s| s.company.as_str()).unwrap_or_default();
+    Ok(render::document::letter_pdf(&rendered, &title, company, letter.created_at))
+}
+
+/// The letter's text from its pinned template version, with the template's title.
+async fn render_text(services: &Services, letter: &LetterRecord) -> Result<(render::RenderedLetter, String), String> {
     let template = services
         .templates
         .pinned(&letter.template, &letter.template_hash)
@@ -93,7 +100,7 @@ async fn render_document(services: &Services, letter: &LetterRecord) -> Result<V
     );
     let rendered =
         render::render_letter(&template, &ctx).map_err(|e| format!("the letter could not be rendered: {e}"))?;
-    Ok(render::document::letter_pdf(&rendered, &template.title, &sender.company, letter.created_at))
+    Ok((rendered, template.title))
 }
 
 /// The checks before a letter may leave: consent of an individual recipient, then the sender's approval
@@ -208,12 +215,14 @@ async fn hand_over(services: &Services, letter: &LetterRecord) -> Result<(), Job
         .ok_or_else(|| JobError::Permanent(format!("sender `{}` is not configured", letter.sender_id)))?;
     let attachments = services.store.attachments(&letter.id).await?;
     let approval = services.store.approval_token(&letter.sender_id, &letter.provider, now_ms()).await?;
+    let (rendered, _) = render_text(services, letter).await.map_err(JobError::Permanent)?;
     let outgoing = OutgoingLetter {
         letter_id: &letter.id,
         sender,
         recipient: &letter.recipient,
         reference: letter.reference.as_deref(),
-        subject: &services.templates.title(&letter.template),
+        subject: &rendered.subject,
+        body: &rendered.body,
         document: services.files.document_of(&letter.id),
         content_sha256: letter.content_sha256.as_deref().unwrap_or(""),
         attachments: attachments.iter().map(|a| (a.path.clone().into(), a.filename.clone())).collect(),

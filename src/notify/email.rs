@@ -19,6 +19,17 @@ pub struct OutgoingEmail {
     pub attachments: Vec<EmailAttachment>,
     /// Names the outbox file (letter id and notice kind), so an operator can find it.
     pub tag: String,
+    /// Set when this email answers one: threads it and marks it `Auto-Submitted: auto-replied`.
+    pub answering: Option<Thread>,
+}
+
+/// The message an answer replies to (RFC 5322 threading).
+#[derive(Debug, Clone)]
+pub struct Thread {
+    /// Its Message-ID, without angle brackets.
+    pub message_id: String,
+    /// Its References, without angle brackets.
+    pub references: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -49,19 +60,20 @@ impl MailError {
     }
 }
 
-/// `Auto-Submitted: auto-generated` (RFC 3834): well-behaved mail systems do not answer notices.
+/// `Auto-Submitted` (RFC 3834): `auto-generated` for notices, `auto-replied` for answers; well-behaved mail
+/// systems answer neither, which keeps relais out of mail loops.
 #[derive(Clone)]
-struct AutoSubmitted;
+struct AutoSubmitted(&'static str);
 
 impl Header for AutoSubmitted {
     fn name() -> HeaderName {
         HeaderName::new_from_ascii_str("Auto-Submitted")
     }
-    fn parse(_: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
-        Ok(Self)
+    fn parse(value: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(Self(if value.trim() == "auto-replied" { "auto-replied" } else { "auto-generated" }))
     }
     fn display(&self) -> HeaderValue {
-        HeaderValue::new(Self::name(), "auto-generated".to_owned())
+        HeaderValue::new(Self::name(), self.0.to_owned())
     }
 }
 
@@ -98,7 +110,18 @@ impl Mailer {
 
     fn build(&self, email: &OutgoingEmail) -> Result<Message, MailError> {
         let to: Mailbox = email.to.parse().map_err(|e| MailError::Build(format!("recipient `{}`: {e}", email.to)))?;
-        let builder = Message::builder().from(self.from.clone()).to(to).subject(&email.subject).header(AutoSubmitted);
+        let mut builder = Message::builder().from(self.from.clone()).to(to).subject(&email.subject);
+        builder = match &email.answering {
+            Some(thread) => {
+                let mut references: Vec<String> = thread.references.iter().map(|r| format!("<{r}>")).collect();
+                references.push(format!("<{}>", thread.message_id));
+                builder
+                    .in_reply_to(format!("<{}>", thread.message_id))
+                    .references(references.join(" "))
+                    .header(AutoSubmitted("auto-replied"))
+            }
+            None => builder.header(AutoSubmitted("auto-generated")),
+        };
         let text = SinglePart::plain(email.body.clone());
         let result = if email.attachments.is_empty() {
             builder.singlepart(text)

@@ -4,4 +4,4 @@ pub mod email;
 pub mod notices;
 pub mod signing;
 
-pub use email::{EmailAttachment, MailError, Mailer, OutgoingEmail};
+pub use email::{EmailAttachment, MailError, Mailer, OutgoingEmail, Thread};

@@ -23,7 +23,10 @@ pub struct OutgoingLetter<'a> {
     pub sender: &'a SenderSettings,
     pub recipient: &'a Recipient,
     pub reference: Option<&'a str>,
+    /// The letter's object line.
     pub subject: &'a str,
+    /// The letter's text (paragraphs separated by blank lines), for providers that show it as the message.
+    pub body: &'a str,
     /// The letter PDF rendered from the template.
     pub document: PathBuf,
     pub content_sha256: &'a str,

@@ -39,6 +39,11 @@ impl TemplateCatalog {
         self.current.read().ok()?.get(name).cloned()
     }
 
+    /// Every current template.
+    pub fn all(&self) -> Vec<LetterTemplate> {
+        self.current.read().map(|c| c.values().cloned().collect()).unwrap_or_default()
+    }
+
     pub fn names(&self) -> Vec<String> {
         self.current.read().map(|c| c.keys().cloned().collect()).unwrap_or_default()
     }

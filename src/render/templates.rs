@@ -31,6 +31,12 @@ pub const EMAILS: &[(&str, &str)] = &[
     ("failed", include_str!("../../templates/emails/failed.hbs")),
     ("needs_attention", include_str!("../../templates/emails/needs_attention.hbs")),
     ("cancelled", include_str!("../../templates/emails/cancelled.hbs")),
+    ("reply-accepted", include_str!("../../templates/emails/reply-accepted.hbs")),
+    ("reply-accepted-en", include_str!("../../templates/emails/reply-accepted-en.hbs")),
+    ("reply-rejected", include_str!("../../templates/emails/reply-rejected.hbs")),
+    ("reply-rejected-en", include_str!("../../templates/emails/reply-rejected-en.hbs")),
+    ("reply-refused", include_str!("../../templates/emails/reply-refused.hbs")),
+    ("reply-refused-en", include_str!("../../templates/emails/reply-refused-en.hbs")),
 ];
 
 #[derive(Debug, Deserialize)]

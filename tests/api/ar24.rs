@@ -77,6 +77,8 @@ async fn outcome(db: Db, stage: Stage, state: &str, proof: &str) {
     assert_eq!(stored.ref_client.as_deref(), Some("dossier-881"));
     assert!(!stored.eidas, "a simple sender sends without eIDAS");
     assert_eq!(stored.attachments.len(), 1, "the letter PDF is uploaded as the first attachment");
+    let content = stored.content.as_deref().unwrap_or_default();
+    assert!(content.contains("<p>Madame, Monsieur,</p>"), "the rendered letter is the content: {content}");
     app.wait_for_jobs(&id, OUTCOME_TIMEOUT).await;
     let emails = app.emails_about(&id);
     let (_, raw) = emails.iter().find(|(k, _)| k == state).expect("outcome notice");

@@ -132,6 +132,7 @@ async fn an_interrupted_send_the_provider_did_get_is_adopted_not_repeated(db: Db
         recipient: &record.recipient,
         reference: record.reference.as_deref(),
         subject: "Relance",
+        body: "Madame, Monsieur,",
         document: first.services.files.document_of(&record.id),
         content_sha256: record.content_sha256.as_deref().unwrap(),
         attachments: vec![],

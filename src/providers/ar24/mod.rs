@@ -103,8 +103,8 @@ impl Ar24 {
             pair("to_email", r.email.as_str()),
             pair("to_company", r.company.as_deref().unwrap_or("")),
             pair("dest_statut", if r.kind == RecipientKind::Professional { "professionnel" } else { "particulier" }),
-            // Shown to the recipient once they accept; the letter itself is the first attachment.
-            pair("content", &format!("{}\n\nVeuillez trouver la lettre en pièce jointe.", letter.subject)),
+            // Shown to the recipient once they accept; the same letter is the first attachment, as a PDF.
+            pair("content", &html_content(letter.body)),
             pair("ref_dossier", letter.letter_id.as_str()),
             pair(
                 "webhook",
@@ -140,6 +140,15 @@ impl Ar24 {
         }
         Ok(files)
     }
+}
+
+/// The letter text as the simple HTML AR24 accepts in `content`: escaped, one paragraph per block.
+fn html_content(body: &str) -> String {
+    let escape = |text: &str| text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
+    body.split("\n\n")
+        .filter(|p| !p.trim().is_empty())
+        .map(|p| format!("<p>{}</p>", escape(p.trim()).replace('\n', "<br>")))
+        .collect()
 }
 
 #[async_trait]
