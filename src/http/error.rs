@@ -128,6 +128,7 @@ impl From<IntakeError> for ApiError {
                 e
             }
             IntakeError::Io(io) => Self::internal(&io),
+            IntakeError::Store(store) => store.into(),
         }
     }
 }

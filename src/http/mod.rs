@@ -22,6 +22,7 @@ pub fn router(services: Arc<Services>) -> Router {
         .merge(routes::letters::router(&services))
         .merge(routes::consents::router())
         .merge(routes::senders::router())
+        .merge(routes::inbound::router(&services))
         .merge(routes::webhooks::router())
         .fallback(|| async { ApiError::not_found("no such route; see the README for the API") })
         .layer(PropagateRequestIdLayer::new(request_id.clone()))

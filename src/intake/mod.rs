@@ -23,6 +23,8 @@ pub enum IntakeError {
     TooLarge { limit: u64 },
     #[error("the request could not be stored: {0}")]
     Io(#[from] std::io::Error),
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
 }
 
 impl From<FieldErrors> for IntakeError {

@@ -5,6 +5,7 @@ mod helpers;
 
 mod ar24;
 mod consent;
+mod email;
 mod idempotency;
 mod lifecycle;
 mod recovery;

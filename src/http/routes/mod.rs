@@ -2,6 +2,7 @@
 
 pub mod consents;
 pub mod health;
+pub mod inbound;
 pub mod letters;
 pub mod senders;
 pub mod webhooks;

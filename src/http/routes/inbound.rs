@@ -1,0 +1,80 @@
+//! `POST /v1/inbound/mime`: raw RFC 5322 bytes from an MTA pipe (`curl --data-binary @-`) or an
+//! inbound-parse service, authenticated by the ingress key. A 2xx means relais has it (do not retry);
+//! a 5xx means try again later.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use serde::Deserialize;
+use serde_json::json;
+use subtle::ConstantTimeEq;
+
+use crate::http::error::ApiError;
+use crate::intake::IntakeError;
+use crate::intake::email::authenticate::Arrival;
+use crate::intake::email::receive::{Incoming, Outcome, receive};
+use crate::services::Services;
+
+pub fn router(services: &Services) -> Router<Arc<Services>> {
+    let limit = services.settings.intake.max_message_size.0 as usize + 64 * 1024;
+    Router::new().route("/v1/inbound/mime", post(create).layer(DefaultBodyLimit::max(limit)))
+}
+
+#[derive(Debug, Deserialize)]
+struct InboundQuery {
+    /// The envelope recipient (its `+tag` may name the template); else `X-Original-To`, else the To header.
+    to: Option<String>,
+}
+
+fn authorized(services: &Services, headers: &HeaderMap) -> Result<(), ApiError> {
+    let key = services.settings.intake.mime.ingress_key.expose();
+    if key.is_empty() {
+        return Err(ApiError::not_found("raw MIME intake is off: set intake.mime.ingress_key"));
+    }
+    let presented = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .ok_or_else(|| ApiError::unauthorized("send the ingress key as `Authorization: Bearer <key>`"))?;
+    if bool::from(presented.trim().as_bytes().ct_eq(key.as_bytes())) {
+        Ok(())
+    } else {
+        Err(ApiError::unauthorized("this ingress key is not the configured one"))
+    }
+}
+
+async fn create(
+    State(services): State<Arc<Services>>,
+    Query(query): Query<InboundQuery>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    authorized(&services, &headers)?;
+    let to = query
+        .to
+        .or_else(|| headers.get("x-original-to").and_then(|v| v.to_str().ok()).map(str::to_owned))
+        .unwrap_or_default();
+    let incoming = Incoming { raw: &body, arrival: Arrival::Relayed, to: &to, channel: "mime" };
+    let outcome = receive(&services, incoming).await.map_err(|e| match e {
+        IntakeError::Io(_) | IntakeError::Store(_) => {
+            tracing::error!(error = %e, "an inbound email could not be stored");
+            ApiError::unavailable("the email could not be stored; deliver it again later")
+        }
+        other => ApiError::from(other),
+    })?;
+    let (status, body) = match outcome {
+        Outcome::Accepted(letter) => {
+            (StatusCode::ACCEPTED, json!({ "outcome": "accepted", "letter": letter.as_str() }))
+        }
+        Outcome::Rejected(problems) => (StatusCode::OK, json!({ "outcome": "rejected", "problems": problems })),
+        Outcome::Refused(reason) => (StatusCode::OK, json!({ "outcome": "refused", "reason": reason })),
+        Outcome::Ignored(why) => (StatusCode::OK, json!({ "outcome": "ignored", "reason": format!("{why:?}") })),
+        Outcome::Duplicate => (StatusCode::OK, json!({ "outcome": "duplicate" })),
+    };
+    Ok((status, axum::Json(body)).into_response())
+}

@@ -1,0 +1,161 @@
+//! Answers to emailed requests: accepted (with the rendered letter), rejected (every problem, each with the
+//! line to add or fix, in the request's language) or refused (sender not allowed). Threaded, and marked
+//! `Auto-Submitted: auto-replied` so no mail system answers back.
+
+use serde_json::{Value, json};
+
+use super::parse::{EmailRequest, Language, Problem};
+use crate::domain::{FieldError, FieldErrors, LetterId};
+use crate::notify::{EmailAttachment, OutgoingEmail, Thread};
+use crate::render::{EmailTemplates, LetterTemplate, RenderError};
+
+/// The name of the line to write in an email for an API field (`recipient.email` → `Email`).
+fn line_name(field: &str, language: Language, template: Option<&LetterTemplate>) -> String {
+    let french = language == Language::French;
+    let pick = |fr: &str, en: &str| if french { fr.to_owned() } else { en.to_owned() };
+    if let Some(name) = field.strip_prefix("variables.") {
+        let spec = template.and_then(|t| t.variables.iter().find(|v| v.name == name));
+        return match spec {
+            Some(spec) if french => spec.label.clone(),
+            Some(spec) => {
+                spec.aliases.iter().rev().find(|a| a.is_ascii()).cloned().unwrap_or_else(|| spec.label.clone())
+            }
+            None => name.to_owned(),
+        };
+    }
+    match field {
+        "recipient" | "recipient.last_name" => pick("Destinataire", "To"),
+        "recipient.first_name" => pick("Prénom", "First name"),
+        "recipient.email" => pick("Email", "Email"),
+        "recipient.company" => pick("Société", "Company"),
+        "recipient.kind" => pick("Type", "Type"),
+        "recipient.address.postal_code" => pick("Code postal", "Postal code"),
+        "recipient.address.city" => pick("Ville", "City"),
+        "recipient.address.country" => pick("Pays", "Country"),
+        "reference" => pick("Référence", "Reference"),
+        "template" => pick("Modèle", "Template"),
+        f if f.starts_with("recipient.address") => pick("Adresse", "Address"),
+        f if f.starts_with("attachments") => pick("Pièce jointe", "Attachment"),
+        other => other.to_owned(),
+    }
+}
+
+/// One API validation error as a line of the rejection email.
+fn problem_of(error: &FieldError, language: Language, template: Option<&LetterTemplate>) -> Problem {
+    let line = line_name(&error.field, language, template);
+    let message = match (language, error.code.as_str()) {
+        (Language::French, "required" | "missing") => format!("Il manque « {line} » : ajoutez une ligne `{line}: …`."),
+        (Language::French, "invalid_email") => {
+            format!("L'adresse e-mail n'est pas valide : corrigez la ligne `{line}: …` ({}).", error.message)
+        }
+        (Language::French, "invalid_postal_code") => {
+            format!("Le code postal n'est pas valide (cinq chiffres, comme 69003) : corrigez la ligne `{line}: …`.")
+        }
+        (Language::French, "not_pdf") => format!("Une pièce jointe n'est pas un PDF : {}.", error.message),
+        (Language::French, _) => format!("La ligne `{line}` est à corriger : {}.", error.message),
+        (Language::English, "required" | "missing") => format!("“{line}” is missing: add a line `{line}: …`."),
+        (Language::English, _) => format!("Fix the line `{line}`: {}.", error.message),
+    };
+    Problem { field: line, code: error.code.clone(), message }
+}
+
+/// The API validation errors of a request as email problems.
+pub fn problems_from(errors: &FieldErrors, language: Language, template: Option<&LetterTemplate>) -> Vec<Problem> {
+    errors.0.iter().map(|e| problem_of(e, language, template)).collect()
+}
+
+fn kind(base: &str, language: Language) -> String {
+    match language {
+        Language::French => base.to_owned(),
+        Language::English => format!("{base}-en"),
+    }
+}
+
+fn reply(request: &EmailRequest, to: &str, rendered: crate::render::RenderedEmail, tag: String) -> OutgoingEmail {
+    OutgoingEmail {
+        to: to.to_owned(),
+        subject: rendered.subject,
+        body: rendered.body,
+        attachments: vec![],
+        tag,
+        answering: request
+            .message_id
+            .clone()
+            .map(|message_id| Thread { message_id, references: request.references.clone() }),
+    }
+}
+
+fn request_context(request: &EmailRequest) -> Value {
+    let subject = request.subject.trim();
+    json!({ "subject": if subject.is_empty() { "(sans objet)" } else { subject } })
+}
+
+/// Where answers go: the Reply-To if the requester set one, else the From address.
+pub fn answer_address(request: &EmailRequest) -> &str {
+    request.reply_to.as_deref().unwrap_or(&request.from)
+}
+
+/// The rejection: every problem at once.
+pub fn rejected(
+    emails: &EmailTemplates,
+    request: &EmailRequest,
+    problems: &[Problem],
+    template: Option<&LetterTemplate>,
+) -> Result<OutgoingEmail, RenderError> {
+    let fields: Vec<String> = template
+        .map(|t| {
+            t.variables
+                .iter()
+                .map(|v| line_name(&format!("variables.{}", v.name), request.language, template))
+                .collect()
+        })
+        .unwrap_or_default();
+    let context =
+        json!({ "request": request_context(request), "problems": problems, "template_fields": fields.join(", ") });
+    let rendered = emails.render(&kind("reply-rejected", request.language), &context)?;
+    Ok(reply(request, answer_address(request), rendered, "request-rejected".into()))
+}
+
+/// The refusal sent to an authenticated sender who is not allowed (never to an unauthenticated one).
+pub fn refused(emails: &EmailTemplates, request: &EmailRequest, reason: &str) -> Result<OutgoingEmail, RenderError> {
+    let context = json!({ "request": request_context(request), "reason": reason });
+    let rendered = emails.render(&kind("reply-refused", request.language), &context)?;
+    Ok(reply(request, answer_address(request), rendered, "request-refused".into()))
+}
+
+/// What the acceptance says about the letter.
+pub struct AcceptedLetter<'a> {
+    pub id: &'a LetterId,
+    pub template_title: &'a str,
+    pub recipient_name: String,
+    pub recipient_email: &'a str,
+    pub reference: Option<&'a str>,
+    pub attachments: Vec<String>,
+    pub url: String,
+    /// The letter PDF as it will be sent.
+    pub document: Vec<u8>,
+}
+
+/// The acceptance, with the rendered letter attached.
+pub fn accepted(
+    emails: &EmailTemplates,
+    request: &EmailRequest,
+    letter: AcceptedLetter<'_>,
+) -> Result<OutgoingEmail, RenderError> {
+    let context = json!({
+        "request": request_context(request),
+        "letter": {
+            "id": letter.id.as_str(), "template_title": letter.template_title, "recipient_name": letter.recipient_name,
+            "recipient_email": letter.recipient_email, "reference": letter.reference, "attachments": letter.attachments,
+            "url": letter.url,
+        },
+    });
+    let rendered = emails.render(&kind("reply-accepted", request.language), &context)?;
+    let mut email = reply(request, answer_address(request), rendered, format!("{}-request-accepted", letter.id));
+    email.attachments.push(EmailAttachment {
+        filename: format!("{}.pdf", letter.id),
+        content_type: "application/pdf".into(),
+        bytes: letter.document,
+    });
+    Ok(email)
+}

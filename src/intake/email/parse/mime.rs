@@ -1,0 +1,141 @@
+//! The MIME tree as what the request needs: body texts in reading order (the message's own, then each
+//! attached .eml's) and the attachments a person meant to send.
+
+use std::collections::HashSet;
+
+use mail_parser::{Message, MessagePart, MimeHeaders, PartType};
+use sha2::{Digest, Sha256};
+
+use super::{EmailAttachment, html};
+
+/// Images at most this big may be signature decorations.
+const DECORATION_MAX_BYTES: usize = 20 * 1024;
+
+pub(super) struct Content {
+    pub texts: Vec<String>,
+    pub attachments: Vec<EmailAttachment>,
+}
+
+pub(super) fn collect(message: &Message<'_>) -> Content {
+    let mut content = Content { texts: vec![], attachments: vec![] };
+    let mut nested = vec![];
+    walk(message, &mut content, &mut nested);
+    // The requester's own lines come first, then attached forwards in order ("first occurrence wins").
+    let mut queue = std::collections::VecDeque::from(nested);
+    while let Some(message) = queue.pop_front() {
+        let mut more = vec![];
+        walk(message, &mut content, &mut more);
+        queue.extend(more);
+    }
+    content
+}
+
+/// One message's texts and attachments; its attached messages go to `nested` for later.
+fn walk<'m>(message: &'m Message<'_>, content: &mut Content, nested: &mut Vec<&'m Message<'m>>) {
+    for part in message.text_body.iter().filter_map(|&id| message.parts.get(id as usize)) {
+        match &part.body {
+            PartType::Text(text) => content.texts.push(text.to_string()),
+            PartType::Html(markup) => content.texts.push(html::to_text(markup)),
+            _ => {}
+        }
+    }
+    let cids = referenced_cids(message);
+    for part in message.attachments.iter().filter_map(|&id| message.parts.get(id as usize)) {
+        match &part.body {
+            PartType::Message(inner) => nested.push(inner),
+            PartType::Text(text) | PartType::Html(text) => {
+                // A text part is an attachment only when it is a named file (a .txt, a .csv).
+                if let Some(name) = part.attachment_name() {
+                    content.attachments.push(attachment(part, name, text.as_bytes()));
+                }
+            }
+            PartType::Binary(bytes) | PartType::InlineBinary(bytes) => {
+                if !is_decoration(part, bytes.len(), &cids) && !is_message(part) {
+                    let name = part.attachment_name().map_or_else(|| fallback_name(part, content), str::to_owned);
+                    content.attachments.push(attachment(part, &name, bytes));
+                }
+            }
+            PartType::Multipart(_) => {}
+        }
+    }
+}
+
+fn attachment(part: &MessagePart<'_>, filename: &str, bytes: &[u8]) -> EmailAttachment {
+    EmailAttachment {
+        filename: filename.trim().to_owned(),
+        content_type: content_type(part),
+        bytes: bytes.to_vec(),
+        size: bytes.len(),
+        sha256: hex::encode(Sha256::digest(bytes)),
+    }
+}
+
+fn content_type(part: &MessagePart<'_>) -> String {
+    match part.content_type() {
+        Some(ct) => match &ct.c_subtype {
+            Some(sub) => format!("{}/{}", ct.c_type, sub).to_ascii_lowercase(),
+            None => ct.c_type.to_ascii_lowercase(),
+        },
+        None => "application/octet-stream".to_owned(),
+    }
+}
+
+/// A message/rfc822 part mail-parser could not read: nothing a letter can use.
+fn is_message(part: &MessagePart<'_>) -> bool {
+    part.content_type().is_some_and(|ct| ct.c_type.eq_ignore_ascii_case("message"))
+}
+
+/// An image that decorates the HTML rather than being sent: shown through `cid:`, or small and either
+/// inline or named like a signature picture (Outlook's `image001.png`, a `logo`). A large inline image (a
+/// phone's photo of an invoice) is an attachment.
+fn is_decoration(part: &MessagePart<'_>, size: usize, cids: &HashSet<String>) -> bool {
+    if !part.content_type().is_some_and(|ct| ct.c_type.eq_ignore_ascii_case("image")) {
+        return false;
+    }
+    if part.content_id().is_some_and(|id| cids.contains(&normalize_cid(id))) {
+        return true;
+    }
+    let inline =
+        matches!(part.body, PartType::InlineBinary(_)) || part.content_disposition().is_some_and(|d| d.is_inline());
+    size < DECORATION_MAX_BYTES && (inline || part.attachment_name().is_some_and(signature_name))
+}
+
+fn signature_name(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    let stem = name.rsplit_once('.').map_or(name.as_str(), |(stem, _)| stem);
+    let numbered = stem.strip_prefix("image").is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()));
+    numbered || stem.contains("logo") || stem.contains("signature")
+}
+
+/// The Content-IDs the HTML bodies show (`src="cid:logo@x"`), lowercased without angle brackets.
+fn referenced_cids(message: &Message<'_>) -> HashSet<String> {
+    let mut cids = HashSet::new();
+    for part in message.html_body.iter().filter_map(|&id| message.parts.get(id as usize)) {
+        let PartType::Html(markup) = &part.body else { continue };
+        let lower = markup.to_ascii_lowercase();
+        for (at, _) in lower.match_indices("cid:") {
+            let id: String =
+                lower[at + 4..].chars().take_while(|c| !matches!(c, '"' | '\'' | ')' | ' ' | '>')).collect();
+            cids.insert(normalize_cid(&id));
+        }
+    }
+    cids
+}
+
+fn normalize_cid(id: &str) -> String {
+    id.trim().trim_start_matches('<').trim_end_matches('>').to_ascii_lowercase()
+}
+
+/// A name for an unnamed attachment, from its type: `piece-jointe-2.pdf`.
+fn fallback_name(part: &MessagePart<'_>, content: &Content) -> String {
+    let extension = match content_type(part).as_str() {
+        "application/pdf" => "pdf",
+        "image/png" => "png",
+        "image/jpeg" => "jpg",
+        "image/gif" => "gif",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document" => "docx",
+        "application/msword" => "doc",
+        _ => "bin",
+    };
+    format!("piece-jointe-{}.{extension}", content.attachments.len() + 1)
+}
