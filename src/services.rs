@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use crate::config::Settings;
 use crate::intake::email::authenticate::Authenticator;
+use crate::intake::email::sink::Channels;
 use crate::letters::committer::Committer;
 use crate::letters::files::LetterFiles;
 use crate::notify::Mailer;
@@ -27,4 +28,6 @@ pub struct Services {
     pub files: LetterFiles,
     /// Decides whether an emailed request comes from an allowed, authenticated sender.
     pub authenticator: Authenticator,
+    /// Liveness of the email channels (IMAP, SMTP), shown by `/readyz`.
+    pub channels: Channels,
 }

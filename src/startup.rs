@@ -9,6 +9,7 @@ use tokio_util::sync::CancellationToken;
 use crate::accounts::{self, CreatedKey};
 use crate::config::Settings;
 use crate::intake::email::authenticate::{Authenticator, DnsRecords};
+use crate::intake::email::sink::Channels;
 use crate::letters::committer::Committer;
 use crate::letters::files::LetterFiles;
 use crate::notify::Mailer;
@@ -126,6 +127,7 @@ pub async fn build_services(settings: Settings, public_url: url::Url) -> anyhow:
         public_url,
         files,
         authenticator,
+        channels: Channels::default(),
     })
 }
 

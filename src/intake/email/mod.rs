@@ -6,3 +6,4 @@ pub mod answer;
 pub mod authenticate;
 pub mod parse;
 pub mod receive;
+pub mod sink;

@@ -310,3 +310,27 @@ fn preview(
         }
     }
 }
+
+/// The pipeline as the sink every channel delivers to.
+#[async_trait::async_trait]
+impl super::sink::MessageSink for Services {
+    async fn deliver(&self, delivery: super::sink::Delivery<'_>) -> super::sink::DeliveryResult {
+        use super::sink::DeliveryResult;
+        let incoming = Incoming {
+            raw: delivery.raw,
+            arrival: delivery.arrival,
+            to: delivery.recipient,
+            channel: delivery.channel,
+        };
+        match receive(self, incoming).await {
+            Ok(outcome) => {
+                let accepted = matches!(outcome, Outcome::Accepted(_) | Outcome::Duplicate);
+                DeliveryResult::Done { accepted, summary: format!("{outcome:?}") }
+            }
+            Err(IntakeError::Io(e)) => DeliveryResult::Transient(format!("storage: {e}")),
+            Err(IntakeError::Store(e)) if e.is_transient() => DeliveryResult::Transient(e.to_string()),
+            Err(IntakeError::Store(e)) => DeliveryResult::Transient(format!("database: {e}")),
+            Err(other) => DeliveryResult::Permanent(other.to_string()),
+        }
+    }
+}
