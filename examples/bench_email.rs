@@ -1,0 +1,86 @@
+//! Email intake benchmark: emails per second through the whole pipeline (parse, authenticate, validate,
+//! store with its fsync, answer to the outbox), on a temporary SQLite database; then one email with a
+//! 25 MB attachment, whose peak memory `scripts/bench-email` reads with /usr/bin/time.
+//!
+//! Usage: bench_email COUNT | bench_email --big   (run from the repository root)
+
+use std::time::Instant;
+
+use base64::Engine;
+use relais::config::Settings;
+use relais::intake::email::authenticate::Arrival;
+use relais::intake::email::sink::{Delivery, DeliveryResult, MessageSink};
+
+fn email(n: usize, attachment: &[u8]) -> Vec<u8> {
+    let pdf = base64::engine::general_purpose::STANDARD.encode(attachment);
+    let wrapped: Vec<&str> = pdf.as_bytes().chunks(76).map(|c| std::str::from_utf8(c).unwrap_or_default()).collect();
+    format!(
+        "Authentication-Results: mx.relais.example.fr; dmarc=pass header.from=cabinet.example.fr\r\n\
+         From: Paul <paul@cabinet.example.fr>\r\nTo: lre@relais.example.fr\r\nSubject: Relance {n}\r\n\
+         Message-ID: <bench-{n}@cabinet.example.fr>\r\nMIME-Version: 1.0\r\n\
+         Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n\
+         Destinataire : Jeanne Martin\r\nSociété : Boulangerie Martin SARL\r\nEmail : compta@boulangerie-martin.fr\r\n\
+         Type : professionnel\r\nNuméro de facture : F-{n}\r\nMontant : 1 250,00 €\r\nÉchéance : 31/10/2026\r\n\r\n--b\r\n\
+         Content-Type: application/pdf; name=\"facture.pdf\"\r\nContent-Disposition: attachment; filename=\"facture.pdf\"\r\n\
+         Content-Transfer-Encoding: base64\r\n\r\n{}\r\n--b--\r\n",
+        wrapped.join("\r\n")
+    )
+    .into_bytes()
+}
+
+fn pdf_of(size: usize) -> Vec<u8> {
+    let mut pdf = b"%PDF-1.4\n".to_vec();
+    pdf.resize(size, b'0');
+    pdf
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let arg = std::env::args().nth(1).unwrap_or_else(|| "500".into());
+    let big_only = arg == "--big";
+    let count: usize = if big_only { 0 } else { arg.parse()? };
+    let dir = tempfile_dir()?;
+    let mut settings = Settings::load(None)?;
+    settings.database.url = format!("sqlite://{}/bench.db", dir.display());
+    settings.storage.attachments_dir = dir.join("attachments");
+    settings.storage.proofs_dir = dir.join("proofs");
+    settings.mail.outbox_dir = dir.join("outbox");
+    settings.intake.trusted_authserv_ids = vec!["mx.relais.example.fr".into()];
+    settings.senders[0].allowed_from = vec!["@cabinet.example.fr".into()];
+    settings.storage.max_attachments_size = relais::config::ByteSize(256_000_000);
+    let services = relais::startup::build_services(settings, "http://127.0.0.1:8080".parse()?).await?;
+    if big_only {
+        // A message of about 25 MB: an 18 MB PDF grows by a third in base64.
+        let big = email(0, &pdf_of(18_000_000));
+        let delivery =
+            Delivery { raw: &big, arrival: Arrival::Relayed, recipient: "lre@relais.example.fr", channel: "mime" };
+        let started = Instant::now();
+        let result = services.deliver(delivery).await;
+        let ms = started.elapsed().as_secs_f64() * 1000.0;
+        println!("one email of {:.1} MB: {result:?} in {ms:.0} ms", big.len() as f64 / 1e6);
+        std::fs::remove_dir_all(&dir)?;
+        return Ok(());
+    }
+    let messages: Vec<Vec<u8>> = (0..count).map(|n| email(n, &pdf_of(100_000))).collect();
+    let started = Instant::now();
+    for raw in &messages {
+        let delivery = Delivery { raw, arrival: Arrival::Relayed, recipient: "lre@relais.example.fr", channel: "mime" };
+        let result = services.deliver(delivery).await;
+        anyhow::ensure!(matches!(result, DeliveryResult::Done { accepted: true, .. }), "{result:?}");
+    }
+    let elapsed = started.elapsed();
+    println!(
+        "{count} emails of ~{} KB: {:.0} emails/s, {:.2} ms each (parse + authenticate + validate + store + answer)",
+        messages[0].len() / 1024,
+        count as f64 / elapsed.as_secs_f64(),
+        elapsed.as_secs_f64() * 1000.0 / count as f64
+    );
+    std::fs::remove_dir_all(&dir)?;
+    Ok(())
+}
+
+fn tempfile_dir() -> std::io::Result<std::path::PathBuf> {
+    let dir = std::env::temp_dir().join(format!("relais-bench-email-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
+}
