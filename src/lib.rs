@@ -2,17 +2,20 @@
 //!
 //! The tour, in the order a letter travels:
 //!
-//! - [`intake`]: what arrives (HTTP JSON, multipart) becomes a validated [`letters::LetterRequest`].
+//! - [`intake`]: what arrives (HTTP JSON or multipart, an email) becomes a validated
+//!   [`letters::LetterRequest`]; email has its own parser, sender authentication and answers.
 //! - [`letters`]: submission in one transaction, the explicit state transitions, the jobs that carry a
 //!   letter to its provider and back, proofs, consent and cancellation.
 //! - [`render`]: letter and email templates (handlebars, strict), their pinned versions, the letter PDF.
-//! - [`providers`]: the provider trait, and one folder per provider (`sandbox` is the embedded default).
+//! - [`providers`]: the provider trait, and one folder per provider (`sandbox` is the embedded default,
+//!   `ar24` the first real one).
 //! - [`notify`]: notices to the requester by email, and webhook signatures.
 //! - [`worker`]: claims jobs with a lease, retries on one schedule, sweeps silent letters.
 //! - [`store`]: SQLite or PostgreSQL behind one `Store`; the job queue is a table there.
 //! - [`http`]: the API routes, extractors (API key, JSON) and the one error mapping.
 //! - [`domain`]: ids, states, recipients, addresses, emails: built only by parsing.
-//! - [`config`], [`telemetry`], [`startup`], [`services`], [`accounts`]: running it.
+//! - [`config`], [`telemetry`], [`startup`], [`services`], [`accounts`]: running it (API keys live in
+//!   `accounts`).
 
 pub mod accounts;
 pub mod config;
