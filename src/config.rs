@@ -118,7 +118,27 @@ pub struct IntakeSettings {
     pub trusted_authserv_ids: Vec<String>,
     pub max_message_size: ByteSize,
     pub mime: MimeIntakeSettings,
+    pub smtp: SmtpIntakeSettings,
     pub dns: DnsSettings,
+}
+
+/// `[intake.smtp]`: relais's own SMTP/LMTP receiver.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpIntakeSettings {
+    /// Empty: the receiver is off.
+    pub listen: String,
+    pub lmtp: bool,
+    pub max_message_size: ByteSize,
+    pub accept_domains: Vec<String>,
+    pub hostname: String,
+    pub tls_cert_file: PathBuf,
+    pub tls_key_file: PathBuf,
+    pub require_tls: bool,
+    #[serde(with = "humantime_serde")]
+    pub command_timeout: Duration,
+    #[serde(with = "humantime_serde")]
+    pub data_timeout: Duration,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -268,6 +288,30 @@ impl Settings {
         Ok(())
     }
 
+    fn validate_smtp(&self) -> Result<(), ConfigError> {
+        let smtp = &self.intake.smtp;
+        if smtp.listen.is_empty() {
+            return Ok(());
+        }
+        smtp.listen
+            .parse::<SocketAddr>()
+            .map_err(|e| invalid("intake.smtp.listen", format!("`{}` is not an address and port: {e}", smtp.listen)))?;
+        if smtp.max_message_size.0 == 0 {
+            return Err(invalid("intake.smtp.max_message_size", "must be more than 0"));
+        }
+        if smtp.accept_domains.is_empty() {
+            return Err(invalid("intake.smtp.accept_domains", "name the domains relais receives mail for"));
+        }
+        let (cert, key) = (smtp.tls_cert_file.as_os_str().is_empty(), smtp.tls_key_file.as_os_str().is_empty());
+        if cert != key {
+            return Err(invalid("intake.smtp.tls_cert_file", "give both tls_cert_file and tls_key_file, or neither"));
+        }
+        if smtp.require_tls && cert {
+            return Err(invalid("intake.smtp.require_tls", "requires tls_cert_file and tls_key_file"));
+        }
+        Ok(())
+    }
+
     fn validate_providers(&self) -> Result<(), ConfigError> {
         for (name, provider) in &self.providers {
             if let ProviderSettings::Ar24(ar24) = provider {
@@ -303,6 +347,7 @@ impl Settings {
             return Err(invalid("worker.concurrency", "must be at least 1"));
         }
         self.validate_providers()?;
+        self.validate_smtp()?;
         if self.senders.is_empty() {
             return Err(invalid("senders", "at least one sender is needed"));
         }

@@ -9,7 +9,8 @@ use tokio_util::sync::CancellationToken;
 use crate::accounts::{self, CreatedKey};
 use crate::config::Settings;
 use crate::intake::email::authenticate::{Authenticator, DnsRecords};
-use crate::intake::email::sink::Channels;
+use crate::intake::email::sink::{Channels, MessageSink};
+use crate::intake::email::smtp;
 use crate::letters::committer::Committer;
 use crate::letters::files::LetterFiles;
 use crate::notify::Mailer;
@@ -82,6 +83,19 @@ impl Application {
         } else {
             tokio::task::JoinSet::new()
         };
+        if let Some(smtp) = smtp_settings(&services.settings)? {
+            let liveness = services.channels.register("smtp");
+            let (sink, token) = (services.clone() as Arc<dyn MessageSink>, shutdown.clone());
+            let (ready, bound) = tokio::sync::oneshot::channel();
+            workers.spawn(async move {
+                if let Err(e) = smtp::serve(smtp, sink, liveness, token, ready).await {
+                    tracing::error!(error = %e, "the SMTP receiver stopped");
+                }
+            });
+            if let Ok(address) = bound.await {
+                tracing::info!(%address, "SMTP receiver listening");
+            }
+        }
         for provider in services.providers.iter() {
             let (provider, token) = (provider.clone(), shutdown.clone());
             workers.spawn(async move { provider.run(token).await });
@@ -129,6 +143,30 @@ pub async fn build_services(settings: Settings, public_url: url::Url) -> anyhow:
         authenticator,
         channels: Channels::default(),
     })
+}
+
+/// `[intake.smtp]` as the receiver's settings; `None` when it is off.
+fn smtp_settings(settings: &Settings) -> anyhow::Result<Option<smtp::SmtpSettings>> {
+    let s = &settings.intake.smtp;
+    if s.listen.is_empty() {
+        return Ok(None);
+    }
+    let tls = if s.tls_cert_file.as_os_str().is_empty() {
+        None
+    } else {
+        Some(smtp::tls_config(&s.tls_cert_file, &s.tls_key_file).map_err(|e| anyhow::anyhow!("intake.smtp: {e}"))?)
+    };
+    Ok(Some(smtp::SmtpSettings {
+        listen: s.listen.parse()?,
+        lmtp: s.lmtp,
+        max_message_size: s.max_message_size.0,
+        accept_domains: s.accept_domains.clone(),
+        hostname: s.hostname.clone(),
+        tls,
+        require_tls: s.require_tls,
+        command_timeout: s.command_timeout,
+        data_timeout: s.data_timeout,
+    }))
 }
 
 /// The sender checks of email intake, with the fixed DNS records when `intake.dns.records_file` is set.

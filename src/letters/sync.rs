@@ -13,10 +13,16 @@ pub async fn sync_letter(services: &Services, id: &LetterId) -> Result<(), JobEr
     let Some(letter) = services.store.letter(id).await? else {
         return Err(JobError::Permanent(format!("letter {id} does not exist")));
     };
-    let Some(provider_ref) = letter.provider_ref.clone() else { return Ok(()) };
     if letter.state.is_final() {
         return Ok(());
     }
+    let Some(provider_ref) = letter.provider_ref.clone() else {
+        // A provider may call back before the answer to the send is recorded: look again shortly.
+        if letter.state == LetterState::Submitting {
+            return Err(JobError::Transient("the provider's reference is not recorded yet".into()));
+        }
+        return Ok(());
+    };
     let provider = services
         .providers
         .get(&letter.provider)

@@ -272,7 +272,8 @@ async fn a_garbage_webhook_on_the_right_url_changes_nothing(db: Db) {
     let (app, _env, fake, _) = spawn_ar24(db, Service::Simple).await;
     let id = app.submit("compta@boulangerie-martin.fr").await;
     let mail = mail_for(&fake, &id).await;
-    app.wait_for_state(&id, "submitting", OUTCOME_TIMEOUT).await;
+    // Once relais knows AR24's id for the letter, a webhook naming another id is refused.
+    app.wait_for(&id, "given its AR24 id", |l| l["provider"]["reference"].is_string()).await;
     let url = fake.mail(mail).unwrap().webhook.expect("relais gave AR24 a per-letter webhook URL");
     assert!(url.contains(&id), "{url}");
     let garbage = app.client.post(&url).header("content-type", "application/octet-stream").body(vec![0xff, 0x00, 0x13]);

@@ -9,5 +9,6 @@ mod email;
 mod idempotency;
 mod lifecycle;
 mod recovery;
+mod smtp;
 mod validation;
 mod webhooks;
