@@ -117,9 +117,69 @@ pub struct WorkerSettings {
 pub struct IntakeSettings {
     pub trusted_authserv_ids: Vec<String>,
     pub max_message_size: ByteSize,
+    #[serde(default)]
+    pub imap: Vec<ImapMailboxSettings>,
     pub mime: MimeIntakeSettings,
     pub smtp: SmtpIntakeSettings,
     pub dns: DnsSettings,
+}
+
+/// One `[[intake.imap]]` mailbox relais watches.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImapMailboxSettings {
+    pub host: String,
+    #[serde(default = "imap_port")]
+    pub port: u16,
+    #[serde(default = "imap_tls")]
+    pub tls: crate::intake::email::imap::ImapTls,
+    pub username: String,
+    #[serde(default)]
+    pub password: Secret,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_file: Option<PathBuf>,
+    /// An XOAUTH2 access token file instead of a password.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oauth2_token_file: Option<PathBuf>,
+    #[serde(default = "inbox")]
+    pub folder: String,
+    #[serde(default = "done_folder")]
+    pub done_folder: String,
+    #[serde(default = "rejected_folder")]
+    pub rejected_folder: String,
+    /// The mailbox's address; defaults to the username.
+    #[serde(default)]
+    pub address: String,
+    #[serde(default = "sixty_seconds", with = "humantime_serde")]
+    pub poll_interval: Duration,
+    #[serde(default = "twenty_five_minutes", with = "humantime_serde")]
+    pub idle_renew: Duration,
+    #[serde(default = "sixty_seconds", with = "humantime_serde")]
+    pub command_timeout: Duration,
+}
+
+fn imap_port() -> u16 {
+    993
+}
+
+fn imap_tls() -> crate::intake::email::imap::ImapTls {
+    crate::intake::email::imap::ImapTls::Tls
+}
+
+fn inbox() -> String {
+    "INBOX".to_owned()
+}
+
+fn done_folder() -> String {
+    "relais/done".to_owned()
+}
+
+fn rejected_folder() -> String {
+    "relais/rejected".to_owned()
+}
+
+fn twenty_five_minutes() -> Duration {
+    Duration::from_secs(25 * 60)
 }
 
 /// `[intake.smtp]`: relais's own SMTP/LMTP receiver.
@@ -278,6 +338,17 @@ impl Settings {
         read_secret_file(&mut self.mail.smtp_password, &self.mail.smtp_password_file, "mail.smtp_password_file")?;
         let mime = &mut self.intake.mime;
         read_secret_file(&mut mime.ingress_key, &mime.ingress_key_file, "intake.mime.ingress_key_file")?;
+        for (i, mailbox) in self.intake.imap.iter_mut().enumerate() {
+            let file = mailbox.password_file.clone().or_else(|| mailbox.oauth2_token_file.clone());
+            read_secret_file(&mut mailbox.password, &file, &format!("intake.imap[{i}].password_file"))?;
+            if mailbox.password.is_empty() {
+                let message = "give password, password_file or oauth2_token_file";
+                return Err(invalid(format!("intake.imap[{i}].password"), message));
+            }
+            if mailbox.idle_renew >= Duration::from_secs(29 * 60) {
+                return Err(invalid(format!("intake.imap[{i}].idle_renew"), "must stay under 29 minutes"));
+            }
+        }
         for (name, provider) in &mut self.providers {
             if let ProviderSettings::Ar24(ar24) = provider {
                 read_secret_file(&mut ar24.token, &ar24.token_file, &format!("providers.{name}.token_file"))?;

@@ -10,7 +10,7 @@ use crate::accounts::{self, CreatedKey};
 use crate::config::Settings;
 use crate::intake::email::authenticate::{Authenticator, DnsRecords};
 use crate::intake::email::sink::{Channels, MessageSink};
-use crate::intake::email::smtp;
+use crate::intake::email::{imap, smtp};
 use crate::letters::committer::Committer;
 use crate::letters::files::LetterFiles;
 use crate::notify::Mailer;
@@ -96,6 +96,11 @@ impl Application {
                 tracing::info!(%address, "SMTP receiver listening");
             }
         }
+        for mailbox in imap_settings(&services.settings) {
+            let liveness = services.channels.register(format!("imap {}@{}", mailbox.username, mailbox.host));
+            let (sink, token) = (services.clone() as Arc<dyn MessageSink>, shutdown.clone());
+            workers.spawn(imap::watch(mailbox, sink, liveness, token));
+        }
         for provider in services.providers.iter() {
             let (provider, token) = (provider.clone(), shutdown.clone());
             workers.spawn(async move { provider.run(token).await });
@@ -143,6 +148,32 @@ pub async fn build_services(settings: Settings, public_url: url::Url) -> anyhow:
         authenticator,
         channels: Channels::default(),
     })
+}
+
+/// Each `[[intake.imap]]` mailbox as the listener's settings.
+fn imap_settings(settings: &Settings) -> Vec<imap::ImapSettings> {
+    let limit = settings.intake.max_message_size.0;
+    settings
+        .intake
+        .imap
+        .iter()
+        .map(|m| imap::ImapSettings {
+            host: m.host.clone(),
+            port: m.port,
+            tls: m.tls,
+            username: m.username.clone(),
+            password: m.password.clone(),
+            oauth2: m.oauth2_token_file.is_some(),
+            folder: m.folder.clone(),
+            done_folder: m.done_folder.clone(),
+            rejected_folder: m.rejected_folder.clone(),
+            address: if m.address.is_empty() { m.username.clone() } else { m.address.clone() },
+            poll_interval: m.poll_interval,
+            idle_renew: m.idle_renew,
+            command_timeout: m.command_timeout,
+            max_message_size: limit,
+        })
+        .collect()
 }
 
 /// `[intake.smtp]` as the receiver's settings; `None` when it is off.

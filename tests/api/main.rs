@@ -7,6 +7,7 @@ mod ar24;
 mod consent;
 mod email;
 mod idempotency;
+mod imap;
 mod lifecycle;
 mod recovery;
 mod smtp;

@@ -1,9 +1,11 @@
 //! Email intake: a forwarded email becomes a letter. `parse` reads the request out of the message,
 //! `authenticate` decides whether its sender may ask, `receive` is the pipeline every channel shares, and
-//! `answer` writes the replies; `smtp` is relais's own SMTP/LMTP receiver, one of the channels.
+//! `answer` writes the replies. The channels: `smtp` (relais's own SMTP/LMTP receiver) and `imap` (mailboxes
+//! it watches); raw MIME over HTTP is a route in `http`.
 
 pub mod answer;
 pub mod authenticate;
+pub mod imap;
 pub mod parse;
 pub mod receive;
 pub mod sink;

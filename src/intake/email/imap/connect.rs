@@ -1,0 +1,122 @@
+//! Opening an authenticated IMAP session: TCP, then implicit TLS, STARTTLS or plaintext, then LOGIN or
+//! AUTHENTICATE XOAUTH2. Every step runs under the command timeout.
+
+use std::fmt::Debug;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_imap::imap_proto::{Response, Status};
+use async_imap::{Client, Session};
+use rustls::pki_types::ServerName;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpStream;
+use tokio_rustls::TlsConnector;
+
+use super::{ImapSettings, ImapTls, WatchError, timed};
+
+/// Any byte stream an IMAP session can run over: plain TCP or TLS.
+pub(super) trait Io: AsyncRead + AsyncWrite + Unpin + Send + Debug {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send + Debug> Io for T {}
+
+pub(super) type ImapSession = Session<Box<dyn Io>>;
+
+/// Connects and logs in; the session is not yet in any mailbox.
+pub(super) async fn open(settings: &ImapSettings) -> Result<ImapSession, WatchError> {
+    let t = settings.command_timeout;
+    let tcp = tokio::time::timeout(t, TcpStream::connect((settings.host.as_str(), settings.port)))
+        .await
+        .map_err(|_| WatchError::Timeout("connect"))?
+        .map_err(WatchError::Connect)?;
+    let client = match settings.tls {
+        ImapTls::None => greeted(Client::new(Box::new(tcp) as Box<dyn Io>), t).await?,
+        ImapTls::Tls => {
+            let tls = handshake(tcp, &settings.host, t).await?;
+            greeted(Client::new(Box::new(tls) as Box<dyn Io>), t).await?
+        }
+        ImapTls::Starttls => {
+            let mut plain = greeted(Client::new(tcp), t).await?;
+            timed(t, "STARTTLS", plain.run_command_and_check_ok("STARTTLS", None)).await?;
+            // The server says nothing more in plaintext after its OK, so no buffered bytes are lost here.
+            let tls = handshake(plain.into_inner(), &settings.host, t).await?;
+            Client::new(Box::new(tls) as Box<dyn Io>)
+        }
+    };
+    login(client, settings).await
+}
+
+/// Reads the server greeting, which must come before any command.
+async fn greeted<T: Io>(mut client: Client<T>, t: Duration) -> Result<Client<T>, WatchError> {
+    let greeting = tokio::time::timeout(t, client.read_response())
+        .await
+        .map_err(|_| WatchError::Timeout("greeting"))?
+        .map_err(|e| WatchError::Imap(e.into()))?
+        .ok_or(WatchError::Imap(async_imap::error::Error::ConnectionLost))?;
+    match greeting.parsed() {
+        Response::Data { status: Status::Ok | Status::PreAuth, .. } => Ok(client),
+        Response::Data { outcome, .. } => {
+            Err(WatchError::Refused(outcome.information.as_deref().unwrap_or("no greeting").to_owned()))
+        }
+        _ => Err(WatchError::Refused("unexpected greeting".to_owned())),
+    }
+}
+
+async fn handshake(
+    tcp: TcpStream,
+    host: &str,
+    t: Duration,
+) -> Result<tokio_rustls::client::TlsStream<TcpStream>, WatchError> {
+    let tls_err = |e: &dyn std::fmt::Display| WatchError::Tls(e.to_string());
+    let roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
+    // The provider is named explicitly so this works whether or not a process-wide default is installed.
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::aws_lc_rs::default_provider()))
+        .with_safe_default_protocol_versions()
+        .map_err(|e| tls_err(&e))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let name = ServerName::try_from(host.to_owned()).map_err(|e| tls_err(&e))?;
+    tokio::time::timeout(t, TlsConnector::from(Arc::new(config)).connect(name, tcp))
+        .await
+        .map_err(|_| WatchError::Timeout("TLS handshake"))?
+        .map_err(|e| tls_err(&e))
+}
+
+async fn login(client: Client<Box<dyn Io>>, settings: &ImapSettings) -> Result<ImapSession, WatchError> {
+    let user = settings.username.as_str();
+    let secret = settings.password.expose();
+    let attempt = async {
+        if settings.oauth2 {
+            let auth = XOAuth2 { user, token: secret, sent: false };
+            client.authenticate("XOAUTH2", auth).await
+        } else {
+            client.login(user, secret).await
+        }
+    };
+    match tokio::time::timeout(settings.command_timeout, attempt).await {
+        Err(_) => Err(WatchError::Timeout("login")),
+        Ok(Ok(session)) => Ok(session),
+        // A validation error would quote the offending input: say what happened without the secret.
+        Ok(Err((async_imap::error::Error::Validate(_), _))) => {
+            Err(WatchError::Login("credentials contain a line break".to_owned()))
+        }
+        Ok(Err((e, _))) => Err(WatchError::Login(e.to_string())),
+    }
+}
+
+/// SASL XOAUTH2: the token goes in the first answer; a failure comes back as a challenge carrying an
+/// error document, which must be answered empty so the server ends the exchange with NO.
+struct XOAuth2<'a> {
+    user: &'a str,
+    token: &'a str,
+    sent: bool,
+}
+
+impl async_imap::Authenticator for XOAuth2<'_> {
+    type Response = String;
+
+    fn process(&mut self, _challenge: &[u8]) -> String {
+        if std::mem::replace(&mut self.sent, true) {
+            return String::new();
+        }
+        format!("user={}\x01auth=Bearer {}\x01\x01", self.user, self.token)
+    }
+}

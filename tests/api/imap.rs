@@ -1,0 +1,186 @@
+//! Email intake from a mailbox on a real IMAP server (Debian's Dovecot, started by scripts/dovecot-test):
+//! a request appended to the inbox becomes a letter, and the message moves to the done folder only then;
+//! the same message twice makes one letter; the server going away and coming back loses nothing.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use relais::config::{ImapMailboxSettings, Secret};
+use relais::intake::email::imap::ImapTls;
+use serde_json::Value;
+use tokio::net::TcpStream;
+
+use crate::helpers::{Db, OUTCOME_TIMEOUT, TestApp, TestEnv, spawn_with};
+
+const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/dovecot-test");
+
+/// A throwaway Dovecot on a free loopback port, stopped when dropped.
+struct Dovecot {
+    dir: tempfile::TempDir,
+    port: u16,
+}
+
+impl Dovecot {
+    fn start() -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let dovecot = Dovecot { dir: tempfile::tempdir().unwrap(), port };
+        dovecot.run("start");
+        dovecot
+    }
+
+    fn run(&self, action: &str) {
+        let mut command = std::process::Command::new(SCRIPT);
+        command.arg(action).arg(self.path());
+        if action == "start" {
+            command.arg(self.port.to_string());
+        }
+        assert!(command.status().unwrap().success(), "dovecot {action} failed");
+    }
+
+    fn path(&self) -> PathBuf {
+        self.dir.path().to_owned()
+    }
+
+    async fn session(&self) -> async_imap::Session<TcpStream> {
+        let tcp = TcpStream::connect(("127.0.0.1", self.port)).await.unwrap();
+        let mut client = async_imap::Client::new(tcp);
+        client.read_response().await.unwrap().unwrap();
+        client.login("test", "secret").await.map_err(|(e, _)| e).unwrap()
+    }
+
+    async fn append(&self, raw: &[u8]) {
+        let mut session = self.session().await;
+        session.append("INBOX", None, None, raw).await.unwrap();
+        session.logout().await.unwrap();
+    }
+
+    /// How many messages a folder holds (`.` is the maildir separator); 0 when it does not exist.
+    async fn count(&self, folder: &str) -> u32 {
+        let mut session = self.session().await;
+        let count = session.examine(folder).await.map(|m| m.exists).unwrap_or(0);
+        session.logout().await.unwrap();
+        count
+    }
+}
+
+impl Drop for Dovecot {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new(SCRIPT).arg("stop").arg(self.path()).status();
+    }
+}
+
+async fn spawn_imap(db: Db, dovecot: &Dovecot) -> (TestApp, TestEnv) {
+    let env = TestEnv::new(db).await;
+    let mut settings = env.settings();
+    settings.intake.trusted_authserv_ids = vec!["mx.relais.example.fr".into()];
+    settings.senders[0].allowed_from = vec!["@cabinet.example.fr".into()];
+    settings.intake.imap = vec![mailbox(dovecot.port)];
+    let app = spawn_with(&env, settings).await;
+    (app, env)
+}
+
+fn mailbox(port: u16) -> ImapMailboxSettings {
+    ImapMailboxSettings {
+        host: "127.0.0.1".into(),
+        port,
+        tls: ImapTls::None,
+        username: "test".into(),
+        password: Secret::new("secret".into()),
+        password_file: None,
+        oauth2_token_file: None,
+        folder: "INBOX".into(),
+        done_folder: "relais/done".into(),
+        rejected_folder: "relais/rejected".into(),
+        address: "lre@relais.example.fr".into(),
+        poll_interval: Duration::from_secs(1),
+        idle_renew: Duration::from_secs(5),
+        command_timeout: Duration::from_secs(10),
+    }
+}
+
+fn request(message_id: &str) -> Vec<u8> {
+    format!(
+        "Authentication-Results: mx.relais.example.fr; dmarc=pass header.from=cabinet.example.fr\r\n\
+         From: Paul Comptable <paul@cabinet.example.fr>\r\nTo: lre@relais.example.fr\r\n\
+         Subject: Relance\r\nMessage-ID: <{message_id}>\r\nMIME-Version: 1.0\r\n\
+         Content-Type: text/plain; charset=utf-8\r\n\r\n\
+         Destinataire : Jeanne Martin\r\nSociété : Boulangerie Martin SARL\r\nEmail : compta@boulangerie-martin.fr\r\n\
+         Type : professionnel\r\nNuméro de facture : F-2026-0042\r\nMontant : 1 250,00 €\r\nÉchéance : 31/10/2026\r\n"
+    )
+    .into_bytes()
+}
+
+async fn letters(app: &TestApp) -> Vec<Value> {
+    app.get("/v1/letters").await.json::<Value>().await.unwrap()["data"].as_array().unwrap().clone()
+}
+
+async fn wait_until<F: std::future::Future<Output = bool>>(what: &str, check: impl Fn() -> F) {
+    let deadline = tokio::time::Instant::now() + OUTCOME_TIMEOUT;
+    while !check().await {
+        assert!(tokio::time::Instant::now() < deadline, "never {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn a_request_in_the_mailbox_becomes_a_letter_and_moves_to_done(db: Db) {
+    let dovecot = Dovecot::start();
+    dovecot.append(&request("imap-1@cabinet.example.fr")).await;
+    let (app, _env) = spawn_imap(db, &dovecot).await;
+    wait_until("moved to done", || async { dovecot.count("relais.done").await == 1 }).await;
+    assert_eq!(dovecot.count("INBOX").await, 0);
+    let all = letters(&app).await;
+    assert_eq!(all.len(), 1, "moved only once its letter was committed");
+    app.wait_for_state(all[0]["id"].as_str().unwrap(), "delivered", OUTCOME_TIMEOUT).await;
+    let readyz: Value = app.client.get(app.url("/readyz")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(readyz["email_channels"][0]["up"], true, "{readyz}");
+
+    // Arriving while relais watches (IDLE), and the same message again: one letter in all.
+    dovecot.append(&request("imap-2@cabinet.example.fr")).await;
+    dovecot.append(&request("imap-2@cabinet.example.fr")).await;
+    wait_until("both copies filed", || async { dovecot.count("relais.done").await == 3 }).await;
+    assert_eq!(letters(&app).await.len(), 2);
+    app.stop().await;
+}
+
+async fn a_dovecot_restart_loses_nothing_and_duplicates_nothing(db: Db) {
+    let dovecot = Dovecot::start();
+    let (app, _env) = spawn_imap(db, &dovecot).await;
+    dovecot.append(&request("restart-1@cabinet.example.fr")).await;
+    wait_until("first filed", || async { dovecot.count("relais.done").await == 1 }).await;
+    dovecot.run("stop");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    dovecot.run("start");
+    dovecot.append(&request("restart-2@cabinet.example.fr")).await;
+    wait_until("second filed after the restart", || async { dovecot.count("relais.done").await == 2 }).await;
+    assert_eq!(letters(&app).await.len(), 2, "each message made exactly one letter");
+    app.stop().await;
+}
+
+async fn a_mailbox_relais_cannot_log_into_is_reported_down(db: Db) {
+    let dovecot = Dovecot::start();
+    let env = TestEnv::new(db).await;
+    let mut bad = env.settings();
+    bad.intake.imap = vec![ImapMailboxSettings { password: Secret::new("wrong".into()), ..mailbox(dovecot.port) }];
+    let app = spawn_with(&env, bad).await;
+    let mut readyz = Value::Null;
+    for _ in 0..100 {
+        let response = app.client.get(app.url("/readyz")).send().await.unwrap();
+        let status = response.status();
+        readyz = response.json().await.unwrap();
+        if status == 503 && readyz["email_channels"][0]["last_error"].is_string() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let error = readyz["email_channels"][0]["last_error"].as_str().unwrap_or_default().to_owned();
+    assert!(error.contains("login failed"), "the channel says why it is down: {readyz}");
+    assert!(!error.contains("wrong"), "the password is never shown");
+    assert_eq!(readyz["status"], "unavailable");
+    app.stop().await;
+}
+
+crate::on_both_databases!(
+    a_mailbox_relais_cannot_log_into_is_reported_down,
+    a_request_in_the_mailbox_becomes_a_letter_and_moves_to_done,
+    a_dovecot_restart_loses_nothing_and_duplicates_nothing,
+);
