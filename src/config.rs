@@ -117,6 +117,8 @@ pub struct WorkerSettings {
 pub struct IntakeSettings {
     pub trusted_authserv_ids: Vec<String>,
     pub max_message_size: ByteSize,
+    #[serde(with = "humantime_serde")]
+    pub confirm_within: Duration,
     #[serde(default)]
     pub imap: Vec<ImapMailboxSettings>,
     pub mime: MimeIntakeSettings,
@@ -303,8 +305,19 @@ pub struct SenderSettings {
     /// Who may ask for letters by email: addresses, or `@domain`.
     #[serde(default)]
     pub allowed_from: Vec<String>,
+    #[serde(default)]
+    pub confirm: Confirm,
     #[serde(default = "default_template")]
     pub default_template: String,
+}
+
+/// Whether emailed requests leave at once or after the requester confirms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Confirm {
+    #[default]
+    Never,
+    Always,
 }
 
 fn default_template() -> String {

@@ -21,6 +21,7 @@ pub fn router(services: Arc<Services>) -> Router {
         .merge(routes::health::router())
         .merge(routes::letters::router(&services))
         .merge(routes::consents::router())
+        .merge(routes::confirmations::router())
         .merge(routes::senders::router())
         .merge(routes::inbound::router(&services))
         .merge(routes::webhooks::router())

@@ -21,6 +21,8 @@ pub struct OutgoingEmail {
     pub tag: String,
     /// Set when this email answers one: threads it and marks it `Auto-Submitted: auto-replied`.
     pub answering: Option<Thread>,
+    /// A Message-ID of our choosing (without angle brackets), when a reply must find its way back.
+    pub message_id: Option<String>,
 }
 
 /// The message an answer replies to (RFC 5322 threading).
@@ -110,7 +112,11 @@ impl Mailer {
 
     fn build(&self, email: &OutgoingEmail) -> Result<Message, MailError> {
         let to: Mailbox = email.to.parse().map_err(|e| MailError::Build(format!("recipient `{}`: {e}", email.to)))?;
-        let mut builder = Message::builder().from(self.from.clone()).to(to).subject(&email.subject);
+        let mut builder = Message::builder()
+            .from(self.from.clone())
+            .to(to)
+            .subject(&email.subject)
+            .message_id(email.message_id.as_ref().map(|id| format!("<{id}>")));
         builder = match &email.answering {
             Some(thread) => {
                 let mut references: Vec<String> = thread.references.iter().map(|r| format!("<{r}>")).collect();

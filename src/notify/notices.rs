@@ -95,6 +95,7 @@ pub fn compose(templates: &EmailTemplates, notice: Notice<'_>) -> Option<Result<
                 .collect(),
             tag: format!("{}-{kind}", letter.id),
             answering: None,
+            message_id: None,
         }
     }))
 }

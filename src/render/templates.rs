@@ -37,6 +37,8 @@ pub const EMAILS: &[(&str, &str)] = &[
     ("reply-rejected-en", include_str!("../../templates/emails/reply-rejected-en.hbs")),
     ("reply-refused", include_str!("../../templates/emails/reply-refused.hbs")),
     ("reply-refused-en", include_str!("../../templates/emails/reply-refused-en.hbs")),
+    ("reply-confirm", include_str!("../../templates/emails/reply-confirm.hbs")),
+    ("reply-confirm-en", include_str!("../../templates/emails/reply-confirm-en.hbs")),
 ];
 
 #[derive(Debug, Deserialize)]

@@ -6,6 +6,7 @@
 
 mod api_keys;
 pub mod approvals;
+mod confirmations;
 pub mod consents;
 pub mod events;
 mod inbound;
@@ -24,6 +25,7 @@ use sqlx::{Any, AnyPool, Transaction};
 use tokio::sync::Notify;
 
 pub use api_keys::{ApiKeyRecord, NewApiKey};
+pub use confirmations::ConfirmationRecord;
 pub use consents::{ConsentRecord, NewConsent};
 pub use events::{EventRecord, GENESIS_HASH};
 pub use inbound::InboundRecord;

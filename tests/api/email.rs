@@ -159,7 +159,83 @@ async fn auto_replies_are_ignored_and_the_ingress_key_is_required(db: Db) {
     app.stop().await;
 }
 
+async fn spawn_confirming(db: Db, within: std::time::Duration) -> (TestApp, TestEnv) {
+    let env = TestEnv::new(db).await;
+    let mut settings = env.settings();
+    settings.intake.mime.ingress_key = relais::config::Secret::new(INGRESS_KEY.into());
+    settings.intake.trusted_authserv_ids = vec![TRUSTED_MTA.into()];
+    settings.intake.confirm_within = within;
+    settings.senders[0].allowed_from = vec!["@cabinet.example.fr".into()];
+    settings.senders[0].confirm = relais::config::Confirm::Always;
+    let app = spawn_with(&env, settings).await;
+    (app, env)
+}
+
+/// The token of the confirmation request in the outbox (from its Message-ID).
+fn held_token(app: &TestApp) -> String {
+    let asks: Vec<Vec<u8>> = crate::helpers::files_in(&app.outbox)
+        .into_iter()
+        .filter(|p| p.to_string_lossy().contains("request-confirm"))
+        .filter_map(|p| std::fs::read(p).ok())
+        .collect();
+    assert_eq!(asks.len(), 1, "one confirmation request");
+    let message = MessageParser::default().parse(&asks[0]).unwrap();
+    assert_eq!(message.attachment_count(), 1, "the letter as it would go is attached");
+    let id = message.message_id().unwrap().to_owned();
+    id.strip_prefix("confirm-").unwrap().strip_suffix("@relais.invalid").unwrap().to_owned()
+}
+
+async fn a_held_request_leaves_when_the_requester_replies_ok(db: Db) {
+    let (app, _env) = spawn_confirming(db, std::time::Duration::from_secs(3600)).await;
+    let (status, body) = post_mime(&app, email("held-1@cabinet.example.fr", PASS, COMPLETE, true), INGRESS_KEY).await;
+    assert_eq!((status, body["outcome"].as_str()), (202, Some("awaiting_confirmation")), "{body}");
+    assert!(letters_of(&app).await.is_empty(), "nothing is sent before the confirmation");
+    let token = held_token(&app);
+    let reply = format!(
+        "Authentication-Results: {PASS}\r\nFrom: Paul Comptable <paul@cabinet.example.fr>\r\n\
+         To: relais <relais@localhost>\r\nSubject: Re: Relance\r\nMessage-ID: <held-1-reply@cabinet.example.fr>\r\n\
+         In-Reply-To: <confirm-{token}@relais.invalid>\r\nReferences: <held-1@cabinet.example.fr> <confirm-{token}@relais.invalid>\r\n\
+         Content-Type: text/plain; charset=utf-8\r\n\r\nOK, merci.\r\n\r\n> Votre demande est complète.\r\n"
+    );
+    let (status, body) = post_mime(&app, reply.into_bytes(), INGRESS_KEY).await;
+    assert_eq!(status, 202, "{body}");
+    let id = body["letter"].as_str().unwrap().to_owned();
+    let letter = app.wait_for_state(&id, "delivered", OUTCOME_TIMEOUT).await;
+    assert_eq!(letter["attachments"][0]["filename"], "F-2026-0042.pdf", "the held files went with it");
+    assert_eq!(letters_of(&app).await.len(), 1);
+    app.stop().await;
+}
+
+async fn the_confirmation_link_sends_once_and_an_expired_request_sends_nothing(db: Db) {
+    let (app, _env) = spawn_confirming(db, std::time::Duration::from_secs(3600)).await;
+    post_mime(&app, email("held-2@cabinet.example.fr", PASS, COMPLETE, false), INGRESS_KEY).await;
+    let link = app.url(&format!("/v1/confirmations/{}", held_token(&app)));
+    let page = app.client.get(&link).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.unwrap().contains("<form method=\"post\">"), "a GET only shows a button");
+    assert!(letters_of(&app).await.is_empty(), "opening the link sends nothing");
+    for _ in 0..2 {
+        assert_eq!(app.client.post(&link).send().await.unwrap().status(), 200);
+    }
+    assert_eq!(letters_of(&app).await.len(), 1, "confirmed twice, sent once");
+    app.stop().await;
+
+    let (app, _env) = spawn_confirming(db, std::time::Duration::from_millis(1)).await;
+    post_mime(&app, email("held-3@cabinet.example.fr", PASS, COMPLETE, false), INGRESS_KEY).await;
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    let link = app.url(&format!("/v1/confirmations/{}", held_token(&app)));
+    assert_eq!(app.client.post(&link).send().await.unwrap().status(), 410);
+    assert!(letters_of(&app).await.is_empty());
+    app.stop().await;
+}
+
+async fn letters_of(app: &TestApp) -> Vec<Value> {
+    app.get("/v1/letters").await.json::<Value>().await.unwrap()["data"].as_array().unwrap().clone()
+}
+
 crate::on_both_databases!(
+    a_held_request_leaves_when_the_requester_replies_ok,
+    the_confirmation_link_sends_once_and_an_expired_request_sends_nothing,
     a_forwarded_email_becomes_a_letter_and_is_answered,
     the_same_email_twice_makes_one_letter_and_one_answer,
     missing_fields_are_answered_with_the_lines_to_add,

@@ -75,6 +75,7 @@ async fn create(
         Outcome::Refused(reason) => (StatusCode::OK, json!({ "outcome": "refused", "reason": reason })),
         Outcome::Ignored(why) => (StatusCode::OK, json!({ "outcome": "ignored", "reason": format!("{why:?}") })),
         Outcome::Duplicate => (StatusCode::OK, json!({ "outcome": "duplicate" })),
+        Outcome::AwaitingConfirmation => (StatusCode::ACCEPTED, json!({ "outcome": "awaiting_confirmation" })),
     };
     Ok((status, axum::Json(body)).into_response())
 }

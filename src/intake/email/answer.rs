@@ -2,6 +2,7 @@
 //! line to add or fix, in the request's language) or refused (sender not allowed). Threaded, and marked
 //! `Auto-Submitted: auto-replied` so no mail system answers back.
 
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::parse::{EmailRequest, Language, Problem};
@@ -64,29 +65,47 @@ pub fn problems_from(errors: &FieldErrors, language: Language, template: Option<
     errors.0.iter().map(|e| problem_of(e, language, template)).collect()
 }
 
-fn kind(base: &str, language: Language) -> String {
-    match language {
-        Language::French => base.to_owned(),
-        Language::English => format!("{base}-en"),
+/// Whom an answer goes to and how it is threaded: kept with a request held for confirmation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AnswerTo {
+    /// The Reply-To if the requester set one, else the From address.
+    pub to: String,
+    pub subject: String,
+    pub french: bool,
+    pub message_id: Option<String>,
+    pub references: Vec<String>,
+}
+
+impl AnswerTo {
+    pub fn of(request: &EmailRequest) -> Self {
+        Self {
+            to: answer_address(request).to_owned(),
+            subject: request.subject.clone(),
+            french: request.language == Language::French,
+            message_id: request.message_id.clone(),
+            references: request.references.clone(),
+        }
     }
 }
 
-fn reply(request: &EmailRequest, to: &str, rendered: crate::render::RenderedEmail, tag: String) -> OutgoingEmail {
+fn kind(base: &str, to: &AnswerTo) -> String {
+    if to.french { base.to_owned() } else { format!("{base}-en") }
+}
+
+fn reply(to: &AnswerTo, rendered: crate::render::RenderedEmail, tag: String) -> OutgoingEmail {
     OutgoingEmail {
-        to: to.to_owned(),
+        to: to.to.clone(),
         subject: rendered.subject,
         body: rendered.body,
         attachments: vec![],
         tag,
-        answering: request
-            .message_id
-            .clone()
-            .map(|message_id| Thread { message_id, references: request.references.clone() }),
+        answering: to.message_id.clone().map(|message_id| Thread { message_id, references: to.references.clone() }),
+        message_id: None,
     }
 }
 
-fn request_context(request: &EmailRequest) -> Value {
-    let subject = request.subject.trim();
+fn request_context(to: &AnswerTo) -> Value {
+    let subject = to.subject.trim();
     json!({ "subject": if subject.is_empty() { "(sans objet)" } else { subject } })
 }
 
@@ -110,17 +129,19 @@ pub fn rejected(
                 .collect()
         })
         .unwrap_or_default();
+    let to = AnswerTo::of(request);
     let context =
-        json!({ "request": request_context(request), "problems": problems, "template_fields": fields.join(", ") });
-    let rendered = emails.render(&kind("reply-rejected", request.language), &context)?;
-    Ok(reply(request, answer_address(request), rendered, "request-rejected".into()))
+        json!({ "request": request_context(&to), "problems": problems, "template_fields": fields.join(", ") });
+    let rendered = emails.render(&kind("reply-rejected", &to), &context)?;
+    Ok(reply(&to, rendered, "request-rejected".into()))
 }
 
 /// The refusal sent to an authenticated sender who is not allowed (never to an unauthenticated one).
 pub fn refused(emails: &EmailTemplates, request: &EmailRequest, reason: &str) -> Result<OutgoingEmail, RenderError> {
-    let context = json!({ "request": request_context(request), "reason": reason });
-    let rendered = emails.render(&kind("reply-refused", request.language), &context)?;
-    Ok(reply(request, answer_address(request), rendered, "request-refused".into()))
+    let to = AnswerTo::of(request);
+    let context = json!({ "request": request_context(&to), "reason": reason });
+    let rendered = emails.render(&kind("reply-refused", &to), &context)?;
+    Ok(reply(&to, rendered, "request-refused".into()))
 }
 
 /// What the acceptance says about the letter.
@@ -139,23 +160,72 @@ pub struct AcceptedLetter<'a> {
 /// The acceptance, with the rendered letter attached.
 pub fn accepted(
     emails: &EmailTemplates,
-    request: &EmailRequest,
+    to: &AnswerTo,
     letter: AcceptedLetter<'_>,
 ) -> Result<OutgoingEmail, RenderError> {
     let context = json!({
-        "request": request_context(request),
+        "request": request_context(to),
         "letter": {
             "id": letter.id.as_str(), "template_title": letter.template_title, "recipient_name": letter.recipient_name,
             "recipient_email": letter.recipient_email, "reference": letter.reference, "attachments": letter.attachments,
             "url": letter.url,
         },
     });
-    let rendered = emails.render(&kind("reply-accepted", request.language), &context)?;
-    let mut email = reply(request, answer_address(request), rendered, format!("{}-request-accepted", letter.id));
+    let rendered = emails.render(&kind("reply-accepted", to), &context)?;
+    let mut email = reply(to, rendered, format!("{}-request-accepted", letter.id));
     email.attachments.push(EmailAttachment {
         filename: format!("{}.pdf", letter.id),
         content_type: "application/pdf".into(),
         bytes: letter.document,
     });
     Ok(email)
+}
+
+/// What the confirmation request shows: the letter as it would go, and how to confirm.
+pub struct HeldLetter {
+    pub template_title: String,
+    pub recipient_name: String,
+    pub recipient_email: String,
+    pub reference: Option<String>,
+    pub attachments: Vec<String>,
+    pub link: String,
+    pub expires_at: String,
+    pub document: Vec<u8>,
+}
+
+/// Asks the requester to confirm; its Message-ID carries the token so that a reply finds the request.
+pub fn confirm(
+    emails: &EmailTemplates,
+    to: &AnswerTo,
+    token: &str,
+    letter: HeldLetter,
+) -> Result<OutgoingEmail, RenderError> {
+    let context = json!({
+        "request": request_context(to),
+        "letter": {
+            "template_title": letter.template_title, "recipient_name": letter.recipient_name,
+            "recipient_email": letter.recipient_email, "reference": letter.reference, "attachments": letter.attachments,
+        },
+        "link": letter.link,
+        "expires_at": letter.expires_at,
+    });
+    let rendered = emails.render(&kind("reply-confirm", to), &context)?;
+    let mut email = reply(to, rendered, "request-confirm".into());
+    email.message_id = Some(confirmation_message_id(token));
+    email.attachments.push(EmailAttachment {
+        filename: "lettre.pdf".into(),
+        content_type: "application/pdf".into(),
+        bytes: letter.document,
+    });
+    Ok(email)
+}
+
+/// The Message-ID of a confirmation request (without angle brackets).
+pub fn confirmation_message_id(token: &str) -> String {
+    format!("confirm-{token}@relais.invalid")
+}
+
+/// The token of the confirmation request a reply answers, if it answers one.
+pub fn confirmation_token(references: &[String]) -> Option<String> {
+    references.iter().find_map(|r| r.strip_prefix("confirm-")?.strip_suffix("@relais.invalid").map(str::to_owned))
 }

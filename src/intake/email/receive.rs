@@ -6,8 +6,9 @@ use std::path::Path;
 
 use super::answer::{self, AcceptedLetter};
 use super::authenticate::Arrival;
+use super::confirm;
 use super::parse::{EmailRequest, Ignored, Parsed, Problem, parse_email};
-use crate::config::SenderSettings;
+use crate::config::{Confirm, SenderSettings};
 use crate::domain::LetterId;
 use crate::domain::address::RawAddress;
 use crate::domain::recipient::RawRecipient;
@@ -43,6 +44,8 @@ pub enum Outcome {
     Ignored(Ignored),
     /// Seen before, by this channel or another.
     Duplicate,
+    /// Valid, held until the requester confirms (senders with `confirm = "always"`).
+    AwaitingConfirmation,
 }
 
 pub async fn receive(services: &Services, email: Incoming<'_>) -> Result<Outcome, IntakeError> {
@@ -73,6 +76,9 @@ pub async fn receive(services: &Services, email: Incoming<'_>) -> Result<Outcome
         send_answer(services, answer).await;
         return Ok(Outcome::Refused(reason));
     };
+    if let Some(token) = answer::confirmation_token(&request.references).filter(|_| confirm::says_yes(email.raw)) {
+        return confirmed(services, &email, &request, &key, &token, sender).await;
+    }
     let template = services.templates.current(&request.template);
     if !problems.is_empty() {
         return reject(services, &email, &request, &key, problems, template.as_ref()).await;
@@ -109,6 +115,11 @@ async fn submit(
             return Err(other);
         }
     };
+    if sender.confirm == Confirm::Always {
+        confirm::hold(services, sender, letter, key, answer::AnswerTo::of(request)).await?;
+        record(services, email, request, key, "held", None, Some("waiting for the requester's confirmation")).await?;
+        return Ok(Outcome::AwaitingConfirmation);
+    }
     let kept = letter.clone();
     let submitted = submit_letter(services, letter, None, Some(&format!("email:{key}"))).await;
     let id = match submitted.map_err(|e| IntakeError::Io(std::io::Error::other(e.to_string())))? {
@@ -130,8 +141,31 @@ async fn submit(
         url: format!("{base}/v1/letters/{id}"),
         document,
     };
-    send_answer(services, Some(answer::accepted(&services.emails, request, accepted))).await;
+    send_answer(services, Some(answer::accepted(&services.emails, &answer::AnswerTo::of(request), accepted))).await;
     Ok(Outcome::Accepted(id))
+}
+
+/// A reply saying yes to a held request: the letter leaves now.
+async fn confirmed(
+    services: &Services,
+    email: &Incoming<'_>,
+    request: &EmailRequest,
+    key: &str,
+    token: &str,
+    sender: &SenderSettings,
+) -> Result<Outcome, IntakeError> {
+    match confirm::confirm(services, token, Some(&sender.id)).await {
+        Ok(id) => {
+            record(services, email, request, key, "confirmed", Some(&id), None).await?;
+            Ok(Outcome::Accepted(id))
+        }
+        Err(confirm::ConfirmError::Store(e)) => Err(e.into()),
+        Err(e) => {
+            let problem =
+                Problem { field: "confirmation".into(), code: "not_confirmed".into(), message: e.to_string() };
+            reject(services, email, request, key, vec![problem], None).await
+        }
+    }
 }
 
 async fn reject(
@@ -190,7 +224,7 @@ async fn record(
 }
 
 /// Answers are best effort once the outcome is committed: a mail server down must not undo a letter.
-async fn send_answer(services: &Services, answer: Option<Result<OutgoingEmail, render::RenderError>>) {
+pub(super) async fn send_answer(services: &Services, answer: Option<Result<OutgoingEmail, render::RenderError>>) {
     match answer {
         Some(Ok(email)) => {
             if let Err(e) = services.mailer.send(&email).await {
@@ -324,7 +358,8 @@ impl super::sink::MessageSink for Services {
         };
         match receive(self, incoming).await {
             Ok(outcome) => {
-                let accepted = matches!(outcome, Outcome::Accepted(_) | Outcome::Duplicate);
+                let accepted =
+                    matches!(outcome, Outcome::Accepted(_) | Outcome::Duplicate | Outcome::AwaitingConfirmation);
                 DeliveryResult::Done { accepted, summary: format!("{outcome:?}") }
             }
             Err(IntakeError::Io(e)) => DeliveryResult::Transient(format!("storage: {e}")),

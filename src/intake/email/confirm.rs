@@ -1,0 +1,209 @@
+//! Optional confirmation of emailed requests (senders with `confirm = "always"`): a valid request is held,
+//! with its files, and the requester gets the letter as it would go; it leaves only when they reply `OK` /
+//! `CONFIRMER` or use the link in that answer, before the request expires.
+
+use std::path::PathBuf;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{TimeZone, Utc};
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+
+use super::answer::{self, AcceptedLetter, AnswerTo, HeldLetter};
+use crate::config::SenderSettings;
+use crate::domain::{EmailAddress, LetterId, Recipient, SenderId};
+use crate::intake::IntakeError;
+use crate::letters::context::letter_context;
+use crate::letters::{LetterRequest, StagedAttachment, Submitted, submit_letter};
+use crate::render;
+use crate::services::Services;
+use crate::store::{ConfirmationRecord, StoreError, now_ms};
+
+/// The validated request, as kept until it is confirmed (its template version pinned).
+#[derive(Debug, Serialize, Deserialize)]
+struct HeldRequest {
+    template: String,
+    template_hash: String,
+    variables: serde_json::Map<String, serde_json::Value>,
+    recipient: Recipient,
+    reference: Option<String>,
+    notify_email: Option<EmailAddress>,
+    attachments: Vec<HeldFile>,
+    request_sha256: String,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct HeldFile {
+    filename: String,
+    content_type: String,
+    path: PathBuf,
+    size: u64,
+    sha256: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfirmError {
+    #[error("no request waits for this confirmation")]
+    Unknown,
+    #[error("this request expired without confirmation; nothing was sent")]
+    Expired,
+    #[error("this confirmation belongs to another sender account")]
+    OtherSender,
+    #[error("the held request is unreadable: {0}")]
+    Corrupt(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("the letter could not be submitted: {0}")]
+    Submit(String),
+}
+
+fn new_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+fn rfc3339(ms: i64) -> String {
+    Utc.timestamp_millis_opt(ms).single().unwrap_or_default().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// The letter PDF as it will go, for the answers (the worker renders the same pinned version).
+fn preview(sender: &SenderSettings, letter: &LetterRequest, id: &LetterId) -> Vec<u8> {
+    let now = now_ms();
+    let context = letter_context(id, sender, &letter.recipient, &letter.variables, letter.reference.as_deref(), now);
+    render::render_letter(&letter.template, &context)
+        .map(|r| render::document::letter_pdf(&r, &letter.template.title, &sender.company, now))
+        .unwrap_or_default()
+}
+
+/// Holds a validated request: its files move under `.pending/TOKEN/`, and the requester is asked to confirm.
+pub async fn hold(
+    services: &Services,
+    sender: &SenderSettings,
+    letter: LetterRequest,
+    dedupe_key: &str,
+    to: AnswerTo,
+) -> Result<String, IntakeError> {
+    let token = new_token();
+    let dir = services.files.attachments_dir.join(".pending").join(&token);
+    tokio::fs::create_dir_all(&dir).await?;
+    let mut files = Vec::with_capacity(letter.attachments.len());
+    for (i, file) in letter.attachments.iter().enumerate() {
+        let path = dir.join(format!("{i}.bin"));
+        tokio::fs::rename(&file.path, &path).await?;
+        let (filename, content_type) = (file.filename.clone(), file.content_type.clone());
+        files.push(HeldFile { filename, content_type, path, size: file.size, sha256: file.sha256.clone() });
+    }
+    let held = HeldRequest {
+        template: letter.template.name.clone(),
+        template_hash: letter.template.hash.clone(),
+        variables: letter.variables.clone(),
+        recipient: letter.recipient.clone(),
+        reference: letter.reference.clone(),
+        notify_email: letter.notify_email.clone(),
+        attachments: files,
+        request_sha256: letter.request_sha256.clone(),
+    };
+    let now = now_ms();
+    let expires_at = now + services.settings.intake.confirm_within.as_millis() as i64;
+    let record = ConfirmationRecord {
+        token: token.clone(),
+        sender_id: sender.id.to_string(),
+        dedupe_key: dedupe_key.to_owned(),
+        request: serde_json::to_string(&held).map_err(std::io::Error::other)?,
+        answer: serde_json::to_string(&to).map_err(std::io::Error::other)?,
+        created_at: now,
+        expires_at,
+        confirmed_at: None,
+        letter_id: None,
+    };
+    services.store.insert_confirmation(&record).await?;
+    let base = services.public_url.as_str().trim_end_matches('/');
+    let shown = HeldLetter {
+        template_title: letter.template.title.clone(),
+        recipient_name: letter.recipient.display_name(),
+        recipient_email: letter.recipient.email.to_string(),
+        reference: letter.reference.clone(),
+        attachments: letter.attachments.iter().map(|a| a.filename.clone()).collect(),
+        link: format!("{base}/v1/confirmations/{token}"),
+        expires_at: rfc3339(expires_at),
+        document: preview(sender, &letter, &LetterId::generate()),
+    };
+    super::receive::send_answer(services, Some(answer::confirm(&services.emails, &to, &token, shown))).await;
+    Ok(token)
+}
+
+/// Confirms a held request: the letter is submitted (once, whatever the number of confirmations) and the
+/// requester gets the acceptance. `by` is the sender account of an emailed confirmation.
+pub async fn confirm(services: &Services, token: &str, by: Option<&SenderId>) -> Result<LetterId, ConfirmError> {
+    let record = services.store.confirmation(token).await?.ok_or(ConfirmError::Unknown)?;
+    if by.is_some_and(|sender| sender.as_str() != record.sender_id) {
+        return Err(ConfirmError::OtherSender);
+    }
+    if let Some(letter) = &record.letter_id {
+        return letter.parse().map_err(ConfirmError::Corrupt);
+    }
+    if now_ms() > record.expires_at {
+        return Err(ConfirmError::Expired);
+    }
+    let held: HeldRequest = serde_json::from_str(&record.request).map_err(|e| ConfirmError::Corrupt(e.to_string()))?;
+    let to: AnswerTo = serde_json::from_str(&record.answer).map_err(|e| ConfirmError::Corrupt(e.to_string()))?;
+    let sender_id: SenderId = record.sender_id.parse().map_err(ConfirmError::Corrupt)?;
+    let sender = services.settings.sender(&sender_id).ok_or(ConfirmError::OtherSender)?;
+    let template = services
+        .templates
+        .pinned(&held.template, &held.template_hash)
+        .await
+        .map_err(|e| ConfirmError::Corrupt(e.to_string()))?;
+    let attachments = held
+        .attachments
+        .into_iter()
+        .map(|f| StagedAttachment {
+            filename: f.filename,
+            content_type: f.content_type,
+            path: f.path,
+            size: f.size,
+            sha256: f.sha256,
+        })
+        .collect();
+    let letter = LetterRequest {
+        sender: sender_id,
+        template,
+        variables: held.variables,
+        recipient: held.recipient,
+        reference: held.reference,
+        notify_email: held.notify_email,
+        attachments,
+        request_sha256: held.request_sha256,
+    };
+    let kept = letter.clone();
+    let key = format!("email:{}", record.dedupe_key);
+    let id = match submit_letter(services, letter, None, Some(&key)).await {
+        Ok(Submitted::Created(id) | Submitted::Replayed(id)) => id,
+        Err(e) => return Err(ConfirmError::Submit(e.to_string())),
+    };
+    services.store.mark_confirmed(token, id.as_str(), now_ms()).await?;
+    let base = services.public_url.as_str().trim_end_matches('/');
+    let accepted = AcceptedLetter {
+        id: &id,
+        template_title: &kept.template.title,
+        recipient_name: kept.recipient.display_name(),
+        recipient_email: kept.recipient.email.as_str(),
+        reference: kept.reference.as_deref(),
+        attachments: kept.attachments.iter().map(|a| a.filename.clone()).collect(),
+        url: format!("{base}/v1/letters/{id}"),
+        document: preview(sender, &kept, &id),
+    };
+    super::receive::send_answer(services, Some(answer::accepted(&services.emails, &to, accepted))).await;
+    Ok(id)
+}
+
+/// True when the reply's first own line says yes (OK, CONFIRMER, CONFIRM, OUI, YES).
+pub fn says_yes(raw: &[u8]) -> bool {
+    let Some(message) = mail_parser::MessageParser::default().parse(raw) else { return false };
+    let Some(text) = message.body_text(0) else { return false };
+    let first = text.lines().map(str::trim).find(|l| !l.is_empty() && !l.starts_with('>')).unwrap_or_default();
+    let word: String = first.chars().take_while(|c| c.is_alphabetic()).collect::<String>().to_uppercase();
+    matches!(word.as_str(), "OK" | "CONFIRMER" | "CONFIRME" | "CONFIRM" | "OUI" | "YES")
+}
