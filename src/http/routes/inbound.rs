@@ -17,7 +17,8 @@ use subtle::ConstantTimeEq;
 use crate::http::error::ApiError;
 use crate::intake::IntakeError;
 use crate::intake::email::authenticate::Arrival;
-use crate::intake::email::receive::{Incoming, Outcome, receive};
+use crate::intake::email::receive::{Outcome, receive};
+use crate::intake::email::sink::Delivery;
 use crate::services::Services;
 
 pub fn router(services: &Services) -> Router<Arc<Services>> {
@@ -59,7 +60,7 @@ async fn create(
         .to
         .or_else(|| headers.get("x-original-to").and_then(|v| v.to_str().ok()).map(str::to_owned))
         .unwrap_or_default();
-    let incoming = Incoming { raw: &body, arrival: Arrival::Relayed, to: &to, channel: "mime" };
+    let incoming = Delivery { raw: &body, arrival: Arrival::Relayed, recipient: &to, channel: "mime" };
     let outcome = receive(&services, incoming).await.map_err(|e| match e {
         IntakeError::Io(_) | IntakeError::Store(_) => {
             tracing::error!(error = %e, "an inbound email could not be stored");

@@ -5,9 +5,9 @@
 use std::path::Path;
 
 use super::answer::{self, AcceptedLetter};
-use super::authenticate::Arrival;
 use super::confirm;
 use super::parse::{EmailRequest, Ignored, Parsed, Problem, parse_email};
+use super::sink::Delivery;
 use crate::config::{Confirm, SenderSettings};
 use crate::domain::LetterId;
 use crate::domain::address::RawAddress;
@@ -21,16 +21,6 @@ use crate::notify::OutgoingEmail;
 use crate::render::{self, LetterTemplate};
 use crate::services::Services;
 use crate::store::{InboundRecord, now_ms};
-
-/// An email as a channel received it.
-pub struct Incoming<'a> {
-    pub raw: &'a [u8],
-    pub arrival: Arrival,
-    /// The address it was sent to (its `+tag` may name the template).
-    pub to: &'a str,
-    /// `imap`, `smtp` or `mime`, for the record.
-    pub channel: &'static str,
-}
 
 /// What became of an email.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,7 +38,7 @@ pub enum Outcome {
     AwaitingConfirmation,
 }
 
-pub async fn receive(services: &Services, email: Incoming<'_>) -> Result<Outcome, IntakeError> {
+pub async fn receive(services: &Services, email: Delivery<'_>) -> Result<Outcome, IntakeError> {
     let limit = services.settings.intake.max_message_size.0;
     if email.raw.len() as u64 > limit {
         return Err(IntakeError::TooLarge { limit });
@@ -57,7 +47,7 @@ pub async fn receive(services: &Services, email: Incoming<'_>) -> Result<Outcome
     let sender = from.as_deref().and_then(|f| sender_for(services, f));
     let default_template = sender.map(|s| s.default_template.as_str()).unwrap_or("relance-facture");
     let templates = services.templates.all();
-    let (request, problems) = match parse_email(email.raw, email.to, &templates, default_template) {
+    let (request, problems) = match parse_email(email.raw, email.recipient, &templates, default_template) {
         Parsed::Ignored(why) => return ignore(services, &email, why).await,
         Parsed::Request(request) => (request, vec![]),
         Parsed::Rejected { request, problems } => (request, problems),
@@ -88,7 +78,7 @@ pub async fn receive(services: &Services, email: Incoming<'_>) -> Result<Outcome
 
 async fn submit(
     services: &Services,
-    email: &Incoming<'_>,
+    email: &Delivery<'_>,
     sender: &SenderSettings,
     request: &EmailRequest,
     key: &str,
@@ -148,7 +138,7 @@ async fn submit(
 /// A reply saying yes to a held request: the letter leaves now.
 async fn confirmed(
     services: &Services,
-    email: &Incoming<'_>,
+    email: &Delivery<'_>,
     request: &EmailRequest,
     key: &str,
     token: &str,
@@ -170,7 +160,7 @@ async fn confirmed(
 
 async fn reject(
     services: &Services,
-    email: &Incoming<'_>,
+    email: &Delivery<'_>,
     request: &EmailRequest,
     key: &str,
     problems: Vec<Problem>,
@@ -183,7 +173,7 @@ async fn reject(
     Ok(Outcome::Rejected(problems))
 }
 
-async fn ignore(services: &Services, email: &Incoming<'_>, why: Ignored) -> Result<Outcome, IntakeError> {
+async fn ignore(services: &Services, email: &Delivery<'_>, why: Ignored) -> Result<Outcome, IntakeError> {
     let sha = crate::letters::files::sha256_hex(email.raw);
     let record = InboundRecord {
         dedupe_key: format!("sha256:{sha}"),
@@ -203,7 +193,7 @@ async fn ignore(services: &Services, email: &Incoming<'_>, why: Ignored) -> Resu
 /// Records what became of the email; false when another delivery of it was recorded first.
 async fn record(
     services: &Services,
-    email: &Incoming<'_>,
+    email: &Delivery<'_>,
     request: &EmailRequest,
     key: &str,
     outcome: &str,
@@ -348,15 +338,9 @@ fn preview(
 /// The pipeline as the sink every channel delivers to.
 #[async_trait::async_trait]
 impl super::sink::MessageSink for Services {
-    async fn deliver(&self, delivery: super::sink::Delivery<'_>) -> super::sink::DeliveryResult {
+    async fn deliver(&self, delivery: Delivery<'_>) -> super::sink::DeliveryResult {
         use super::sink::DeliveryResult;
-        let incoming = Incoming {
-            raw: delivery.raw,
-            arrival: delivery.arrival,
-            to: delivery.recipient,
-            channel: delivery.channel,
-        };
-        match receive(self, incoming).await {
+        match receive(self, delivery).await {
             Ok(outcome) => {
                 let accepted =
                     matches!(outcome, Outcome::Accepted(_) | Outcome::Duplicate | Outcome::AwaitingConfirmation);
