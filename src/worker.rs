@@ -127,6 +127,11 @@ async fn sweep(services: Arc<Services>, shutdown: CancellationToken) {
         if let Err(e) = flag_overdue(&services).await {
             tracing::warn!(error = %e, "could not flag overdue letters");
         }
+        match crate::letters::files::remove_abandoned(&services.files, &services.store, now_ms()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(folders = n, "removed files no letter will use"),
+            Err(e) => tracing::warn!(error = %e, "could not remove abandoned files"),
+        }
     }
 }
 

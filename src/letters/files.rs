@@ -65,3 +65,47 @@ pub async fn remove_dir(path: &Path) {
         tracing::warn!(path = %path.display(), error = %e, "could not remove a folder");
     }
 }
+
+/// How long a request's staging folder may live before it counts as abandoned (a crash mid-request).
+const STAGING_MAX_AGE: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// Removes what no letter will ever use: staging folders of requests that died half-way, and the files of
+/// held email requests that expired unconfirmed (or whose record is gone). Returns how many folders went.
+pub async fn remove_abandoned(files: &LetterFiles, store: &crate::store::Store, now_ms: i64) -> std::io::Result<usize> {
+    let mut removed = 0;
+    for dir in subfolders(&files.attachments_dir.join(".incoming")).await? {
+        let age = tokio::fs::metadata(&dir).await?.modified()?.elapsed().unwrap_or_default();
+        if age > STAGING_MAX_AGE {
+            remove_dir(&dir).await;
+            removed += 1;
+        }
+    }
+    for dir in subfolders(&files.attachments_dir.join(".pending")).await? {
+        let token = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let held = store.confirmation(&token).await.map_err(std::io::Error::other)?;
+        let abandoned = match held {
+            None => true,
+            Some(c) => c.letter_id.is_none() && c.expires_at < now_ms,
+        };
+        if abandoned {
+            remove_dir(&dir).await;
+            removed += 1;
+        }
+    }
+    Ok(removed)
+}
+
+async fn subfolders(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let mut entries = match tokio::fs::read_dir(dir).await {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(vec![]),
+        Err(e) => return Err(e),
+    };
+    let mut found = Vec::new();
+    while let Some(entry) = entries.next_entry().await? {
+        if entry.file_type().await?.is_dir() {
+            found.push(entry.path());
+        }
+    }
+    Ok(found)
+}

@@ -223,9 +223,18 @@ async fn the_confirmation_link_sends_once_and_an_expired_request_sends_nothing(d
     let (app, _env) = spawn_confirming(db, std::time::Duration::from_millis(1)).await;
     post_mime(&app, email("held-3@cabinet.example.fr", PASS, COMPLETE, false), INGRESS_KEY).await;
     tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    let link = app.url(&format!("/v1/confirmations/{}", held_token(&app)));
+    let token = held_token(&app);
+    let link = app.url(&format!("/v1/confirmations/{token}"));
     assert_eq!(app.client.post(&link).send().await.unwrap().status(), 410);
     assert!(letters_of(&app).await.is_empty());
+    // The sweep removes the files of what expired.
+    let held = app.attachments_dir.join(".pending").join(&token);
+    assert!(held.exists());
+    let removed = relais::letters::files::remove_abandoned(&app.services.files, &app.store, relais::store::now_ms())
+        .await
+        .unwrap();
+    assert_eq!(removed, 1);
+    assert!(!held.exists());
     app.stop().await;
 }
 
