@@ -10,13 +10,11 @@ use chrono::{TimeZone, Utc};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 
-use super::answer::{self, AcceptedLetter, AnswerTo, HeldLetter};
+use super::answer::{self, AnswerTo, HeldLetter};
 use crate::config::SenderSettings;
 use crate::domain::{EmailAddress, LetterId, Recipient, SenderId};
 use crate::intake::IntakeError;
-use crate::letters::context::letter_context;
 use crate::letters::{LetterRequest, StagedAttachment, Submitted, submit_letter};
-use crate::render;
 use crate::services::Services;
 use crate::store::{ConfirmationRecord, StoreError, now_ms};
 
@@ -66,15 +64,6 @@ fn new_token() -> String {
 
 fn rfc3339(ms: i64) -> String {
     Utc.timestamp_millis_opt(ms).single().unwrap_or_default().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-}
-
-/// The letter PDF as it will go, for the answers (the worker renders the same pinned version).
-fn preview(sender: &SenderSettings, letter: &LetterRequest, id: &LetterId) -> Vec<u8> {
-    let now = now_ms();
-    let context = letter_context(id, sender, &letter.recipient, &letter.variables, letter.reference.as_deref(), now);
-    render::render_letter(&letter.template, &context)
-        .map(|r| render::document::letter_pdf(&r, &letter.template.title, &sender.company, now))
-        .unwrap_or_default()
 }
 
 /// Holds a validated request: its files move under `.pending/TOKEN/`, and the requester is asked to confirm.
@@ -128,7 +117,7 @@ pub async fn hold(
         attachments: letter.attachments.iter().map(|a| a.filename.clone()).collect(),
         link: format!("{base}/v1/confirmations/{token}"),
         expires_at: rfc3339(expires_at),
-        document: preview(sender, &letter, &LetterId::generate()),
+        document: super::receive::preview(sender, &letter, &LetterId::generate()),
     };
     super::receive::send_answer(services, Some(answer::confirm(&services.emails, &to, &token, shown))).await;
     Ok(token)
@@ -184,18 +173,7 @@ pub async fn confirm(services: &Services, token: &str, by: Option<&SenderId>) ->
         Err(e) => return Err(ConfirmError::Submit(e.to_string())),
     };
     services.store.mark_confirmed(token, id.as_str(), now_ms()).await?;
-    let base = services.public_url.as_str().trim_end_matches('/');
-    let accepted = AcceptedLetter {
-        id: &id,
-        template_title: &kept.template.title,
-        recipient_name: kept.recipient.display_name(),
-        recipient_email: kept.recipient.email.as_str(),
-        reference: kept.reference.as_deref(),
-        attachments: kept.attachments.iter().map(|a| a.filename.clone()).collect(),
-        url: format!("{base}/v1/letters/{id}"),
-        document: preview(sender, &kept, &id),
-    };
-    super::receive::send_answer(services, Some(answer::accepted(&services.emails, &to, accepted))).await;
+    super::receive::answer_accepted(services, sender, &to, &kept, &id).await;
     Ok(id)
 }
 

@@ -16,7 +16,7 @@ use crate::intake::IntakeError;
 use crate::intake::validate::{Draft, check_draft, safe_filename};
 use crate::letters::context::letter_context;
 use crate::letters::files::{looks_like_pdf, remove_dir, write_durably};
-use crate::letters::{StagedAttachment, Submitted, submit_letter};
+use crate::letters::{LetterRequest, StagedAttachment, Submitted, submit_letter};
 use crate::notify::OutgoingEmail;
 use crate::render::{self, LetterTemplate};
 use crate::services::Services;
@@ -115,23 +115,8 @@ async fn submit(
     let id = match submitted.map_err(|e| IntakeError::Io(std::io::Error::other(e.to_string())))? {
         Submitted::Created(id) | Submitted::Replayed(id) => id,
     };
-    let document = preview(services, sender, &kept, &id);
-    let title = kept.template.title.clone();
-    let attachments = kept.attachments.iter().map(|a| a.filename.clone()).collect();
-    let recipient = kept.recipient.clone();
     record(services, email, request, key, "accepted", Some(&id), None).await?;
-    let base = services.public_url.as_str().trim_end_matches('/');
-    let accepted = AcceptedLetter {
-        id: &id,
-        template_title: &title,
-        recipient_name: recipient.display_name(),
-        recipient_email: recipient.email.as_str(),
-        reference: request.reference.as_deref(),
-        attachments,
-        url: format!("{base}/v1/letters/{id}"),
-        document,
-    };
-    send_answer(services, Some(answer::accepted(&services.emails, &answer::AnswerTo::of(request), accepted))).await;
+    answer_accepted(services, sender, &answer::AnswerTo::of(request), &kept, &id).await;
     Ok(Outcome::Accepted(id))
 }
 
@@ -317,22 +302,39 @@ fn not_pdf(filename: &str, request: &EmailRequest) -> Problem {
     Problem { field: filename.to_owned(), code: "not_pdf".into(), message }
 }
 
-/// The letter as it will be sent, for the acceptance email (the worker renders the same pinned version).
-fn preview(
-    _services: &Services,
-    sender: &SenderSettings,
-    letter: &crate::letters::LetterRequest,
-    id: &LetterId,
-) -> Vec<u8> {
+/// The letter PDF as it will be sent, for the answers (the worker renders the same pinned version).
+pub(super) fn preview(sender: &SenderSettings, letter: &LetterRequest, id: &LetterId) -> Vec<u8> {
     let now = now_ms();
     let context = letter_context(id, sender, &letter.recipient, &letter.variables, letter.reference.as_deref(), now);
     match render::render_letter(&letter.template, &context) {
         Ok(rendered) => render::document::letter_pdf(&rendered, &letter.template.title, &sender.company, now),
         Err(e) => {
-            tracing::warn!(error = %e, "the preview of an accepted letter could not be rendered");
+            tracing::warn!(error = %e, "the preview of a letter could not be rendered");
             Vec::new()
         }
     }
+}
+
+/// Tells the requester their letter leaves, with the letter as it will go attached.
+pub(super) async fn answer_accepted(
+    services: &Services,
+    sender: &SenderSettings,
+    to: &answer::AnswerTo,
+    letter: &LetterRequest,
+    id: &LetterId,
+) {
+    let base = services.public_url.as_str().trim_end_matches('/');
+    let accepted = AcceptedLetter {
+        id,
+        template_title: &letter.template.title,
+        recipient_name: letter.recipient.display_name(),
+        recipient_email: letter.recipient.email.as_str(),
+        reference: letter.reference.as_deref(),
+        attachments: letter.attachments.iter().map(|a| a.filename.clone()).collect(),
+        url: format!("{base}/v1/letters/{id}"),
+        document: preview(sender, letter, id),
+    };
+    send_answer(services, Some(answer::accepted(&services.emails, to, accepted))).await;
 }
 
 /// The pipeline as the sink every channel delivers to.
