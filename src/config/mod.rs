@@ -1,17 +1,25 @@
 //! Configuration: the embedded defaults, then a file, then `RELAIS__*` environment variables; validated at start.
+//! The sections live beside: `intake` (email channels), `senders` (providers and senders), `values` (secrets, sizes).
+
+mod intake;
+mod senders;
+mod values;
+
+pub use intake::{DnsSettings, ImapMailboxSettings, IntakeSettings, MimeIntakeSettings, SmtpIntakeSettings};
+pub use senders::{Ar24Settings, Confirm, ProviderSettings, SandboxSettings, SenderSettings, Service};
+pub use values::{ByteSize, Secret};
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use secrecy::{ExposeSecret, SecretString};
-use serde::{Deserialize, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
 
-use crate::domain::{EmailAddress, PostalAddress, SenderId};
+use crate::domain::SenderId;
 
 /// The defaults, documented key by key; they are what `relais serve` runs on with no configuration.
-pub const DEFAULT_TOML: &str = include_str!("../config/default.toml");
+pub const DEFAULT_TOML: &str = include_str!("../../config/default.toml");
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -110,222 +118,6 @@ pub struct WorkerSettings {
     pub reconcile_after: Duration,
     #[serde(with = "humantime_serde")]
     pub sync_every: Duration,
-}
-
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct IntakeSettings {
-    pub trusted_authserv_ids: Vec<String>,
-    pub max_message_size: ByteSize,
-    #[serde(with = "humantime_serde")]
-    pub confirm_within: Duration,
-    #[serde(default)]
-    pub imap: Vec<ImapMailboxSettings>,
-    pub mime: MimeIntakeSettings,
-    pub smtp: SmtpIntakeSettings,
-    pub dns: DnsSettings,
-}
-
-/// One `[[intake.imap]]` mailbox relais watches.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct ImapMailboxSettings {
-    pub host: String,
-    #[serde(default = "imap_port")]
-    pub port: u16,
-    #[serde(default = "imap_tls")]
-    pub tls: crate::intake::email::imap::ImapTls,
-    pub username: String,
-    #[serde(default)]
-    pub password: Secret,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub password_file: Option<PathBuf>,
-    /// An XOAUTH2 access token file instead of a password.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub oauth2_token_file: Option<PathBuf>,
-    #[serde(default = "inbox")]
-    pub folder: String,
-    #[serde(default = "done_folder")]
-    pub done_folder: String,
-    #[serde(default = "rejected_folder")]
-    pub rejected_folder: String,
-    /// The mailbox's address; defaults to the username.
-    #[serde(default)]
-    pub address: String,
-    #[serde(default = "sixty_seconds", with = "humantime_serde")]
-    pub poll_interval: Duration,
-    #[serde(default = "twenty_five_minutes", with = "humantime_serde")]
-    pub idle_renew: Duration,
-    #[serde(default = "sixty_seconds", with = "humantime_serde")]
-    pub command_timeout: Duration,
-}
-
-fn imap_port() -> u16 {
-    993
-}
-
-fn imap_tls() -> crate::intake::email::imap::ImapTls {
-    crate::intake::email::imap::ImapTls::Tls
-}
-
-fn inbox() -> String {
-    "INBOX".to_owned()
-}
-
-fn done_folder() -> String {
-    "relais/done".to_owned()
-}
-
-fn rejected_folder() -> String {
-    "relais/rejected".to_owned()
-}
-
-fn twenty_five_minutes() -> Duration {
-    Duration::from_secs(25 * 60)
-}
-
-/// `[intake.smtp]`: relais's own SMTP/LMTP receiver.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct SmtpIntakeSettings {
-    /// Empty: the receiver is off.
-    pub listen: String,
-    pub lmtp: bool,
-    pub max_message_size: ByteSize,
-    pub accept_domains: Vec<String>,
-    pub hostname: String,
-    pub tls_cert_file: PathBuf,
-    pub tls_key_file: PathBuf,
-    pub require_tls: bool,
-    #[serde(with = "humantime_serde")]
-    pub command_timeout: Duration,
-    #[serde(with = "humantime_serde")]
-    pub data_timeout: Duration,
-}
-
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct MimeIntakeSettings {
-    #[serde(default)]
-    pub ingress_key: Secret,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ingress_key_file: Option<PathBuf>,
-}
-
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct DnsSettings {
-    /// Empty: the system resolver.
-    pub records_file: PathBuf,
-}
-
-/// One provider account; `kind` picks the implementation under `src/providers/`.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
-pub enum ProviderSettings {
-    Sandbox(SandboxSettings),
-    Ar24(Ar24Settings),
-}
-
-/// An AR24 account (providers.md §1): API token and private key, and where AR24's webhooks come from.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct Ar24Settings {
-    /// `https://sandbox.ar24.fr/api/` or `https://app.ar24.fr/api/`.
-    pub base_url: url::Url,
-    #[serde(default)]
-    pub token: Secret,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub token_file: Option<PathBuf>,
-    #[serde(default)]
-    pub private_key: Secret,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub private_key_file: Option<PathBuf>,
-    /// Source addresses AR24 calls from; empty means no IP check (the secret in the URL still applies).
-    #[serde(default)]
-    pub webhook_allowed_ips: Vec<std::net::IpAddr>,
-    /// How often letters with no news are looked up at AR24 (webhooks get lost).
-    #[serde(default = "one_hour", with = "humantime_serde")]
-    pub sync_every: Duration,
-    /// AR24 documents 60 s as its own timeout.
-    #[serde(default = "sixty_seconds", with = "humantime_serde")]
-    pub timeout: Duration,
-}
-
-fn one_hour() -> Duration {
-    Duration::from_secs(3600)
-}
-
-fn sixty_seconds() -> Duration {
-    Duration::from_secs(60)
-}
-
-/// The service level of a sender's letters.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Service {
-    /// Simple electronic registered delivery (eIDAS art. 43): sent without approval.
-    #[default]
-    Simple,
-    /// Qualified (eIDAS art. 44, the legal equivalent of a paper LRAR): the sender approves with a one-time code.
-    Qualified,
-}
-
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct SandboxSettings {
-    #[serde(with = "humantime_serde")]
-    pub deposit_after: Duration,
-    #[serde(with = "humantime_serde")]
-    pub outcome_after: Duration,
-    pub webhook_secret: Secret,
-    pub price_cents: i64,
-}
-
-/// A legal sender of letters. API keys belong to one sender.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct SenderSettings {
-    pub id: SenderId,
-    pub provider: String,
-    pub company: String,
-    #[serde(default)]
-    pub name: String,
-    #[serde(default)]
-    pub siret: String,
-    pub email: EmailAddress,
-    pub address: PostalAddress,
-    #[serde(default = "yes")]
-    pub require_pdf: bool,
-    /// The sender's account id at the provider (AR24 `id_user`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub provider_user_id: Option<String>,
-    #[serde(default)]
-    pub service: Service,
-    /// Who may ask for letters by email: addresses, or `@domain`.
-    #[serde(default)]
-    pub allowed_from: Vec<String>,
-    #[serde(default)]
-    pub confirm: Confirm,
-    #[serde(default = "default_template")]
-    pub default_template: String,
-}
-
-/// Whether emailed requests leave at once or after the requester confirms.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Confirm {
-    #[default]
-    Never,
-    Always,
-}
-
-fn default_template() -> String {
-    "relance-facture".to_owned()
-}
-
-fn yes() -> bool {
-    true
 }
 
 impl Settings {
@@ -466,84 +258,6 @@ fn read_secret_file(secret: &mut Secret, file: &Option<PathBuf>, key: &str) -> R
         *secret = Secret::new(text.trim_end().to_owned());
     }
     Ok(())
-}
-
-/// A secret string: never printed, serialized as `[redacted]` when set.
-#[derive(Clone, Default, Deserialize)]
-#[serde(transparent)]
-pub struct Secret(Option<SecretString>);
-
-impl Secret {
-    pub fn new(value: String) -> Self {
-        Self(Some(SecretString::from(value)))
-    }
-
-    pub fn expose(&self) -> &str {
-        self.0.as_ref().map(|s| s.expose_secret()).unwrap_or("")
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.expose().is_empty()
-    }
-}
-
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("[redacted]")
-    }
-}
-
-impl Serialize for Secret {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(if self.is_empty() { "" } else { "[redacted]" })
-    }
-}
-
-/// A size such as "256MB" (decimal units) or "30MiB" (binary units), or a plain number of bytes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub struct ByteSize(pub u64);
-
-impl std::str::FromStr for ByteSize {
-    type Err = String;
-
-    fn from_str(text: &str) -> Result<Self, String> {
-        let text = text.trim();
-        let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
-        let (number, unit) = text.split_at(split);
-        let number: u64 = number.parse().map_err(|_| format!("`{text}` is not a size such as 256MB"))?;
-        let factor: u64 = match unit.trim().to_ascii_lowercase().as_str() {
-            "" | "b" => 1,
-            "kb" => 1_000,
-            "mb" => 1_000_000,
-            "gb" => 1_000_000_000,
-            "kib" => 1 << 10,
-            "mib" => 1 << 20,
-            "gib" => 1 << 30,
-            other => return Err(format!("unknown size unit `{other}` (use B, KB, MB, GB, KiB, MiB, GiB)")),
-        };
-        Ok(ByteSize(number.saturating_mul(factor)))
-    }
-}
-
-impl<'de> Deserialize<'de> for ByteSize {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Raw {
-            Number(u64),
-            Text(String),
-        }
-        match Raw::deserialize(d)? {
-            Raw::Number(n) => Ok(ByteSize(n)),
-            Raw::Text(t) => t.parse().map_err(serde::de::Error::custom),
-        }
-    }
-}
-
-impl Serialize for ByteSize {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_u64(self.0)
-    }
 }
 
 #[cfg(test)]
