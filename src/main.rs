@@ -4,13 +4,14 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use relais::accounts::{Scope, Scopes};
 use relais::config::Settings;
-use relais::domain::SenderId;
+use relais::domain::{ApiKeyId, SenderId};
 use relais::letters::approval;
 use relais::providers::LinkOutcome;
 use relais::startup::{Application, build_services};
 use relais::store::Store;
-use relais::{accounts, telemetry};
+use relais::{accounts, http, telemetry};
 
 #[derive(Parser)]
 #[command(name = "relais", version, about = "Self-hosted gateway for registered letters")]
@@ -69,7 +70,21 @@ enum ApiKeyCommand {
         sender: String,
         #[arg(long)]
         label: Option<String>,
+        /// What the key may do: letters (the default), templates, admin (implies the others). Repeatable.
+        #[arg(long = "scope", value_parser = parse_scope)]
+        scopes: Vec<Scope>,
     },
+    /// List the keys (all senders, or one), with their scopes, last use and revocation; never the secrets.
+    List {
+        #[arg(long)]
+        sender: Option<String>,
+    },
+    /// Revoke a key by its id (`key_…`): it is refused from its next request on.
+    Revoke { id: String },
+}
+
+fn parse_scope(text: &str) -> Result<Scope, String> {
+    text.parse()
 }
 
 #[tokio::main]
@@ -87,19 +102,42 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::CheckConfig { offline } => check_config(settings, offline).await,
         Command::Sender(command) => sender_command(settings, command).await,
-        Command::ApiKey(ApiKeyCommand::Create { sender, label }) => {
-            let sender: SenderId = sender.parse().map_err(anyhow::Error::msg)?;
-            anyhow::ensure!(
-                settings.sender(&sender).is_some(),
-                "no sender `{sender}` in the configuration ([[senders]])"
-            );
+        Command::ApiKey(command) => api_key_command(settings, command).await,
+    }
+}
+
+async fn api_key_command(settings: Settings, command: ApiKeyCommand) -> anyhow::Result<()> {
+    let find = |id: &str| -> anyhow::Result<SenderId> {
+        let id: SenderId = id.parse().map_err(anyhow::Error::msg)?;
+        anyhow::ensure!(settings.sender(&id).is_some(), "no sender `{id}` in the configuration ([[senders]])");
+        Ok(id)
+    };
+    match command {
+        ApiKeyCommand::Create { sender, label, scopes } => {
+            let sender = find(&sender)?;
             let store = Store::connect(&settings.database.url, 1).await?;
-            let key = accounts::create_api_key(&store, &sender, label.as_deref()).await?;
+            let key = accounts::create_api_key(&store, &sender, label.as_deref(), Scopes::new(scopes)).await?;
             println!("{}", key.secret);
-            eprintln!("API key {} for sender `{sender}`: keep it now, it will not be shown again", key.id);
-            Ok(())
+            eprintln!(
+                "API key {} for sender `{sender}`, scopes {}: keep it now, it will not be shown again",
+                key.id, key.scopes
+            );
+        }
+        ApiKeyCommand::List { sender } => {
+            let sender = sender.as_deref().map(find).transpose()?;
+            let store = Store::connect(&settings.database.url, 1).await?;
+            for key in store.api_keys(sender.as_ref()).await? {
+                println!("{}", serde_json::to_string(&http::routes::api_keys::key_view(&key))?);
+            }
+        }
+        ApiKeyCommand::Revoke { id } => {
+            let id: ApiKeyId = id.parse().map_err(anyhow::Error::msg)?;
+            let store = Store::connect(&settings.database.url, 1).await?;
+            let key = accounts::revoke_api_key(&store, &id).await?.with_context(|| format!("no API key {id}"))?;
+            eprintln!("API key {} ({}…) of sender `{}` is revoked", key.id, key.prefix, key.sender_id);
         }
     }
+    Ok(())
 }
 
 async fn check_config(settings: Settings, offline: bool) -> anyhow::Result<()> {
@@ -176,18 +214,9 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
         providers.join(", ")
     );
     if let Some(key) = app.create_first_key().await? {
-        print_first_key(&key.secret, public_url.as_str());
+        println!("{}", accounts::first_key_message(&key, public_url.as_str()));
     }
     app.run_until_stopped().await
-}
-
-fn print_first_key(secret: &str, base: &str) {
-    let base = base.trim_end_matches('/');
-    println!(
-        "\nFirst start: an API key was created for sender `default`. It is shown only this once:\n\n    {secret}\n\n\
-         Try it:\n\n    curl -s {base}/v1/letters -H 'Authorization: Bearer {secret}' -H 'Content-Type: application/json' \\\n      \
-         -d @examples/letter.json\n"
-    );
 }
 
 fn redact_url(url: &str) -> String {

@@ -58,15 +58,11 @@ impl Application {
         self.shutdown.clone()
     }
 
-    /// On the embedded defaults, the very first start creates an API key for the first sender, so the
-    /// quickstart needs no extra command. Returns it to be shown once.
+    /// The very first start (no API key in the database, SQLite or PostgreSQL) creates an `admin` key for
+    /// the first configured sender, so the quickstart needs no extra command. Returns it to be shown once.
     pub async fn create_first_key(&self) -> anyhow::Result<Option<CreatedKey>> {
-        let settings = &self.services.settings;
-        if !settings.uses_sqlite() || self.services.store.count_api_keys().await? > 0 {
-            return Ok(None);
-        }
-        let sender = &settings.senders[0].id;
-        Ok(Some(accounts::create_api_key(&self.services.store, sender, Some("created at first start")).await?))
+        let sender = &self.services.settings.senders[0].id;
+        Ok(accounts::create_first_api_key(&self.services.store, sender).await?)
     }
 
     /// Serves HTTP, runs the workers and the providers' background tasks, until SIGTERM, Ctrl-C or the

@@ -5,6 +5,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
+use crate::accounts::{Scope, Scopes};
 use crate::domain::{FieldError, FieldErrors};
 use crate::intake::IntakeError;
 use crate::letters::SubmitError;
@@ -31,6 +32,15 @@ impl ApiError {
 
     pub fn forbidden(detail: impl Into<String>) -> Self {
         Self::new(StatusCode::FORBIDDEN, "forbidden", "Not allowed for this API key", detail)
+    }
+
+    /// 403 for a key without the scope a route needs; `errors[0].field` is `scope`.
+    pub fn missing_scope(needed: Scope, held: &Scopes) -> Self {
+        let detail =
+            format!("this API key lacks the `{needed}` scope (it has: {held}); create a key with `--scope {needed}`");
+        let mut e = Self::new(StatusCode::FORBIDDEN, "missing_scope", "Not allowed for this API key", detail.clone());
+        e.errors.push(FieldError::new("scope", "missing_scope", detail));
+        e
     }
 
     pub fn not_found(detail: impl Into<String>) -> Self {

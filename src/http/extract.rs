@@ -7,16 +7,27 @@ use axum::http::header;
 use axum::http::request::Parts;
 
 use super::error::ApiError;
-use crate::accounts;
+use crate::accounts::{self, Scope, Scopes};
 use crate::domain::{ApiKeyId, SenderId};
 use crate::intake::http::parse_json;
 use crate::services::Services;
 
-/// The authenticated caller: an API key and the sender it belongs to.
+/// The authenticated caller: an API key, the sender it belongs to, and what it may do.
 #[derive(Debug, Clone)]
 pub struct Caller {
     pub key: ApiKeyId,
     pub sender: SenderId,
+    pub scopes: Scopes,
+}
+
+impl Caller {
+    /// Refuses the request (403, naming the missing scope) unless the key has `scope` (or `admin`).
+    pub fn require(&self, scope: Scope) -> Result<(), ApiError> {
+        if self.scopes.allows(scope) {
+            return Ok(());
+        }
+        Err(ApiError::missing_scope(scope, &self.scopes))
+    }
 }
 
 impl FromRequestParts<Arc<Services>> for Caller {
@@ -36,7 +47,7 @@ impl FromRequestParts<Arc<Services>> for Caller {
         let key = accounts::authenticate(&services.store, presented)
             .await?
             .ok_or_else(|| ApiError::unauthorized("this API key is unknown or revoked"))?;
-        Ok(Caller { key: key.id, sender: key.sender_id })
+        Ok(Caller { key: key.id, sender: key.sender_id, scopes: key.scopes })
     }
 }
 

@@ -126,7 +126,7 @@ pub async fn spawn_with(env: &TestEnv, settings: Settings) -> TestApp {
     let services = app.services();
     let store = services.store.clone();
     let sender: SenderId = "default".parse().unwrap();
-    let key = accounts::create_api_key(&store, &sender, Some("tests")).await.expect("api key");
+    let key = accounts::create_api_key(&store, &sender, Some("tests"), Default::default()).await.expect("api key");
     let address = format!("http://127.0.0.1:{}", app.port());
     let shutdown = app.shutdown_token();
     let handle = tokio::spawn(async move { app.run_until_stopped().await.expect("app runs") });
@@ -170,6 +170,13 @@ pub fn sample_pdf() -> Vec<u8> {
 }
 
 impl TestApp {
+    /// A new key of the default sender with `scopes` (the app's own `api_key` has `letters`).
+    pub async fn key_with(&self, scopes: &[relais::accounts::Scope]) -> String {
+        let sender: SenderId = "default".parse().unwrap();
+        let scopes = relais::accounts::Scopes::new(scopes.iter().copied());
+        accounts::create_api_key(&self.store, &sender, Some("tests"), scopes).await.expect("api key").secret
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.address)
     }

@@ -3,6 +3,7 @@
 mod fake_ar24;
 mod helpers;
 
+mod api_keys;
 mod ar24;
 mod consent;
 mod email;

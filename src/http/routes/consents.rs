@@ -14,6 +14,7 @@ use chrono::{TimeZone, Utc};
 use serde::Deserialize;
 use serde_json::json;
 
+use crate::accounts::Scope;
 use crate::domain::{EmailAddress, FieldError, FieldErrors};
 use crate::http::error::ApiError;
 use crate::http::extract::{AppJson, Caller};
@@ -58,6 +59,7 @@ async fn create(
     caller: Caller,
     AppJson(raw): AppJson<RawConsent>,
 ) -> Result<Response, ApiError> {
+    caller.require(Scope::Letters)?;
     let mut errors = FieldErrors::default();
     let email = match raw.email.as_deref() {
         Some(e) => errors.take("email", EmailAddress::parse(e)),
@@ -107,6 +109,7 @@ async fn list(
     caller: Caller,
     Query(q): Query<ConsentQuery>,
 ) -> Result<Response, ApiError> {
+    caller.require(Scope::Letters)?;
     let email = q.email.as_deref().ok_or_else(|| {
         ApiError::invalid(FieldError::new("email", "required", "give ?email= to look consents up").into())
     })?;

@@ -12,6 +12,7 @@ use chrono::{TimeZone, Utc};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use crate::accounts::Scope;
 use crate::domain::{FieldError, LetterId, LetterState};
 use crate::http::error::ApiError;
 use crate::http::extract::Caller;
@@ -109,6 +110,7 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
 }
 
 async fn create(State(services): State<Arc<Services>>, caller: Caller, request: Request) -> Result<Response, ApiError> {
+    caller.require(Scope::Letters)?;
     let key = idempotency_key(request.headers())?;
     let content_type =
         request.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
@@ -148,6 +150,7 @@ async fn show(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
+    caller.require(Scope::Letters)?;
     let letter = owned_letter(&services, &caller, &id).await?;
     Ok(axum::Json(letter_view(&services, &letter, true).await?).into_response())
 }
@@ -179,6 +182,7 @@ async fn list(
     caller: Caller,
     Query(q): Query<ListQuery>,
 ) -> Result<Response, ApiError> {
+    caller.require(Scope::Letters)?;
     let mut errors = crate::domain::FieldErrors::default();
     let state = q.state.as_deref().and_then(|s| {
         errors.take("state", s.parse::<LetterState>().map_err(|m| FieldError::new("", "invalid_state", m)))
@@ -212,6 +216,7 @@ async fn cancel(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
+    caller.require(Scope::Letters)?;
     let id = parse_id(&id)?;
     let letter = cancel_letter(&services, &caller.sender, &id).await?;
     Ok(axum::Json(letter_view(&services, &letter, true).await?).into_response())
@@ -233,6 +238,7 @@ async fn document(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
+    caller.require(Scope::Letters)?;
     let letter = owned_letter(&services, &caller, &id).await?;
     if letter.content_sha256.is_none() {
         return Err(ApiError::not_found("the letter has not been rendered yet"));
@@ -246,6 +252,7 @@ async fn proof(
     caller: Caller,
     Path((id, kind)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
+    caller.require(Scope::Letters)?;
     let letter = owned_letter(&services, &caller, &id).await?;
     let kind: ProofKind = kind.parse().map_err(ApiError::not_found)?;
     let record = services

@@ -1,5 +1,6 @@
 //! One module per resource; each exports `router()`, merged in `http::router`.
 
+pub mod api_keys;
 pub mod confirmations;
 pub mod consents;
 pub mod health;

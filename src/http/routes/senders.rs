@@ -11,6 +11,7 @@ use chrono::{TimeZone, Utc};
 use serde::Deserialize;
 use serde_json::json;
 
+use crate::accounts::Scope;
 use crate::domain::{FieldError, SenderId};
 use crate::http::error::ApiError;
 use crate::http::extract::{AppJson, Caller};
@@ -33,6 +34,7 @@ async fn create(
     Path(id): Path<String>,
     AppJson(raw): AppJson<RawApproval>,
 ) -> Result<Response, ApiError> {
+    caller.require(Scope::Letters)?;
     let sender: SenderId = id.parse().map_err(|_| ApiError::not_found(format!("no sender {id}")))?;
     if sender != caller.sender {
         return Err(ApiError::forbidden(format!("this API key belongs to sender `{}`, not `{sender}`", caller.sender)));
