@@ -1,10 +1,12 @@
 //! Configuration: the embedded defaults, then a file, then `RELAIS__*` environment variables; validated at start.
 //! The sections live beside: `intake` (email channels), `senders` (providers and senders), `values` (secrets, sizes).
 
+mod audit;
 mod intake;
 mod senders;
 mod values;
 
+pub use audit::AuditSettings;
 pub use intake::{DnsSettings, ImapMailboxSettings, IntakeSettings, MimeIntakeSettings, SmtpIntakeSettings};
 pub use senders::{Ar24Settings, Confirm, ProviderSettings, SandboxSettings, SenderSettings, Service};
 pub use values::{ByteSize, Secret};
@@ -44,6 +46,7 @@ pub struct Settings {
     pub intake: IntakeSettings,
     pub providers: BTreeMap<String, ProviderSettings>,
     pub senders: Vec<SenderSettings>,
+    pub audit: AuditSettings,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -224,6 +227,7 @@ impl Settings {
         }
         self.validate_providers()?;
         self.validate_smtp()?;
+        self.audit.validate()?;
         if self.senders.is_empty() {
             return Err(invalid("senders", "at least one sender is needed"));
         }

@@ -4,6 +4,7 @@
 //! milliseconds, JSON as TEXT), so every query is written once. What differs per backend — connecting,
 //! pragmas, migrations, claiming jobs — lives in `sqlite.rs` and `postgres.rs`.
 
+pub mod anchors;
 mod api_keys;
 pub mod approvals;
 mod confirmations;
@@ -24,6 +25,7 @@ use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{Any, AnyPool, Transaction};
 use tokio::sync::Notify;
 
+pub use anchors::{AnchoredHead, ChainHead};
 pub use api_keys::{ApiKeyRecord, NewApiKey};
 pub use confirmations::ConfirmationRecord;
 pub use consents::{ConsentRecord, NewConsent};

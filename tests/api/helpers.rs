@@ -70,6 +70,8 @@ impl TestEnv {
         s.storage.proofs_dir = self.path("proofs");
         s.storage.attachments_dir = self.path("attachments");
         s.mail.outbox_dir = self.path("outbox");
+        s.audit.anchor_file = self.path("anchors/anchors.jsonl");
+        s.audit.anchor_every = Duration::ZERO;
         s.worker.poll_interval = Duration::from_millis(50);
         s.worker.lease = Duration::from_secs(5);
         s.worker.reconcile_after = Duration::from_millis(200);
