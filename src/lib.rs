@@ -12,12 +12,15 @@
 //! - [`notify`]: notices to the requester by email, and webhook signatures.
 //! - [`worker`]: claims jobs with a lease, retries on one schedule, sweeps silent letters.
 //! - [`store`]: SQLite or PostgreSQL behind one `Store`; the job queue is a table there.
+//! - [`audit`]: `relais verify` (event chains, files against their SHA-256) and the anchors of the chains
+//!   kept outside the database (an append-only file, the operator's mailbox, an RFC 3161 time-stamp).
 //! - [`http`]: the API routes, extractors (API key, JSON) and the one error mapping.
 //! - [`domain`]: ids, states, recipients, addresses, emails: built only by parsing.
 //! - [`config`], [`telemetry`], [`startup`], [`services`], [`accounts`]: running it (API keys live in
 //!   `accounts`).
 
 pub mod accounts;
+pub mod audit;
 pub mod config;
 pub mod domain;
 pub mod http;

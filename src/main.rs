@@ -1,4 +1,4 @@
-//! The `relais` command line: serve, migrate, check-config, api-key.
+//! The `relais` command line: serve, migrate, check-config, api-key, sender, verify, anchor.
 
 use std::path::PathBuf;
 
@@ -8,10 +8,12 @@ use relais::accounts::{Scope, Scopes};
 use relais::config::Settings;
 use relais::domain::{ApiKeyId, SenderId};
 use relais::letters::approval;
+use relais::letters::files::LetterFiles;
+use relais::notify::Mailer;
 use relais::providers::LinkOutcome;
 use relais::startup::{Application, build_services};
 use relais::store::Store;
-use relais::{accounts, http, telemetry};
+use relais::{accounts, audit, http, telemetry};
 
 #[derive(Parser)]
 #[command(name = "relais", version, about = "Self-hosted gateway for registered letters")]
@@ -44,6 +46,19 @@ enum Command {
     /// Link senders to their provider account and approve their qualified letters.
     #[command(subcommand)]
     Sender(SenderCommand),
+    /// Check every letter's event chain, its files (letter PDF, attachments, proofs) against their SHA-256,
+    /// and the chains against the anchor file; exit 1 with each difference.
+    Verify {
+        /// Check this letter only.
+        #[arg(long)]
+        letter: Option<String>,
+        /// When everything verifies, anchor the chains now.
+        #[arg(long)]
+        anchor: bool,
+    },
+    /// Anchor every letter's event chain now: append the digest of all chain heads to the anchor file,
+    /// time-stamp it and email it as configured in [audit].
+    Anchor,
 }
 
 #[derive(Subcommand)]
@@ -102,6 +117,11 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::CheckConfig { offline } => check_config(settings, offline).await,
         Command::Sender(command) => sender_command(settings, command).await,
+        Command::Verify { letter, anchor } => verify(settings, letter, anchor).await,
+        Command::Anchor => {
+            let store = Store::connect(&settings.database.url, 2).await?;
+            anchor(&settings, &store).await
+        }
         Command::ApiKey(command) => api_key_command(settings, command).await,
     }
 }
@@ -137,6 +157,59 @@ async fn api_key_command(settings: Settings, command: ApiKeyCommand) -> anyhow::
             eprintln!("API key {} ({}…) of sender `{}` is revoked", key.id, key.prefix, key.sender_id);
         }
     }
+    Ok(())
+}
+
+async fn verify(settings: Settings, letter: Option<String>, and_anchor: bool) -> anyhow::Result<()> {
+    let store = Store::connect(&settings.database.url, 2).await?;
+    let scope = match letter {
+        Some(id) => audit::Scope::Letter(id.parse().map_err(anyhow::Error::msg)?),
+        None => audit::Scope::Everything,
+    };
+    let files = LetterFiles {
+        attachments_dir: settings.storage.attachments_dir.clone(),
+        proofs_dir: settings.storage.proofs_dir.clone(),
+    };
+    let report = audit::verify(&store, &files, &settings.audit.anchor_file, &scope).await?;
+    for finding in &report.findings {
+        println!("{finding}");
+    }
+    println!("{}", report.summary());
+    if !report.is_clean() {
+        std::process::exit(1);
+    }
+    if and_anchor {
+        anchor(&settings, &store).await?;
+    }
+    Ok(())
+}
+
+async fn anchor(settings: &Settings, store: &Store) -> anyhow::Result<()> {
+    let mailer = Mailer::from_settings(&settings.mail)?;
+    let anchored = audit::anchor_chains(store, &settings.audit, &mailer).await?;
+    let line = &anchored.line;
+    println!("{}", line.digest);
+    eprintln!(
+        "anchored {} letter(s) ({} changed) at {}, appended to {}",
+        line.letters,
+        line.changed.len(),
+        line.anchored_at,
+        settings.audit.anchor_file.display()
+    );
+    match (&line.timestamp_token, &anchored.timestamp_error) {
+        (Some(name), _) => eprintln!("time-stamped: {name} beside the anchor file"),
+        (None, Some(error)) => eprintln!("not time-stamped: {error}"),
+        (None, None) => {}
+    }
+    match (settings.audit.operator(), &anchored.email_error) {
+        (Some(to), None) => eprintln!("emailed to {to}"),
+        (Some(to), Some(error)) => eprintln!("not emailed to {to}: {error}"),
+        (None, _) => {}
+    }
+    for finding in &anchored.findings {
+        println!("{finding}");
+    }
+    anyhow::ensure!(anchored.findings.is_empty(), "{} difference(s) with the earlier anchors", anchored.findings.len());
     Ok(())
 }
 

@@ -1,5 +1,6 @@
 //! Workers: claim due jobs with a lease, run them, retry transient failures on one schedule, give up on
-//! permanent ones; and a periodic sweep that looks up letters with no news from their provider.
+//! permanent ones; a periodic sweep that looks up letters with no news from their provider; and the
+//! anchoring of the event chains on its own period.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -40,6 +41,9 @@ pub fn spawn_workers(services: Arc<Services>, shutdown: CancellationToken) -> Jo
     for n in 0..services.settings.worker.concurrency {
         let owner = format!("{}-{instance}-{n}", std::process::id());
         set.spawn(work(services.clone(), owner, shutdown.clone()));
+    }
+    if !services.settings.audit.anchor_every.is_zero() {
+        set.spawn(crate::audit::anchor_on_schedule(services.clone(), shutdown.clone()));
     }
     set.spawn(sweep(services, shutdown));
     set

@@ -5,6 +5,7 @@ mod helpers;
 
 mod api_keys;
 mod ar24;
+mod audit;
 mod consent;
 mod email;
 mod idempotency;

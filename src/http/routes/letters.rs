@@ -78,6 +78,7 @@ async fn letter_view(services: &Services, letter: &LetterRecord, full: bool) -> 
             .iter()
             .map(|a| json!({ "filename": a.filename, "content_type": a.content_type, "size": a.size, "sha256": a.sha256 }))
             .collect();
+        view["chain"] = json!(crate::audit::chain_status(&services.store, &letter.id, &events).await?);
         view["events"] = events
             .iter()
             .map(|e| json!({ "seq": e.seq, "at": rfc3339(e.at), "state": e.state.as_str(), "detail": e.detail, "hash": e.hash }))
