@@ -15,6 +15,8 @@ use relais::startup::{Application, build_services};
 use relais::store::Store;
 use relais::{accounts, audit, http, telemetry};
 
+mod cli;
+
 #[derive(Parser)]
 #[command(name = "relais", version, about = "Self-hosted gateway for registered letters")]
 struct Cli {
@@ -59,6 +61,9 @@ enum Command {
     /// Anchor every letter's event chain now: append the digest of all chain heads to the anchor file,
     /// time-stamp it and email it as configured in [audit].
     Anchor,
+    /// List, check, preview and publish letter and email templates.
+    #[command(subcommand)]
+    Template(cli::template::TemplateCommand),
 }
 
 #[derive(Subcommand)]
@@ -123,6 +128,7 @@ async fn main() -> anyhow::Result<()> {
             anchor(&settings, &store).await
         }
         Command::ApiKey(command) => api_key_command(settings, command).await,
+        Command::Template(command) => cli::template::run(settings, command).await,
     }
 }
 

@@ -21,7 +21,8 @@ pub struct Services {
     pub committer: Committer,
     pub providers: Providers,
     pub templates: TemplateCatalog,
-    pub emails: EmailTemplates,
+    /// The emails relais sends, as the catalog last compiled them.
+    pub emails: Arc<EmailTemplates>,
     pub mailer: Mailer,
     /// `server.public_url`, with the real port when the configured one was 0.
     pub public_url: url::Url,

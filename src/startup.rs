@@ -15,7 +15,6 @@ use crate::letters::committer::Committer;
 use crate::letters::files::LetterFiles;
 use crate::notify::Mailer;
 use crate::providers::Providers;
-use crate::render::EmailTemplates;
 use crate::render::catalog::TemplateCatalog;
 use crate::services::Services;
 use crate::store::Store;
@@ -122,8 +121,8 @@ impl Application {
 /// emailed links reach this relais. Used by `serve` and by the CLI commands that act on letters.
 pub async fn build_services(settings: Settings, public_url: url::Url) -> anyhow::Result<Services> {
     let store = Store::connect(&settings.database.url, settings.database.max_connections).await?;
-    let templates = TemplateCatalog::load(store.clone()).await?;
-    let emails = EmailTemplates::shipped()?;
+    let templates = TemplateCatalog::load(store.clone(), Some(&settings.storage.templates_dir)).await?;
+    let emails = templates.emails();
     let mailer = Mailer::from_settings(&settings.mail)?;
     let providers = Providers::from_settings(&settings, &store, &public_url);
     let files = LetterFiles {

@@ -72,6 +72,8 @@ pub struct StorageSettings {
     pub proofs_dir: PathBuf,
     pub attachments_dir: PathBuf,
     pub max_attachments_size: ByteSize,
+    /// The template files seeded at start (letters/, partials/, emails/); the embedded copies when absent.
+    pub templates_dir: PathBuf,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]

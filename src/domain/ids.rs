@@ -85,6 +85,10 @@ prefixed_id!(
     /// A queued job.
     JobId, "job"
 );
+prefixed_id!(
+    /// One publication of a template version (an entry of its history).
+    PublicationId, "tpub"
+);
 
 /// A sender account, named in the configuration (`[[senders]] id = "default"`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

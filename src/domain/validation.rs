@@ -8,11 +8,23 @@ pub struct FieldError {
     pub field: String,
     pub code: String,
     pub message: String,
+    /// Where in a text input (a template) the problem is, counting from 1.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub column: Option<usize>,
 }
 
 impl FieldError {
     pub fn new(field: impl Into<String>, code: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { field: field.into(), code: code.into(), message: message.into() }
+        Self { field: field.into(), code: code.into(), message: message.into(), line: None, column: None }
+    }
+
+    /// The same error, placed at a line and column of the field's text.
+    pub fn at(mut self, line: Option<usize>, column: Option<usize>) -> Self {
+        self.line = line;
+        self.column = column;
+        self
     }
 
     /// The same error, placed under a parent field (`email` → `recipient.email`).

@@ -8,6 +8,7 @@ pub mod context;
 pub mod files;
 pub mod jobs;
 pub mod pipeline;
+pub mod preview;
 pub mod request;
 pub mod submit;
 pub mod sync;

@@ -75,8 +75,9 @@ async fn render_letter(services: &Services, letter: &LetterRecord) -> Result<(),
     Ok(())
 }
 
-/// The letter PDF, or why it cannot be made (in words for the requester).
-async fn render_document(services: &Services, letter: &LetterRecord) -> Result<Vec<u8>, String> {
+/// The letter PDF, or why it cannot be made (in words for the requester). The same letter record gives the
+/// same bytes: its pinned template version, its data and its creation time are all it depends on.
+pub async fn render_document(services: &Services, letter: &LetterRecord) -> Result<Vec<u8>, String> {
     let (rendered, title) = render_text(services, letter).await?;
     let company = services.settings.sender(&letter.sender_id).map(|s| s.company.as_str()).unwrap_or_default();
     Ok(render::document::letter_pdf(&rendered, &title, company, letter.created_at))

@@ -156,6 +156,9 @@ impl HelperDef for Eq {
     }
 }
 
+/// The helpers relais adds to handlebars' own, as templates call them.
+pub const NAMES: [&str; 5] = ["date_fr", "euros", "eq", "upper", "join_lines"];
+
 /// Registers every helper on a registry.
 pub fn register(registry: &mut Handlebars<'_>) {
     registry.register_helper("date_fr", Box::new(date_fr));

@@ -2,6 +2,7 @@
 //! emails relais sends, the template store (`catalog`), and the letter as a PDF (`document`, `pdf`).
 
 pub mod catalog;
+pub mod checks;
 pub mod document;
 mod emails;
 mod helpers;
@@ -15,6 +16,8 @@ use handlebars::{Handlebars, RenderErrorReason, Template};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+pub use catalog::{TemplateKind, TemplateScope};
+pub use checks::TemplateProblem;
 pub use emails::EmailTemplates;
 pub use helpers::{french_date, french_euros, parse_amount, parse_date};
 pub use variables::check_variables;
@@ -86,23 +89,27 @@ pub struct RenderedEmail {
     pub body: String,
 }
 
-/// A strict registry with the helpers and partials, producing plain text (no HTML escaping).
+/// A strict registry with the helpers, producing plain text (no HTML escaping).
 fn registry() -> Handlebars<'static> {
     let mut registry = Handlebars::new();
     registry.set_strict_mode(true);
     registry.register_escape_fn(handlebars::no_escape);
     helpers::register(&mut registry);
-    for (name, source) in templates::PARTIALS {
-        registry.register_partial(name, *source).expect("shipped partials compile");
-    }
     registry
 }
 
 /// The registry letters render with, built once. Letter sources are not registered in it: each letter
-/// renders with the version it pinned, given as a string.
+/// renders with the version it pinned, given as a string. The partials letters may include are the embedded
+/// ones, never an edited version: a letter must re-render the same from its pinned version alone.
 fn letter_registry() -> &'static Handlebars<'static> {
     static REGISTRY: OnceLock<Handlebars<'static>> = OnceLock::new();
-    REGISTRY.get_or_init(registry)
+    REGISTRY.get_or_init(|| {
+        let mut registry = registry();
+        for (name, source) in templates::PARTIALS.iter().filter(|(n, _)| catalog::LETTER_PARTIALS.contains(n)) {
+            registry.register_partial(name, *source).expect("shipped partials compile");
+        }
+        registry
+    })
 }
 
 /// The registry of one template version, its body and subject compiled once: parsing a template costs

@@ -35,6 +35,7 @@ pub use jobs::{ClaimedJob, NewJob};
 pub use letters::{AttachmentRecord, IdempotencyRecord, LetterFilter, LetterRecord, NewLetter};
 pub use proofs::ProofRecord;
 pub use sandbox::SandboxLetter;
+pub use templates::{NewPublication, PublicationRow, TemplateRow};
 
 /// A database transaction: every state change and the job it implies commit together (outbox).
 pub type Tx = Transaction<'static, Any>;

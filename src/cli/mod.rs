@@ -1,0 +1,3 @@
+//! Subcommands of the `relais` binary that are more than a few lines, one module each.
+
+pub mod template;
