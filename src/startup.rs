@@ -17,7 +17,7 @@ use crate::notify::Mailer;
 use crate::providers::Providers;
 use crate::render::catalog::TemplateCatalog;
 use crate::services::Services;
-use crate::store::Store;
+use crate::store::{Backend, Store};
 use crate::{http, worker};
 
 /// A built application: listening, migrated, not yet serving.
@@ -96,6 +96,9 @@ impl Application {
             let (sink, token) = (services.clone() as Arc<dyn MessageSink>, shutdown.clone());
             workers.spawn(imap::watch(mailbox, sink, liveness, token));
         }
+        if services.store.backend() == Backend::Postgres {
+            workers.spawn(follow_template_publications(services.clone(), shutdown.clone()));
+        }
         for provider in services.providers.iter() {
             let (provider, token) = (provider.clone(), shutdown.clone());
             workers.spawn(async move { provider.run(token).await });
@@ -114,6 +117,22 @@ impl Application {
         services.store.close().await;
         tracing::info!("stopped");
         Ok(())
+    }
+}
+
+/// Instances sharing a PostgreSQL database see each other's template publications within a few seconds.
+async fn follow_template_publications(services: Arc<Services>, shutdown: CancellationToken) {
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(10));
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    every.tick().await;
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = every.tick() => {}
+        }
+        if let Err(e) = services.templates.reload().await {
+            tracing::warn!(error = %e, "reloading the published templates failed; keeping the ones in memory");
+        }
     }
 }
 

@@ -35,7 +35,7 @@ pub fn check_draft(
             errors.push(FieldError::new("template", "required", "name the letter template, e.g. relance-facture"));
             None
         }
-        Some(name) => services.templates.current(name).or_else(|| {
+        Some(name) => services.templates.current_for(&sender, name).or_else(|| {
             let known = services.templates.names().join(", ");
             errors.push(FieldError::new(
                 "template",

@@ -13,5 +13,6 @@ mod imap;
 mod lifecycle;
 mod recovery;
 mod smtp;
+mod templates;
 mod validation;
 mod webhooks;

@@ -7,4 +7,5 @@ pub mod health;
 pub mod inbound;
 pub mod letters;
 pub mod senders;
+pub mod templates;
 pub mod webhooks;

@@ -69,7 +69,7 @@ pub async fn receive(services: &Services, email: Delivery<'_>) -> Result<Outcome
     if let Some(token) = answer::confirmation_token(&request.references).filter(|_| confirm::says_yes(email.raw)) {
         return confirmed(services, &email, &request, &key, &token, sender).await;
     }
-    let template = services.templates.current(&request.template);
+    let template = services.templates.current_for(&sender.id, &request.template);
     if !problems.is_empty() {
         return reject(services, &email, &request, &key, problems, template.as_ref()).await;
     }
