@@ -1,6 +1,6 @@
 //! What a check found different from what was recorded: the letter, the thing, expected and found.
 
-use crate::domain::LetterId;
+use crate::domain::{ConsentId, LetterId};
 
 /// The thing that differs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,6 +27,10 @@ pub enum Subject {
     Proof {
         kind: String,
     },
+    /// The evidence file of a recipient's consent.
+    ConsentProof {
+        consent: ConsentId,
+    },
     /// A line of the anchor file itself.
     AnchorLine {
         line: usize,
@@ -46,13 +50,14 @@ impl std::fmt::Display for Subject {
             Self::Document => f.write_str("letter PDF"),
             Self::Attachment { position, filename } => write!(f, "attachment {position} ({filename})"),
             Self::Proof { kind } => write!(f, "{kind} proof"),
+            Self::ConsentProof { .. } => f.write_str("consent proof"),
             Self::AnchorLine { line } => write!(f, "anchor file line {line}"),
             Self::TimestampToken { line } => write!(f, "time-stamp of anchor line {line}"),
         }
     }
 }
 
-/// One difference. `letter` is none for the anchor file's own lines.
+/// One difference. `letter` is none for consents and for the anchor file's own lines.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Finding {
     pub letter: Option<LetterId>,
@@ -74,8 +79,12 @@ impl Finding {
 
 impl std::fmt::Display for Finding {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let letter = self.letter.as_ref().map(LetterId::as_str).unwrap_or("anchors");
-        write!(f, "{letter}  {}: expected {}, found {}", self.subject, self.expected, self.found)
+        let whose = match (&self.letter, &self.subject) {
+            (Some(letter), _) => letter.as_str(),
+            (None, Subject::ConsentProof { consent }) => consent.as_str(),
+            (None, _) => "anchors",
+        };
+        write!(f, "{whose}  {}: expected {}, found {}", self.subject, self.expected, self.found)
     }
 }
 

@@ -62,6 +62,7 @@ pub async fn verify(
                     None => break,
                 }
             }
+            check_consent_proofs(store, &mut report).await?;
             for letter in ledger.history.keys() {
                 if let Ok(id) = letter.parse::<LetterId>()
                     && store.letter(&id).await?.is_none()
@@ -99,19 +100,36 @@ async fn check_letter(
     }
     if let Some(sha256) = &letter.content_sha256 {
         report.files += 1;
-        report.findings.extend(check_file(id, Subject::Document, &files.document_of(id), sha256).await);
+        report.findings.extend(check_file(Some(id), Subject::Document, &files.document_of(id), sha256).await);
     }
     for a in store.attachments(id).await? {
         report.files += 1;
         let subject = Subject::Attachment { position: a.position, filename: a.filename.clone() };
-        report.findings.extend(check_file(id, subject, Path::new(&a.path), &a.sha256).await);
+        report.findings.extend(check_file(Some(id), subject, Path::new(&a.path), &a.sha256).await);
     }
     for p in store.proofs(id).await? {
         report.files += 1;
         let subject = Subject::Proof { kind: p.kind.clone() };
-        report.findings.extend(check_file(id, subject, Path::new(&p.path), &p.sha256).await);
+        report.findings.extend(check_file(Some(id), subject, Path::new(&p.path), &p.sha256).await);
     }
     Ok(())
+}
+
+/// Consent evidence is a proof too: each file against its recorded SHA-256.
+async fn check_consent_proofs(store: &Store, report: &mut Report) -> Result<(), StoreError> {
+    let mut after = None;
+    loop {
+        let page = store.consent_proofs_after(after.as_ref(), 500).await?;
+        for (consent, path, sha256) in &page {
+            report.files += 1;
+            let subject = Subject::ConsentProof { consent: consent.clone() };
+            report.findings.extend(check_file(None, subject, Path::new(path), sha256).await);
+        }
+        match page.last() {
+            Some((last, _, _)) => after = Some(last.clone()),
+            None => return Ok(()),
+        }
+    }
 }
 
 /// Hashes the file as it streams (attachments may be hundreds of megabytes).
@@ -128,13 +146,13 @@ async fn sha256_of(path: &Path) -> std::io::Result<String> {
     }
 }
 
-async fn check_file(letter: &LetterId, subject: Subject, path: &Path, expected: &str) -> Option<Finding> {
+async fn check_file(letter: Option<&LetterId>, subject: Subject, path: &Path, expected: &str) -> Option<Finding> {
     let found = match sha256_of(path).await {
         Ok(found) if found == expected => return None,
         Ok(found) => format!("SHA-256 {found}"),
         Err(e) => format!("no readable file at {} ({e})", path.display()),
     };
-    Some(Finding::new(Some(letter), subject, format!("SHA-256 {expected}"), found))
+    Some(Finding::new(letter, subject, format!("SHA-256 {expected}"), found))
 }
 
 /// Each time-stamp token beside the anchor file must be a granted answer for its line's digest.

@@ -19,10 +19,22 @@ pub struct AuditSettings {
     pub anchor_every: Duration,
     /// Who receives each anchor by email; empty: nobody.
     pub operator_email: String,
-    /// An RFC 3161 time-stamping authority (HTTP POST of a TimeStampReq); empty: no time-stamp.
+    /// An RFC 3161 time-stamping authority (HTTP POST of a TimeStampReq); empty: no time-stamp. Printed
+    /// with its password redacted (some authorities take HTTP Basic credentials in the URL).
+    #[serde(serialize_with = "redacted_url")]
     pub tsa_url: String,
     #[serde(with = "humantime_serde")]
     pub tsa_timeout: Duration,
+}
+
+fn redacted_url<S: serde::Serializer>(url: &str, s: S) -> Result<S::Ok, S::Error> {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("[redacted]"));
+            s.serialize_str(u.as_str())
+        }
+        _ => s.serialize_str(url),
+    }
 }
 
 impl AuditSettings {
@@ -68,5 +80,15 @@ mod tests {
         settings.audit.operator_email = "exploitation@cabinet.fr".into();
         assert!(settings.validate().is_ok());
         assert!(settings.audit.tsa().is_some() && settings.audit.operator().is_some());
+    }
+
+    #[test]
+    fn the_authoritys_password_is_not_printed_with_the_configuration() {
+        let mut settings = Settings::load(None).unwrap();
+        settings.audit.tsa_url = "https://relais:s3cr3t-tsa@tsa.example.org/tsr".into();
+        let printed = toml::to_string_pretty(&settings).unwrap();
+        assert!(!printed.contains("s3cr3t-tsa"), "{printed}");
+        assert!(printed.contains("tsa.example.org"));
+        assert_eq!(settings.audit.tsa().unwrap().password(), Some("s3cr3t-tsa"), "the client still uses it");
     }
 }

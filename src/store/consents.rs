@@ -77,4 +77,27 @@ impl Store {
             })
             .collect()
     }
+
+    /// A page of the consents that keep a proof file: id, path and SHA-256, in id order after the cursor.
+    pub async fn consent_proofs_after(
+        &self,
+        after: Option<&ConsentId>,
+        limit: i64,
+    ) -> StoreResult<Vec<(ConsentId, String, String)>> {
+        let rows = sqlx::query(
+            "SELECT id, proof_path, proof_sha256 FROM consents WHERE proof_path IS NOT NULL \
+             AND ($1 IS NULL OR id > $1) ORDER BY id LIMIT $2",
+        )
+        .bind(after.map(ConsentId::as_str))
+        .bind(limit)
+        .fetch_all(&self.reader)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let id = r.try_get::<String, _>("id")?.parse().map_err(StoreError::Corrupt)?;
+                let sha256: Option<String> = r.try_get("proof_sha256")?;
+                Ok((id, r.try_get("proof_path")?, sha256.unwrap_or_default()))
+            })
+            .collect()
+    }
 }

@@ -1,5 +1,5 @@
 //! `relais verify` and the anchors: an edited event, a chain rewritten with recomputed hashes after an
-//! anchor, a tampered proof or letter PDF are each reported with their letter; a clean history passes.
+//! anchor, a tampered proof, letter PDF or consent proof are each reported with their letter; a clean history passes.
 
 mod cli;
 mod tsa;
@@ -179,6 +179,24 @@ async fn a_tampered_proof_or_letter_pdf_is_reported_with_both_hashes(db: Db) {
     app.stop().await;
 }
 
+async fn a_tampered_consent_proof_is_reported_with_its_consent(db: Db) {
+    let (app, _env) = spawn_app(db).await;
+    let body = serde_json::json!({"email": "jeanne.martin@example.fr", "given_at": "2026-11-02",
+                                  "source": "formulaire signé", "proof_base64": "JVBERi0xLjQK"});
+    let recorded: Value = app.post_json("/v1/consents", &body).await.json().await.unwrap();
+    let consent = recorded["id"].as_str().unwrap().to_owned();
+    let report = run_verify(&app, &Scope::Everything).await;
+    assert!(report.is_clean() && report.files == 1, "{report:?}");
+
+    let path = app.proofs_dir.join("consents").join(format!("{consent}.bin"));
+    std::fs::write(&path, b"%PDF-1.4 another form").unwrap();
+    let report = run_verify(&app, &Scope::Everything).await;
+    assert_eq!(report.findings.len(), 1, "{:?}", report.findings);
+    assert_eq!(report.findings[0].subject, Subject::ConsentProof { consent: consent.parse().unwrap() });
+    assert!(report.findings[0].to_string().starts_with(&consent), "{}", report.findings[0]);
+    app.stop().await;
+}
+
 async fn the_workers_anchor_on_their_schedule(db: Db) {
     let env = crate::helpers::TestEnv::new(db).await;
     let mut settings = env.settings();
@@ -204,5 +222,6 @@ crate::on_both_databases!(
     an_edited_event_is_reported_with_its_letter,
     a_chain_rewritten_with_recomputed_hashes_after_an_anchor_is_reported,
     a_tampered_proof_or_letter_pdf_is_reported_with_both_hashes,
+    a_tampered_consent_proof_is_reported_with_its_consent,
     the_workers_anchor_on_their_schedule,
 );
