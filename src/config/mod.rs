@@ -2,11 +2,15 @@
 //! The sections live beside: `intake` (email channels), `senders` (providers and senders), `values` (secrets, sizes).
 
 mod audit;
+mod hooks;
 mod intake;
 mod senders;
 mod values;
 
 pub use audit::AuditSettings;
+pub use hooks::{
+    AddressMap, HmacAlgorithm, HmacSettings, HookSettings, MapSettings, Preset, RecipientMap, SignatureEncoding,
+};
 pub use intake::{DnsSettings, ImapMailboxSettings, IntakeSettings, MimeIntakeSettings, SmtpIntakeSettings};
 pub use senders::{Ar24Settings, Confirm, ProviderSettings, SandboxSettings, SenderSettings, Service};
 pub use values::{ByteSize, Secret};

@@ -2,6 +2,7 @@
 //! Nothing past this module sees raw JSON.
 
 pub mod email;
+pub mod hooks;
 pub mod http;
 pub mod validate;
 

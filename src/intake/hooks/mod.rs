@@ -1,0 +1,5 @@
+//! Inbound webhooks of accounting and billing tools (`POST /v1/hooks/{source}`): each source is verified by
+//! its preset's scheme, its payload mapped to a letter request, and the letter goes through the same checks,
+//! idempotency and submission as the other channels.
+
+pub mod verify;
