@@ -11,7 +11,7 @@ use relais::letters::approval;
 use relais::letters::files::LetterFiles;
 use relais::notify::Mailer;
 use relais::providers::LinkOutcome;
-use relais::startup::{Application, build_services};
+use relais::startup::{self, Application, build_services};
 use relais::store::Store;
 use relais::{accounts, audit, http, telemetry};
 
@@ -221,6 +221,7 @@ async fn anchor(settings: &Settings, store: &Store) -> anyhow::Result<()> {
 
 async fn check_config(settings: Settings, offline: bool) -> anyhow::Result<()> {
     println!("{}", toml::to_string_pretty(&settings).context("printing the configuration")?);
+    startup::email_authenticator(&settings)?;
     eprintln!("configuration is valid");
     if offline {
         return Ok(());

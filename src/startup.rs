@@ -141,6 +141,15 @@ async fn follow_template_publications(services: Arc<Services>, shutdown: Cancell
 pub async fn build_services(settings: Settings, public_url: url::Url) -> anyhow::Result<Services> {
     let store = Store::connect(&settings.database.url, settings.database.max_connections).await?;
     let templates = TemplateCatalog::load(store.clone(), Some(&settings.storage.templates_dir)).await?;
+    for (i, sender) in settings.senders.iter().enumerate() {
+        if templates.current_for(&sender.id, &sender.default_template).is_none() {
+            anyhow::bail!(
+                "senders[{i}].default_template: no template `{}`; known: {}",
+                sender.default_template,
+                templates.names().join(", ")
+            );
+        }
+    }
     let emails = templates.emails();
     let mailer = Mailer::from_settings(&settings.mail)?;
     let providers = Providers::from_settings(&settings, &store, &public_url);
@@ -214,8 +223,9 @@ fn smtp_settings(settings: &Settings) -> anyhow::Result<Option<smtp::SmtpSetting
     }))
 }
 
-/// The sender checks of email intake, with the fixed DNS records when `intake.dns.records_file` is set.
-fn email_authenticator(settings: &Settings) -> anyhow::Result<Authenticator> {
+/// The sender checks of email intake, with the fixed DNS records when `intake.dns.records_file` is set
+/// (`check-config` calls it too, so a file the server would refuse is refused there).
+pub fn email_authenticator(settings: &Settings) -> anyhow::Result<Authenticator> {
     let file = &settings.intake.dns.records_file;
     let records = if file.as_os_str().is_empty() {
         None

@@ -78,6 +78,8 @@ pub struct StorageSettings {
     pub max_attachments_size: ByteSize,
     /// The template files seeded at start (letters/, partials/, emails/); the embedded copies when absent.
     pub templates_dir: PathBuf,
+    /// Most files one letter may carry, on every channel.
+    pub max_attachments: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
@@ -247,6 +249,7 @@ impl Settings {
             if self.senders.iter().filter(|s| s.id == sender.id).count() > 1 {
                 return Err(invalid(format!("senders[{i}].id"), format!("`{}` is used twice", sender.id)));
             }
+            sender.validate(i)?;
         }
         Ok(())
     }

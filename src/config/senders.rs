@@ -6,6 +6,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::values::Secret;
+use crate::domain::address::RawAddress;
 use crate::domain::{EmailAddress, PostalAddress, SenderId};
 
 /// One provider account; `kind` picks the implementation under `src/providers/`.
@@ -109,10 +110,86 @@ pub enum Confirm {
     Always,
 }
 
+impl SenderSettings {
+    /// Checks what deserializing cannot: the SIRET's checksum, the address as a letter would need it.
+    /// Errors name the key under `senders[i]`.
+    pub(super) fn validate(&self, i: usize) -> Result<(), super::ConfigError> {
+        let key = |field: &str| format!("senders[{i}].{field}");
+        if !self.siret.trim().is_empty() {
+            check_siret(&self.siret).map_err(|message| super::invalid(key("siret"), message))?;
+        }
+        let raw = RawAddress {
+            lines: self.address.lines.clone(),
+            postal_code: self.address.postal_code.clone(),
+            city: self.address.city.clone(),
+            country: Some(self.address.country.clone()),
+        };
+        if let Err(errors) = PostalAddress::parse(raw) {
+            let first = &errors.0[0];
+            return Err(super::invalid(key(&format!("address.{}", first.field)), first.message.clone()));
+        }
+        Ok(())
+    }
+}
+
+/// A SIRET: 14 digits (spaces allowed) passing the Luhn checksum; La Poste's establishments (SIREN
+/// 356000000) use their own rule instead, digits summing to a multiple of 5.
+pub fn check_siret(text: &str) -> Result<(), String> {
+    let digits: Vec<u32> = text.chars().filter(|c| *c != ' ').map(|c| c.to_digit(10).unwrap_or(99)).collect();
+    if digits.len() != 14 || digits.iter().any(|d| *d > 9) {
+        return Err(format!("`{text}` is not a SIRET: it has 14 digits"));
+    }
+    let la_poste = digits[..9] == [3, 5, 6, 0, 0, 0, 0, 0, 0];
+    let valid = if la_poste {
+        digits.iter().sum::<u32>().is_multiple_of(5)
+    } else {
+        let sum: u32 = digits
+            .iter()
+            .rev()
+            .enumerate()
+            .map(|(i, d)| if i % 2 == 1 { if d * 2 > 9 { d * 2 - 9 } else { d * 2 } } else { *d })
+            .sum();
+        sum.is_multiple_of(10)
+    };
+    if valid { Ok(()) } else { Err(format!("`{text}` is not a SIRET: its checksum (Luhn) fails; check for a typo")) }
+}
+
 fn default_template() -> String {
     "relance-facture".to_owned()
 }
 
 fn yes() -> bool {
     true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_siret;
+    use crate::config::Settings;
+
+    #[test]
+    fn a_siret_has_fourteen_digits_and_a_valid_checksum() {
+        assert!(check_siret("732 829 320 00074").is_ok());
+        assert!(check_siret("35600000000010").is_ok(), "La Poste: digits summing to a multiple of 5");
+        assert!(check_siret("73282932000075").unwrap_err().contains("checksum"));
+        assert!(check_siret("7328293200007").unwrap_err().contains("14 digits"));
+        assert!(check_siret("7328293200007A").unwrap_err().contains("14 digits"));
+    }
+
+    #[test]
+    fn a_sender_with_a_bad_siret_or_postcode_is_refused_naming_the_key() {
+        let mut settings = Settings::load(None).unwrap();
+        settings.senders[0].siret = "73282932000075".into();
+        let message = settings.validate().unwrap_err().to_string();
+        assert!(message.contains("senders[0].siret") && message.contains("checksum"), "{message}");
+
+        let mut settings = Settings::load(None).unwrap();
+        settings.senders[0].address.postal_code = "7500".into();
+        let message = settings.validate().unwrap_err().to_string();
+        assert!(message.contains("senders[0].address.postal_code"), "{message}");
+
+        let mut settings = Settings::load(None).unwrap();
+        settings.senders[0].siret = "732 829 320 00074".into();
+        assert!(settings.validate().is_ok());
+    }
 }

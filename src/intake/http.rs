@@ -41,14 +41,20 @@ pub struct RawAttachment {
     pub content_base64: Option<String>,
 }
 
-/// Parses JSON, naming the field where it went wrong (`recipient.address.lines`).
+/// Parses one JSON document, naming the field where it went wrong (`recipient.address.lines`); anything
+/// but whitespace after the document is refused, never ignored.
 pub fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, IntakeError> {
     let de = &mut serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(de).map_err(|e| {
+    let value = serde_path_to_error::deserialize(&mut *de).map_err(|e| {
         let path = e.path().to_string();
         let field = (path != "." && !path.is_empty()).then_some(path);
         IntakeError::Malformed { field, message: e.into_inner().to_string() }
-    })
+    })?;
+    de.end().map_err(|e| IntakeError::Malformed {
+        field: None,
+        message: format!("{e}: the body must hold one JSON document and nothing after it"),
+    })?;
+    Ok(value)
 }
 
 /// A JSON letter request from the sender of `caller`.
@@ -90,6 +96,10 @@ pub async fn letter_from_multipart(
     };
     let outcome = async {
         let raw: RawLetter = parse_json(&letter_json)?;
+        if !raw.attachments.is_empty() {
+            let message = "in a multipart request, send each file as its own part, not in the letter JSON";
+            return Err(FieldError::new("letter.attachments", "not_allowed_here", message).into());
+        }
         let sender = sender_of(services, caller, raw.sender.as_deref())?;
         check_pdf_files(services, &sender, &staged).await?;
         Ok::<_, IntakeError>((raw, sender))
@@ -148,6 +158,12 @@ async fn stage_base64(
 ) -> Result<Vec<StagedAttachment>, IntakeError> {
     let limit = services.settings.storage.max_attachments_size.0;
     let require_pdf = services.settings.sender(sender).is_some_and(|s| s.require_pdf);
+    let max_files = services.settings.storage.max_attachments;
+    if raw.len() > max_files {
+        let message =
+            format!("a letter has at most {max_files} attachments (storage.max_attachments), not {}", raw.len());
+        return Err(FieldError::new("attachments", "too_many", message).into());
+    }
     let mut errors = FieldErrors::default();
     let mut decoded = Vec::new();
     let mut total = 0u64;
@@ -215,18 +231,27 @@ async fn read_multipart(
             IntakeError::Malformed { field: None, message }
         }
     };
+    let max_files = services.settings.storage.max_attachments;
     let mut letter = None;
     let mut staged = Vec::new();
     let mut digest = Sha256::new();
     let mut total = 0u64;
     while let Some(mut field) = multipart.next_field().await.map_err(malformed)? {
         if field.name() == Some("letter") {
+            if letter.is_some() {
+                let message = "a multipart request has exactly one `letter` part";
+                return Err(FieldError::new("letter", "duplicate", message).into());
+            }
             let bytes = field.bytes().await.map_err(malformed)?;
             digest.update(&bytes);
             letter = Some(bytes.to_vec());
             continue;
         }
         let position = staged.len();
+        if position >= max_files {
+            let message = format!("a letter has at most {max_files} attachments (storage.max_attachments)");
+            return Err(FieldError::new("attachments", "too_many", message).into());
+        }
         let filename = safe_filename(field.file_name(), position);
         let content_type = field.content_type().unwrap_or("application/octet-stream").to_owned();
         let path: PathBuf = staging.join(format!("{position}.bin"));

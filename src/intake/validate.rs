@@ -62,13 +62,29 @@ pub fn check_draft(
         errors.push(FieldError::new("reference", "too_long", "a reference has at most 128 characters"));
     }
     let variables = match &template {
-        Some(t) => render::check_variables(t, &raw.variables).map_err(|problems| {
-            for p in problems {
-                errors.push(FieldError::new(format!("variables.{}", p.name), p.code, p.message));
-            }
-        }),
+        Some(t) => render::check_variables(t, &raw.variables)
+            .map_err(|problems| {
+                for p in problems {
+                    errors.push(FieldError::new(format!("variables.{}", p.name), p.code, p.message));
+                }
+            })
+            .and_then(|normalized| {
+                let out_of_range = check_ranges(t, &normalized);
+                if out_of_range.is_empty() {
+                    Ok(normalized)
+                } else {
+                    out_of_range.0.into_iter().for_each(|e| errors.push(e));
+                    Err(())
+                }
+            }),
         None => Err(()),
     };
+    let max = services.settings.storage.max_attachments;
+    if attachments.len() > max {
+        let message =
+            format!("a letter has at most {max} attachments (storage.max_attachments), not {}", attachments.len());
+        errors.push(FieldError::new("attachments", "too_many", message));
+    }
     match (template, recipient, variables) {
         (Some(template), Some(recipient), Ok(variables)) if errors.is_empty() => {
             trial_render(services, &sender, &template, &recipient, &variables, reference.as_deref())?;
@@ -112,7 +128,17 @@ fn trial_render(
     }
 }
 
-/// A file name safe to store and show: no path, no control characters, not hidden; a default when empty.
+/// The longest attachment file name kept, in bytes (the common file-system limit).
+pub const MAX_FILENAME_BYTES: usize = 255;
+
+/// Characters that reorder or hide text (bidirectional overrides and isolates, zero-width marks): a name
+/// such as `facture\u{202E}fdp.exe` would show as `factureexe.pdf`.
+fn is_deceptive(c: char) -> bool {
+    matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{061C}' | '\u{FEFF}')
+}
+
+/// A file name safe to store and show: no path, no control or bidirectional-override characters, not
+/// hidden, at most 255 bytes (the extension kept); a default when empty.
 pub fn safe_filename(name: Option<&str>, position: usize) -> String {
     let cleaned: String = name
         .unwrap_or_default()
@@ -120,8 +146,83 @@ pub fn safe_filename(name: Option<&str>, position: usize) -> String {
         .next()
         .unwrap_or_default()
         .chars()
-        .filter(|c| !c.is_control())
+        .filter(|c| !c.is_control() && !is_deceptive(*c))
         .collect();
     let cleaned = cleaned.trim().trim_start_matches('.').to_owned();
-    if cleaned.is_empty() { format!("piece-jointe-{}.pdf", position + 1) } else { cleaned }
+    if cleaned.is_empty() {
+        return format!("piece-jointe-{}.pdf", position + 1);
+    }
+    shorten(&cleaned, MAX_FILENAME_BYTES)
+}
+
+/// Cuts `name` to `limit` bytes on a character boundary, keeping a short extension.
+fn shorten(name: &str, limit: usize) -> String {
+    if name.len() <= limit {
+        return name.to_owned();
+    }
+    let extension = name.rfind('.').map(|i| &name[i..]).filter(|e| e.len() <= 16).unwrap_or("");
+    let mut stem_end = limit - extension.len();
+    while !name.is_char_boundary(stem_end) {
+        stem_end -= 1;
+    }
+    format!("{}{extension}", name[..stem_end].trim_end())
+}
+
+/// Amounts must be positive and dates plausible: a letter claiming 0 € or due in year 0 is a mistake
+/// upstream, never something to send.
+fn check_ranges(
+    template: &render::LetterTemplate,
+    variables: &serde_json::Map<String, serde_json::Value>,
+) -> FieldErrors {
+    let mut errors = FieldErrors::default();
+    for spec in &template.variables {
+        let Some(text) = variables.get(&spec.name).and_then(|v| v.as_str()) else { continue };
+        let field = format!("variables.{}", spec.name);
+        match spec.kind {
+            render::VariableKind::Amount => {
+                if text.parse::<rust_decimal::Decimal>().is_ok_and(|a| a <= rust_decimal::Decimal::ZERO) {
+                    let message = format!("`{}` must be more than 0, not {text}", spec.name);
+                    errors.push(FieldError::new(field, "not_positive", message));
+                }
+            }
+            render::VariableKind::Date => {
+                let year = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").map(|d| chrono::Datelike::year(&d));
+                if year.is_ok_and(|y| !PLAUSIBLE_YEARS.contains(&y)) {
+                    let message = format!(
+                        "`{}`: {text} is not a plausible date (years {} to {})",
+                        spec.name,
+                        PLAUSIBLE_YEARS.start(),
+                        PLAUSIBLE_YEARS.end()
+                    );
+                    errors.push(FieldError::new(field, "out_of_range", message));
+                }
+            }
+            render::VariableKind::Text => {}
+        }
+    }
+    errors
+}
+
+/// The years a date in a letter may fall in.
+pub const PLAUSIBLE_YEARS: std::ops::RangeInclusive<i32> = 1900..=2199;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_names_lose_control_and_bidi_characters() {
+        assert_eq!(safe_filename(Some("facture\u{202E}fdp.exe"), 0), "facturefdp.exe");
+        assert_eq!(safe_filename(Some("a\u{2066}b\u{200F}\tc.pdf"), 0), "abc.pdf");
+        assert_eq!(safe_filename(Some("../../etc/passwd"), 0), "passwd");
+        assert_eq!(safe_filename(Some("\u{202E}"), 1), "piece-jointe-2.pdf");
+    }
+
+    #[test]
+    fn long_file_names_are_cut_to_255_bytes_keeping_the_extension() {
+        let long = format!("{}.pdf", "é".repeat(300));
+        let short = safe_filename(Some(&long), 0);
+        assert!(short.len() <= 255, "{}", short.len());
+        assert!(short.ends_with("é.pdf"), "{short}");
+    }
 }

@@ -6,6 +6,7 @@ mod helpers;
 mod api_keys;
 mod ar24;
 mod audit;
+mod bad_input;
 mod consent;
 mod email;
 mod idempotency;

@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 
 use crate::helpers::{Db, TestApp, files_in, letter_body, sample_pdf, spawn_app};
 
-async fn problem(response: reqwest::Response, status: u16) -> Value {
+pub(crate) async fn problem(response: reqwest::Response, status: u16) -> Value {
     assert_eq!(response.status(), status);
     assert_eq!(response.headers()["content-type"], "application/problem+json");
     let body: Value = response.json().await.unwrap();
@@ -16,11 +16,11 @@ async fn problem(response: reqwest::Response, status: u16) -> Value {
     body
 }
 
-fn fields(problem: &Value) -> Vec<String> {
+pub(crate) fn fields(problem: &Value) -> Vec<String> {
     problem["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap().to_owned()).collect()
 }
 
-async fn assert_nothing_written(app: &TestApp) {
+pub(crate) async fn assert_nothing_written(app: &TestApp) {
     let letters = app.get("/v1/letters").await.json::<Value>().await.unwrap();
     assert_eq!(letters["data"].as_array().unwrap().len(), 0, "no letter was created");
     assert_eq!(app.store.pending_jobs(None).await.unwrap(), 0, "no job was queued");

@@ -99,17 +99,54 @@ fn parse_mx_a_aaaa_ptr_comments_and_blank_lines() {
     assert!(DnsRecords::parse("; nothing\n\n").expect("parses").is_empty());
 }
 
+/// A zone as BIND users and DNS hosting exports write it: `$TTL`, `$ORIGIN`, `@`, relative names, blank
+/// owners, BIND TTL units, class before TTL, a DKIM key split over lines in parentheses, SOA and NS.
+#[test]
+fn parse_reads_master_files_as_people_and_tools_write_them() {
+    let text = r#"$TTL 300
+$ORIGIN cabinet.example.fr.
+@   IN  SOA ns1 hostmaster ( 2026112901 ; serial
+        1h 15m 1w 1d )
+    IN  NS  ns1
+    IN  MX  10 mx1          ; the primary
+    IN  TXT "v=spf1 mx -all"
+mx1 1h IN A 192.0.2.25
+mx1 IN 3600 AAAA 2001:db8::25
+_dmarc  TXT "v=DMARC1; p=reject"
+sel1._domainkey IN TXT ( "v=DKIM1; k=rsa; "
+                         "p=MIGf" )
+www IN CNAME @
+$ORIGIN other.example.
+@ IN TXT "v=spf1 include:cabinet.example.fr. -all"
+"#;
+    let records = DnsRecords::parse(text).expect("parses");
+    assert_eq!(records.mx["cabinet.example.fr."], vec![(10, "mx1.cabinet.example.fr.".into())]);
+    assert_eq!(records.txt["cabinet.example.fr."], vec![b"v=spf1 mx -all".to_vec()]);
+    assert_eq!(records.a["mx1.cabinet.example.fr."], vec![Ipv4Addr::new(192, 0, 2, 25)]);
+    assert_eq!(records.aaaa["mx1.cabinet.example.fr."].len(), 1);
+    assert_eq!(records.txt["_dmarc.cabinet.example.fr."], vec![b"v=DMARC1; p=reject".to_vec()]);
+    assert_eq!(records.txt["sel1._domainkey.cabinet.example.fr."], vec![b"v=DKIM1; k=rsa; p=MIGf".to_vec()]);
+    assert_eq!(
+        records.txt["www.cabinet.example.fr."], records.txt["cabinet.example.fr."],
+        "a CNAME answers as its target"
+    );
+    assert!(records.txt.contains_key("other.example."));
+}
+
 #[test]
 fn parse_errors_name_the_line() {
     let cases = [
         ("ok.example. 1 IN A 192.0.2.1\nrelative.example 300 IN A 192.0.2.1\n", "line 2:", "absolute"),
         ("\n\nx.example. 300 IN A 300.0.0.1\n", "line 3:", "IPv4"),
-        ("x.example. 300 IN SRV 0 0 25 mx.example.\n", "line 1:", "SRV"),
+        ("x.example. 300 IN S/RV 0 0 25 mx.example.\n", "line 1:", "not a record type"),
+        ("$INCLUDE other.zone\n", "line 1:", "$INCLUDE"),
+        ("x.example. 300 IN A 192.0.2.1\n  ) \n", "line 2:", "without a `(`"),
+        ("  300 IN A 192.0.2.1\n", "line 1:", "follow another record"),
         ("x.example. 300 IN TXT \"unterminated\n", "line 1:", "unterminated"),
         ("x.example. 300 IN TXT\n", "line 1:", "at least one string"),
         ("x.example. 300 IN MX mx.example.\n", "line 1:", "preference host"),
         ("x.example. 300 IN PTR y.example.\n", "line 1:", "in-addr.arpa"),
-        ("x.example. 300 IN TXT ( \"a\"\n", "line 1:", "parentheses"),
+        ("\nx.example. 300 IN TXT ( \"a\"\n\"b\"\n", "line 2:", "never closed"),
     ];
     for (text, line, what) in cases {
         let err = DnsRecords::parse(text).expect_err(text);
