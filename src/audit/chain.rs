@@ -100,3 +100,50 @@ pub async fn chain_status(store: &Store, letter: &LetterId, events: &[EventRecor
         problem: finding.map(|f| format!("{}: expected {}, found {}", f.subject, f.expected, f.found)),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::LetterState;
+
+    fn chain(letter: &LetterId, n: i64) -> Vec<EventRecord> {
+        let mut prev = GENESIS_HASH.to_owned();
+        (1..=n)
+            .map(|seq| {
+                let hash = event_hash(&prev, letter, seq, seq * 1000, LetterState::Received, None);
+                let event = EventRecord {
+                    seq,
+                    at: seq * 1000,
+                    state: LetterState::Received,
+                    detail: None,
+                    prev_hash: prev.clone(),
+                    hash: hash.clone(),
+                };
+                prev = hash;
+                event
+            })
+            .collect()
+    }
+
+    #[test]
+    fn an_event_removed_from_the_middle_breaks_the_chain_at_its_place() {
+        let letter = LetterId::generate();
+        let mut events = chain(&letter, 5);
+        assert_eq!(check_chain(&letter, &events), None);
+        events.remove(2);
+        assert_eq!(check_chain(&letter, &events).unwrap().subject, Subject::Event { seq: 3 });
+    }
+
+    #[test]
+    fn events_cut_from_the_end_are_seen_only_against_an_anchor() {
+        let letter = LetterId::generate();
+        let mut events = chain(&letter, 5);
+        let anchored = [AnchoredEvent { seq: 5, hash: events[4].hash.clone(), anchored_at: "then".into() }];
+        assert!(check_anchored(&letter, &events, &anchored).is_empty());
+        events.truncate(4);
+        assert_eq!(check_chain(&letter, &events), None, "a shorter chain still holds on its own");
+        let findings = check_anchored(&letter, &events, &anchored);
+        assert_eq!(findings.len(), 1);
+        assert_eq!(findings[0].found, "no such event");
+    }
+}
