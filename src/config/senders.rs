@@ -95,6 +95,10 @@ pub struct SenderSettings {
     /// Who may ask for letters by email: addresses, or `@domain`.
     #[serde(default)]
     pub allowed_from: Vec<String>,
+    /// An address of relais's own that names this sender (`dupont@lre.cabinet.fr`); its `+tag` names the
+    /// template.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub intake_address: Option<EmailAddress>,
     #[serde(default)]
     pub confirm: Confirm,
     #[serde(default = "default_template")]

@@ -5,6 +5,7 @@
 
 pub mod answer;
 pub mod authenticate;
+pub mod choose;
 pub mod confirm;
 pub mod imap;
 pub mod parse;

@@ -32,20 +32,25 @@ impl TemplateChoice {
 /// The `+tag` of the receiving address, else a `[tag]` in the subject, else the account's default. A
 /// subject tag counts when it names a template or looks like a template name (`[relance-amiable]`), so
 /// gateway tags such as `[EXT]` or `[SPAM]` are not taken for one.
+/// Subject tags in `not_templates` (those naming a sender) are never taken for a template.
 pub(super) fn choose_template(
-    to: &str,
+    tag: Option<&str>,
     subject: &str,
+    not_templates: &[String],
     templates: &[LetterTemplate],
     default_template: &str,
 ) -> TemplateChoice {
     let known = |name: &str| templates.iter().any(|t| t.name == name);
-    let name = plus_tag(to)
-        .or_else(|| subject_tags(subject).find(|tag| known(tag) || looks_like_template(tag)))
+    let other = |tag: &str| not_templates.iter().any(|n| n.eq_ignore_ascii_case(tag));
+    let name = tag
+        .map(|t| t.trim().to_lowercase())
+        .filter(|t| !t.is_empty())
+        .or_else(|| subject_tags(subject).find(|tag| known(tag) || (looks_like_template(tag) && !other(tag))))
         .unwrap_or_else(|| default_template.trim().to_owned());
     TemplateChoice { known: known(&name), name }
 }
 
-fn plus_tag(to: &str) -> Option<String> {
+pub(super) fn plus_tag(to: &str) -> Option<String> {
     let address = match (to.rfind('<'), to.rfind('>')) {
         (Some(open), Some(close)) if open < close => &to[open + 1..close],
         _ => to,
@@ -70,6 +75,8 @@ pub(super) struct Found {
     pub reference: Option<String>,
     /// A `Type:` value that is neither professional nor individual, as written.
     pub invalid_kind: Option<String>,
+    /// The sender named by an `Expéditeur :` line, as written.
+    pub sender: Option<String>,
 }
 
 pub(super) fn assemble(scan: &Scan) -> Found {
@@ -101,7 +108,7 @@ pub(super) fn assemble(scan: &Scan) -> Found {
             variables.entry(name.clone()).or_insert_with(|| Value::String(hit.value.clone()));
         }
     }
-    Found { recipient, variables, reference: value(Field::Reference), invalid_kind }
+    Found { recipient, variables, reference: value(Field::Reference), invalid_kind, sender: value(Field::Sender) }
 }
 
 /// `Destinataire: Jean Dupont <jean@dupont.fr>`: the address fills a missing `Email`, a company-looking

@@ -19,6 +19,8 @@ pub(super) enum Field {
     Country,
     Kind,
     Reference,
+    /// `Expéditeur :` / `Pour le compte de :` / `Sender:`: the sender (client company) the letter is for.
+    Sender,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,7 +66,7 @@ impl Scan {
 }
 
 /// Recipient and request keys, normalized (see `normalize_key`).
-const FIELD_KEYS: [(&str, Field, Lang); 44] = [
+const FIELD_KEYS: [(&str, Field, Lang); 47] = [
     ("destinataire", Field::FullName, Lang::French),
     ("nom", Field::FullName, Lang::French),
     ("nom complet", Field::FullName, Lang::French),
@@ -109,6 +111,9 @@ const FIELD_KEYS: [(&str, Field, Lang); 44] = [
     ("reference", Field::Reference, Lang::Either),
     ("ref", Field::Reference, Lang::Either),
     ("your reference", Field::Reference, Lang::English),
+    ("expediteur", Field::Sender, Lang::French),
+    ("pour le compte de", Field::Sender, Lang::French),
+    ("sender", Field::Sender, Lang::English),
 ];
 
 /// Header names of a forwarded message as clients print them (Gmail, Outlook, Apple Mail, Thunderbird).
@@ -169,7 +174,7 @@ pub(super) fn scan(texts: &[String], variables: &[&VariableSpec]) -> Scan {
                 continue;
             }
             let pair = key_value(line);
-            let key = pair.as_ref().map(|(k, _)| k.as_str());
+            let key = pair.as_ref().filter(|(k, v)| !names_a_sender(k, v)).map(|(k, _)| k.as_str());
             mode = next_mode(mode, line, key);
             if mode != Mode::Body {
                 continue;
@@ -190,6 +195,12 @@ pub(super) fn scan(texts: &[String], variables: &[&VariableSpec]) -> Scan {
         }
     }
     scan
+}
+
+/// `Expéditeur : dupont` names the sender the letter is for; `Expéditeur : Paul <paul@…>` starts the header
+/// block of a forwarded message (Thunderbird), which always shows an address.
+fn names_a_sender(key: &str, value: &str) -> bool {
+    key == "expediteur" && !value.contains('@')
 }
 
 /// Where a line leaves the forwarded-header state: a header block lasts while its lines are header lines.
@@ -313,7 +324,7 @@ pub(super) fn normalize_key(key: &str) -> String {
 }
 
 /// Lowercase without diacritics: `Échéance` → `echeance`.
-pub(super) fn fold(text: &str) -> String {
+pub fn fold(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars().flat_map(char::to_lowercase) {
         match c {

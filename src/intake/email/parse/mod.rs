@@ -16,6 +16,8 @@ use sha2::{Digest, Sha256};
 
 use crate::render::LetterTemplate;
 
+pub use lines::fold;
+
 /// What an email asks for, before the letter pipeline validates it (recipient and variables are checked
 /// again there with the same rules as the HTTP API).
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -42,6 +44,9 @@ pub struct EmailRequest {
     pub in_reply_to: Option<String>,
     /// This message's References (or its In-Reply-To when it has none), without angle brackets.
     pub references: Vec<String>,
+    /// The sender named by an `Expéditeur :` / `Pour le compte de :` / `Sender:` line, as written.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sender_line: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -106,11 +111,33 @@ pub enum Parsed {
     Ignored(Ignored),
 }
 
+/// What the pipeline knows beyond the bytes.
+pub struct ParseOptions<'a> {
+    /// The template named by the receiving address's `+tag`, if any.
+    pub template_tag: Option<&'a str>,
+    /// Subject tags that name a sender, not a template (`[dupont-sarl]`).
+    pub sender_tags: &'a [String],
+    /// The earlier emails of a request this one continues (a reply to a rejection), oldest first: their
+    /// lines count after this one's (later lines win) and their attachments come first.
+    pub earlier: &'a [Vec<u8>],
+    pub templates: &'a [LetterTemplate],
+    /// The sender account's default template.
+    pub default_template: &'a str,
+}
+
 /// Parses raw RFC 5322 bytes. `to` is the envelope/To address that received it (for the +template part);
 /// `default_template` is the sender account's default.
 ///
 /// Bytes with no header or no From address are `Unparseable`: there is nobody to answer.
 pub fn parse_email(raw: &[u8], to: &str, templates: &[LetterTemplate], default_template: &str) -> Parsed {
+    let tag = fields::plus_tag(to);
+    let options =
+        ParseOptions { template_tag: tag.as_deref(), sender_tags: &[], earlier: &[], templates, default_template };
+    parse_request(raw, &options)
+}
+
+/// Parses raw RFC 5322 bytes as [`parse_email`] does, with what the pipeline knows (see [`ParseOptions`]).
+pub fn parse_request(raw: &[u8], options: &ParseOptions<'_>) -> Parsed {
     let Some(message) = MessageParser::default().parse(raw) else {
         return Parsed::Ignored(Ignored::Unparseable);
     };
@@ -124,8 +151,16 @@ pub fn parse_email(raw: &[u8], to: &str, templates: &[LetterTemplate], default_t
         return Parsed::Ignored(Ignored::Unparseable);
     };
     let subject = message.subject().unwrap_or_default().trim().to_owned();
-    let content = mime::collect(&message);
-    let choice = fields::choose_template(to, &subject, templates, default_template);
+    let mut content = mime::collect(&message);
+    add_earlier(&mut content, options.earlier);
+    let templates = options.templates;
+    let choice = fields::choose_template(
+        options.template_tag,
+        &subject,
+        options.sender_tags,
+        templates,
+        options.default_template,
+    );
     let scan = lines::scan(&content.texts, &choice.variables(templates));
     let language = scan.language();
     let found = fields::assemble(&scan);
@@ -144,8 +179,23 @@ pub fn parse_email(raw: &[u8], to: &str, templates: &[LetterTemplate], default_t
         reply_to: first_address(message.reply_to()),
         in_reply_to: message.message_id().map(str::to_owned),
         references: references(&message),
+        sender_line: found.sender,
     };
     if problems.is_empty() { Parsed::Request(request) } else { Parsed::Rejected { request, problems } }
+}
+
+/// The texts of earlier emails go after this one's, latest first (the first occurrence of a line wins, so
+/// later lines win); their attachments go before this one's, oldest first.
+fn add_earlier(content: &mut mime::Content, earlier: &[Vec<u8>]) {
+    let mut attachments = vec![];
+    for raw in earlier.iter().rev() {
+        let Some(message) = MessageParser::default().parse(raw.as_slice()) else { continue };
+        let old = mime::collect(&message);
+        content.texts.extend(old.texts);
+        attachments.splice(0..0, old.attachments);
+    }
+    attachments.append(&mut content.attachments);
+    content.attachments = attachments;
 }
 
 /// The first address of an address header, its domain lowercased (the local part is case-sensitive).
