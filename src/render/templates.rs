@@ -39,6 +39,10 @@ pub const EMAILS: &[(&str, &str)] = &[
     ("reply-refused-en", include_str!("../../templates/emails/reply-refused-en.hbs")),
     ("reply-confirm", include_str!("../../templates/emails/reply-confirm.hbs")),
     ("reply-confirm-en", include_str!("../../templates/emails/reply-confirm-en.hbs")),
+    ("reply-duplicate", include_str!("../../templates/emails/reply-duplicate.hbs")),
+    ("reply-duplicate-en", include_str!("../../templates/emails/reply-duplicate-en.hbs")),
+    ("reply-expired", include_str!("../../templates/emails/reply-expired.hbs")),
+    ("reply-expired-en", include_str!("../../templates/emails/reply-expired-en.hbs")),
 ];
 
 #[derive(Debug, Deserialize)]

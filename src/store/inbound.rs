@@ -38,6 +38,15 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
+    /// Forgets what became of an email, so that it is received anew (a refused sender allowed since).
+    pub async fn forget_inbound(&self, dedupe_key: &str) -> StoreResult<()> {
+        sqlx::query("DELETE FROM inbound_messages WHERE dedupe_key = $1")
+            .bind(dedupe_key)
+            .execute(&self.writer)
+            .await?;
+        Ok(())
+    }
+
     pub async fn inbound(&self, dedupe_key: &str) -> StoreResult<Option<InboundRecord>> {
         let row = sqlx::query(
             "SELECT dedupe_key, channel, from_address, content_sha256, outcome, letter_id, detail, received_at \

@@ -9,6 +9,7 @@ mod audit;
 mod bad_input;
 mod consent;
 mod email;
+mod firm;
 mod idempotency;
 mod imap;
 mod lifecycle;

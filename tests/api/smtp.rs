@@ -23,6 +23,15 @@ fn fixture(name: &str) -> PathBuf {
 }
 
 async fn spawn_smtp(db: Db) -> (TestApp, TestEnv, u16) {
+    spawn_smtp_with(db, |_| {}).await
+}
+
+/// The SMTP receiver on a free port, `@cabinet.example.fr` allowed for the default sender; `adjust` may
+/// change the settings further.
+pub(crate) async fn spawn_smtp_with(
+    db: Db,
+    adjust: impl FnOnce(&mut relais::config::Settings),
+) -> (TestApp, TestEnv, u16) {
     let env = TestEnv::new(db).await;
     let records = env.path("records.zone");
     std::fs::write(&records, RECORDS).unwrap();
@@ -36,6 +45,7 @@ async fn spawn_smtp(db: Db) -> (TestApp, TestEnv, u16) {
     smtp.tls_key_file = fixture("server.key");
     settings.intake.dns.records_file = records;
     settings.senders[0].allowed_from = vec!["@cabinet.example.fr".into()];
+    adjust(&mut settings);
     let app = spawn_with(&env, settings).await;
     (app, env, port)
 }
@@ -47,7 +57,7 @@ Email : compta@boulangerie-martin.fr\r\nType : professionnel\r\nNuméro de factu
 Montant : 1 250,00 €\r\nÉchéance : 31/10/2026\r\n";
 
 /// Runs swaks against the receiver; extra arguments after the common ones.
-async fn swaks(env: &TestEnv, port: u16, from: &str, to: &str, data: &str, extra: &[&str]) -> Output {
+pub(crate) async fn swaks(env: &TestEnv, port: u16, from: &str, to: &str, data: &str, extra: &[&str]) -> Output {
     let file = env.path(&format!("message-{}.eml", ulid::Ulid::new()));
     std::fs::write(&file, data).unwrap();
     let mut command = tokio::process::Command::new("swaks");

@@ -114,12 +114,13 @@ pub fn answer_address(request: &EmailRequest) -> &str {
     request.reply_to.as_deref().unwrap_or(&request.from)
 }
 
-/// The rejection: every problem at once.
+/// The rejection: every problem at once. `message_id` threads it so that a reply continues the request.
 pub fn rejected(
     emails: &EmailTemplates,
     request: &EmailRequest,
     problems: &[Problem],
     template: Option<&LetterTemplate>,
+    message_id: Option<String>,
 ) -> Result<OutgoingEmail, RenderError> {
     let fields: Vec<String> = template
         .map(|t| {
@@ -133,7 +134,9 @@ pub fn rejected(
     let context =
         json!({ "request": request_context(&to), "problems": problems, "template_fields": fields.join(", ") });
     let rendered = emails.render(&kind("reply-rejected", &to), &context)?;
-    Ok(reply(&to, rendered, "request-rejected".into()))
+    let mut email = reply(&to, rendered, "request-rejected".into());
+    email.message_id = message_id;
+    Ok(email)
 }
 
 /// The refusal sent to an authenticated sender who is not allowed (never to an unauthenticated one).
@@ -142,6 +145,55 @@ pub fn refused(emails: &EmailTemplates, request: &EmailRequest, reason: &str) ->
     let context = json!({ "request": request_context(&to), "reason": reason });
     let rendered = emails.render(&kind("reply-refused", &to), &context)?;
     Ok(reply(&to, rendered, "request-refused".into()))
+}
+
+/// The answer to a request relais already had: once, saying when and what became of it.
+pub fn duplicate(
+    emails: &EmailTemplates,
+    to: &AnswerTo,
+    received_at: &str,
+    letter: Option<(&str, String)>,
+) -> Result<OutgoingEmail, RenderError> {
+    let letter = letter.map(|(id, url)| json!({ "id": id, "url": url }));
+    let context = json!({ "request": request_context(to), "received_at": received_at, "letter": letter });
+    let rendered = emails.render(&kind("reply-duplicate", to), &context)?;
+    Ok(reply(to, rendered, "request-duplicate".into()))
+}
+
+/// The answer to a reply that came after its request expired: nothing is sent.
+pub fn expired(emails: &EmailTemplates, to: &AnswerTo, within: &str) -> Result<OutgoingEmail, RenderError> {
+    let context = json!({ "request": request_context(to), "within": within });
+    let rendered = emails.render(&kind("reply-expired", to), &context)?;
+    Ok(reply(to, rendered, "request-expired".into()))
+}
+
+/// The problem of an email that does not say which of its senders it is for: the senders it may name, and
+/// how to name one.
+pub fn sender_unclear(allowed: &[(&str, &str)], named: Option<&str>, intake: &str, language: Language) -> Problem {
+    let first = allowed.first().map_or("", |(id, _)| *id);
+    let list = allowed.iter().map(|(id, company)| format!("{company} ({id})")).collect::<Vec<_>>().join(", ");
+    let (local, domain) = intake.split_once('@').unwrap_or(("lre", intake));
+    let message = match (language, named) {
+        (Language::French, Some(name)) => format!(
+            "Votre adresse ne peut pas demander de lettre pour « {name} ». Elle le peut pour : {list}. \
+             Indiquez lequel par une ligne `Expéditeur : {first}`, un tag [{first}] dans l'objet, ou en écrivant \
+             à {local}+{first}@{domain}."
+        ),
+        (Language::French, None) => format!(
+            "Votre adresse demande des lettres pour plusieurs expéditeurs : {list}. Indiquez lequel par une \
+             ligne `Expéditeur : {first}`, un tag [{first}] dans l'objet, ou en écrivant à {local}+{first}@{domain}."
+        ),
+        (Language::English, Some(name)) => format!(
+            "Your address may not ask for letters for “{name}”. It may for: {list}. Say which with a line \
+             `Sender: {first}`, a [{first}] tag in the subject, or by writing to {local}+{first}@{domain}."
+        ),
+        (Language::English, None) => format!(
+            "Your address asks for letters for several senders: {list}. Say which with a line `Sender: {first}`, \
+             a [{first}] tag in the subject, or by writing to {local}+{first}@{domain}."
+        ),
+    };
+    let field = if language == Language::French { "Expéditeur" } else { "Sender" };
+    Problem { field: field.into(), code: "sender_unclear".into(), message }
 }
 
 /// What the acceptance says about the letter.

@@ -7,6 +7,7 @@ pub mod answer;
 pub mod authenticate;
 pub mod choose;
 pub mod confirm;
+pub mod drafts;
 pub mod imap;
 pub mod parse;
 pub mod receive;

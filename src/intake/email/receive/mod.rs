@@ -1,41 +1,76 @@
-//! The pipeline every email channel shares once the bytes are in: find the sender account, parse, dedupe,
-//! authenticate, validate with the API's rules, submit, record, answer. The caller acknowledges the message
-//! (IMAP move, SMTP 250, HTTP 2xx) only after this returns: by then everything is committed.
+//! The pipeline every email channel shares once the bytes are in: read the request and the sender it is for,
+//! authenticate, dedupe, validate with the API's rules, submit, record, answer. The caller acknowledges the
+//! message (IMAP move, SMTP 250, HTTP 2xx) only after this returns: by then everything is committed.
 
-use std::path::Path;
+mod letter;
+mod read;
 
-use super::answer::{self, AcceptedLetter};
+use mail_parser::{Message, MessageParser};
+
+use super::answer::{self, AnswerTo};
+use super::authenticate::Verdict;
+use super::choose::Choice;
 use super::confirm;
-use super::parse::{EmailRequest, Ignored, Parsed, Problem, parse_email};
+use super::drafts::{self, Draft};
+use super::parse::{EmailRequest, Ignored, Problem};
 use super::sink::Delivery;
-use crate::config::{Confirm, SenderSettings};
-use crate::domain::LetterId;
-use crate::domain::address::RawAddress;
-use crate::domain::recipient::RawRecipient;
+use crate::config::SenderSettings;
+use crate::domain::{LetterId, SenderId};
 use crate::intake::IntakeError;
-use crate::intake::validate::{Draft, check_draft, safe_filename};
-use crate::letters::context::letter_context;
-use crate::letters::files::{looks_like_pdf, remove_dir, write_durably};
-use crate::letters::{LetterRequest, StagedAttachment, Submitted, submit_letter};
 use crate::notify::OutgoingEmail;
 use crate::render::{self, LetterTemplate};
 use crate::services::Services;
 use crate::store::{InboundRecord, now_ms};
 
+pub(crate) use letter::{answer_accepted, preview};
+
 /// What became of an email.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
     Accepted(LetterId),
-    /// Problems in the request; the requester was told which.
+    /// Problems in the request (or no sender it may use named); the requester was told which.
     Rejected(Vec<Problem>),
     /// Not allowed or not authenticated; answered only when DMARC passed (no backscatter to forged senders).
     Refused(String),
     /// An auto-reply, a bounce, a mailing list or unreadable bytes: never answered.
     Ignored(Ignored),
-    /// Seen before, by this channel or another.
+    /// Seen before, by this channel or another: answered once, unless a channel delivered it again.
     Duplicate,
     /// Valid, held until the requester confirms (senders with `confirm = "always"`).
     AwaitingConfirmation,
+}
+
+/// One email being received: what every step needs.
+pub(super) struct Context<'a> {
+    services: &'a Services,
+    email: &'a Delivery<'a>,
+    request: EmailRequest,
+    /// The dedupe key: the Message-ID, else the content hash.
+    key: String,
+    /// The request this email continues (a reply to relais's answer).
+    draft: Option<&'a Draft>,
+}
+
+impl Context<'_> {
+    /// Records what became of the email; false when another delivery of it was recorded first.
+    async fn record(
+        &self,
+        outcome: &str,
+        letter: Option<&LetterId>,
+        detail: Option<&str>,
+    ) -> Result<bool, IntakeError> {
+        let record = InboundRecord {
+            dedupe_key: self.key.clone(),
+            channel: self.email.channel.into(),
+            from_address: Some(self.request.from.clone()),
+            content_sha256: self.request.content_sha256.clone(),
+            outcome: outcome.into(),
+            letter_id: letter.map(|l| l.to_string()),
+            detail: detail.map(str::to_owned),
+            received_at: now_ms(),
+        };
+        Ok(self.services.store.record_inbound(&record).await?)
+    }
 }
 
 pub async fn receive(services: &Services, email: Delivery<'_>) -> Result<Outcome, IntakeError> {
@@ -43,127 +78,178 @@ pub async fn receive(services: &Services, email: Delivery<'_>) -> Result<Outcome
     if email.raw.len() as u64 > limit {
         return Err(IntakeError::TooLarge { limit });
     }
-    let from = from_address(email.raw);
-    let sender = from.as_deref().and_then(|f| sender_for(services, f));
-    let default_template = sender.map(|s| s.default_template.as_str()).unwrap_or("relance-facture");
-    let templates = services.templates.all();
-    let (request, problems) = match parse_email(email.raw, email.recipient, &templates, default_template) {
-        Parsed::Ignored(why) => return ignore(services, &email, why).await,
-        Parsed::Request(request) => (request, vec![]),
-        Parsed::Rejected { request, problems } => (request, problems),
+    let message = MessageParser::default().parse_headers(email.raw);
+    let from = message.as_ref().and_then(from_address);
+    let draft = drafts::continued(services, message.as_ref(), from.as_deref()).await?;
+    let reading = match read::read(services, &email, message.as_ref(), from.as_deref(), draft.as_ref()) {
+        Ok(reading) => reading,
+        Err(why) => return ignore(services, &email, from, why).await,
     };
-    let key = dedupe_key(&request);
-    if services.store.inbound(&key).await?.is_some() {
+    let read::Reading { request, problems, choice, address } = reading;
+    let cx = Context { services, email: &email, key: dedupe_key(&request), request, draft: draft.as_ref() };
+    let verdict = services.authenticator.verify(email.raw, &email.arrival, &read::allow_list(&choice)).await;
+    if !verdict.accepted() || matches!(choice, Choice::NotAllowed) {
+        return refused(&cx, &verdict).await;
+    }
+    if let Some(earlier) = services.store.inbound(&cx.key).await? {
+        if earlier.outcome != "refused" {
+            return duplicate(&cx, &earlier).await;
+        }
+        // Refused before, allowed now (the configuration changed): received anew.
+        tracing::info!(key = %cx.key, "an email refused earlier is allowed now: received anew");
+        services.store.forget_inbound(&cx.key).await?;
+    }
+    if let Some(token) = answer::confirmation_token(&cx.request.references).filter(|_| confirm::says_yes(email.raw)) {
+        return confirmed(&cx, &token, &choice).await;
+    }
+    if cx.draft.is_some_and(|d| d.expired(services)) {
+        return expired(&cx).await;
+    }
+    let sender = match choice {
+        Choice::Sender(sender) => sender,
+        Choice::Unclear { allowed, named } => {
+            let intake = address.map_or_else(|| email.recipient.to_owned(), |a| a.bare());
+            let problem =
+                answer::sender_unclear(&read::listed(&allowed), named.as_deref(), &intake, cx.request.language);
+            tracing::info!(from = ?from, named = ?named, "an email names no sender its address may use: nothing sent");
+            return reject(&cx, None, vec![problem], None).await;
+        }
+        Choice::NotAllowed => return refused(&cx, &verdict).await,
+    };
+    let template = services.templates.current_for(&sender.id, &cx.request.template);
+    if !problems.is_empty() {
+        return reject(&cx, Some(sender), problems, template.as_ref()).await;
+    }
+    match letter::submit(&cx, sender, template).await? {
+        letter::Submission::Outcome(outcome) => Ok(outcome),
+        letter::Submission::AlreadyMade(id) => {
+            let made = services.store.letter(&id).await?.map_or_else(now_ms, |l| l.created_at);
+            let answered = cx.record("duplicate", Some(&id), Some("the thread already made its letter")).await?;
+            if answered {
+                answer_duplicate(&cx, made, Some(&id)).await;
+            }
+            Ok(Outcome::Duplicate)
+        }
+    }
+}
+
+/// Not allowed or not authenticated: nothing is sent; answered only when DMARC passed, and once.
+async fn refused(cx: &Context<'_>, verdict: &Verdict) -> Result<Outcome, IntakeError> {
+    let reason = refusal_reason(verdict.allowed_sender, &verdict.reason);
+    let why = if verdict.allowed_sender { "not authenticated" } else { "on no sender's allow-list" };
+    let answered = verdict.dmarc_pass;
+    let from = &cx.request.from;
+    tracing::info!(%from, channel = cx.email.channel, detail = %verdict.reason, answered,
+        "email request refused: its From is {why}; {}",
+        if answered { "answered (DMARC passed)" } else { "not answered (DMARC did not pass: no backscatter)" });
+    if cx.record("refused", None, Some(&verdict.reason)).await? && answered {
+        send_answer(cx.services, Some(answer::refused(&cx.services.emails, &cx.request, &reason))).await;
+    }
+    Ok(Outcome::Refused(reason))
+}
+
+/// The same email again. A channel delivering the same Message-ID again (a retry) is not answered; any
+/// other copy (another channel, the same file sent again) is answered once, saying what became of it.
+async fn duplicate(cx: &Context<'_>, earlier: &InboundRecord) -> Result<Outcome, IntakeError> {
+    let retry = earlier.channel == cx.email.channel && cx.key.starts_with("message-id:");
+    if retry {
+        tracing::info!(key = %cx.key, channel = cx.email.channel, "the same email delivered again: nothing to do");
         return Ok(Outcome::Duplicate);
     }
-    let allow_list = sender.map(|s| s.allowed_from.as_slice()).unwrap_or(&[]);
-    let verdict = services.authenticator.verify(email.raw, &email.arrival, allow_list).await;
-    let Some(sender) = sender.filter(|_| verdict.accepted()) else {
-        let reason = refusal_reason(verdict.allowed_sender, &verdict.reason);
-        tracing::warn!(from = ?from, reason = %verdict.reason, channel = email.channel, "email request refused");
-        let answer = if verdict.dmarc_pass { Some(answer::refused(&services.emails, &request, &reason)) } else { None };
-        record(services, &email, &request, &key, "refused", None, Some(&verdict.reason)).await?;
-        send_answer(services, answer).await;
-        return Ok(Outcome::Refused(reason));
+    let marker = InboundRecord {
+        dedupe_key: format!("answered:{}", cx.key),
+        channel: cx.email.channel.into(),
+        from_address: Some(cx.request.from.clone()),
+        content_sha256: cx.request.content_sha256.clone(),
+        outcome: "duplicate".into(),
+        letter_id: earlier.letter_id.clone(),
+        detail: Some(format!("already {} ", earlier.outcome)),
+        received_at: now_ms(),
     };
-    if let Some(token) = answer::confirmation_token(&request.references).filter(|_| confirm::says_yes(email.raw)) {
-        return confirmed(services, &email, &request, &key, &token, sender).await;
+    if cx.services.store.record_inbound(&marker).await? {
+        tracing::info!(key = %cx.key, earlier = %earlier.outcome, "an email received before: answered once");
+        let letter = earlier.letter_id.as_deref().and_then(|l| l.parse::<LetterId>().ok());
+        answer_duplicate(cx, earlier.received_at, letter.as_ref()).await;
+    } else {
+        tracing::info!(key = %cx.key, "an email received before, already answered as such: nothing to do");
     }
-    let template = services.templates.current_for(&sender.id, &request.template);
-    if !problems.is_empty() {
-        return reject(services, &email, &request, &key, problems, template.as_ref()).await;
-    }
-    submit(services, &email, sender, &request, &key, template).await
+    Ok(Outcome::Duplicate)
 }
 
-async fn submit(
-    services: &Services,
-    email: &Delivery<'_>,
-    sender: &SenderSettings,
-    request: &EmailRequest,
-    key: &str,
-    template: Option<LetterTemplate>,
-) -> Result<Outcome, IntakeError> {
-    let staging = services.files.incoming_dir();
-    let staged = match stage(sender, request, &staging).await {
-        Ok(staged) => staged,
-        Err(problems) => {
-            remove_dir(&staging).await;
-            return reject(services, email, request, key, problems, template.as_ref()).await;
-        }
-    };
-    let checked = check_draft(services, sender.id.clone(), draft_of(request), staged, request.content_sha256.clone());
-    let letter = match checked {
-        Ok(letter) => letter,
-        Err(IntakeError::Invalid(errors)) => {
-            remove_dir(&staging).await;
-            let problems = answer::problems_from(&errors, request.language, template.as_ref());
-            return reject(services, email, request, key, problems, template.as_ref()).await;
-        }
-        Err(other) => {
-            remove_dir(&staging).await;
-            return Err(other);
-        }
-    };
-    if sender.confirm == Confirm::Always {
-        confirm::hold(services, sender, letter, key, answer::AnswerTo::of(request)).await?;
-        record(services, email, request, key, "held", None, Some("waiting for the requester's confirmation")).await?;
-        return Ok(Outcome::AwaitingConfirmation);
-    }
-    let kept = letter.clone();
-    let submitted = submit_letter(services, letter, None, Some(&format!("email:{key}"))).await;
-    let id = match submitted.map_err(|e| IntakeError::Io(std::io::Error::other(e.to_string())))? {
-        Submitted::Created(id) | Submitted::Replayed(id) => id,
-    };
-    record(services, email, request, key, "accepted", Some(&id), None).await?;
-    answer_accepted(services, sender, &answer::AnswerTo::of(request), &kept, &id).await;
-    Ok(Outcome::Accepted(id))
+async fn answer_duplicate(cx: &Context<'_>, received_at: i64, letter: Option<&LetterId>) {
+    let base = cx.services.public_url.as_str().trim_end_matches('/');
+    let letter = letter.map(|id| (id.as_str(), format!("{base}/v1/letters/{id}")));
+    let when = chrono::DateTime::from_timestamp_millis(received_at).unwrap_or_default();
+    let when = when.format("%d/%m/%Y %H:%M UTC").to_string();
+    let to = AnswerTo::of(&cx.request);
+    send_answer(cx.services, Some(answer::duplicate(&cx.services.emails, &to, &when, letter))).await;
 }
 
-/// A reply saying yes to a held request: the letter leaves now.
-async fn confirmed(
-    services: &Services,
-    email: &Delivery<'_>,
-    request: &EmailRequest,
-    key: &str,
-    token: &str,
-    sender: &SenderSettings,
-) -> Result<Outcome, IntakeError> {
-    match confirm::confirm(services, token, Some(&sender.id)).await {
+/// A reply to an answer whose request expired: nothing is sent.
+async fn expired(cx: &Context<'_>) -> Result<Outcome, IntakeError> {
+    let within = humantime::format_duration(cx.services.settings.intake.confirm_within).to_string();
+    if cx.record("rejected", None, Some("a reply to a request that expired")).await? {
+        let to = AnswerTo::of(&cx.request);
+        send_answer(cx.services, Some(answer::expired(&cx.services.emails, &to, &within))).await;
+    }
+    let message = format!("the request this reply continues expired (after {within}); nothing was sent");
+    Ok(Outcome::Rejected(vec![Problem { field: "request".into(), code: "expired".into(), message }]))
+}
+
+/// A reply saying yes to a held request: the letter leaves now. An address with several senders confirms
+/// the request of whichever of them it made.
+async fn confirmed(cx: &Context<'_>, token: &str, choice: &Choice<'_>) -> Result<Outcome, IntakeError> {
+    let held = cx.services.store.confirmation(token).await?;
+    let by: Option<SenderId> = match choice {
+        Choice::Sender(sender) => Some(sender.id.clone()),
+        Choice::Unclear { allowed, .. } => held
+            .and_then(|h| allowed.iter().find(|s| s.id.as_str() == h.sender_id).map(|s| s.id.clone()))
+            .or_else(|| allowed.first().map(|s| s.id.clone())),
+        Choice::NotAllowed => None,
+    };
+    match confirm::confirm(cx.services, token, by.as_ref()).await {
         Ok(id) => {
-            record(services, email, request, key, "confirmed", Some(&id), None).await?;
+            cx.record("confirmed", Some(&id), None).await?;
             Ok(Outcome::Accepted(id))
         }
         Err(confirm::ConfirmError::Store(e)) => Err(e.into()),
         Err(e) => {
             let problem =
                 Problem { field: "confirmation".into(), code: "not_confirmed".into(), message: e.to_string() };
-            reject(services, email, request, key, vec![problem], None).await
+            reject(cx, None, vec![problem], None).await
         }
     }
 }
 
-async fn reject(
-    services: &Services,
-    email: &Delivery<'_>,
-    request: &EmailRequest,
-    key: &str,
+/// Every problem at once; the request is kept so that a reply to the answer continues it.
+pub(super) async fn reject(
+    cx: &Context<'_>,
+    sender: Option<&SenderSettings>,
     problems: Vec<Problem>,
     template: Option<&LetterTemplate>,
 ) -> Result<Outcome, IntakeError> {
     let detail = problems.iter().map(|p| p.field.as_str()).collect::<Vec<_>>().join(", ");
-    if record(services, email, request, key, "rejected", None, Some(&detail)).await? {
-        send_answer(services, Some(answer::rejected(&services.emails, request, &problems, template))).await;
+    if cx.record("rejected", None, Some(&detail)).await? {
+        let (request, services) = (&cx.request, cx.services);
+        let template_name = sender.map(|_| request.template.as_str());
+        let id =
+            drafts::keep(services, cx.draft, cx.email.raw, &request.from, sender.map(|s| &s.id), template_name).await?;
+        send_answer(services, Some(answer::rejected(&services.emails, request, &problems, template, Some(id)))).await;
     }
     Ok(Outcome::Rejected(problems))
 }
 
-async fn ignore(services: &Services, email: &Delivery<'_>, why: Ignored) -> Result<Outcome, IntakeError> {
+async fn ignore(
+    services: &Services,
+    email: &Delivery<'_>,
+    from: Option<String>,
+    why: Ignored,
+) -> Result<Outcome, IntakeError> {
     let sha = crate::letters::files::sha256_hex(email.raw);
     let record = InboundRecord {
         dedupe_key: format!("sha256:{sha}"),
         channel: email.channel.into(),
-        from_address: from_address(email.raw),
+        from_address: from,
         content_sha256: sha,
         outcome: "ignored".into(),
         letter_id: None,
@@ -173,29 +259,6 @@ async fn ignore(services: &Services, email: &Delivery<'_>, why: Ignored) -> Resu
     services.store.record_inbound(&record).await?;
     tracing::info!(channel = email.channel, reason = ?why, "email ignored");
     Ok(Outcome::Ignored(why))
-}
-
-/// Records what became of the email; false when another delivery of it was recorded first.
-async fn record(
-    services: &Services,
-    email: &Delivery<'_>,
-    request: &EmailRequest,
-    key: &str,
-    outcome: &str,
-    letter: Option<&LetterId>,
-    detail: Option<&str>,
-) -> Result<bool, IntakeError> {
-    let record = InboundRecord {
-        dedupe_key: key.to_owned(),
-        channel: email.channel.into(),
-        from_address: Some(request.from.clone()),
-        content_sha256: request.content_sha256.clone(),
-        outcome: outcome.into(),
-        letter_id: letter.map(|l| l.to_string()),
-        detail: detail.map(str::to_owned),
-        received_at: now_ms(),
-    };
-    Ok(services.store.record_inbound(&record).await?)
 }
 
 /// Answers are best effort once the outcome is committed: a mail server down must not undo a letter.
@@ -227,114 +290,9 @@ fn refusal_reason(allowed: bool, detail: &str) -> String {
     }
 }
 
-fn from_address(raw: &[u8]) -> Option<String> {
-    let message = mail_parser::MessageParser::default().parse_headers(raw)?;
+fn from_address(message: &Message<'_>) -> Option<String> {
     let address = message.from()?.first()?.address()?.trim().to_owned();
     Some(address.to_lowercase())
-}
-
-fn sender_for<'a>(services: &'a Services, from: &str) -> Option<&'a SenderSettings> {
-    services.settings.senders.iter().find(|s| super::authenticate::on_allow_list(from, &s.allowed_from))
-}
-
-fn draft_of(request: &EmailRequest) -> Draft {
-    let r = &request.recipient;
-    let has_address = !r.address_lines.is_empty() || r.postal_code.is_some() || r.city.is_some();
-    let address = has_address.then(|| RawAddress {
-        lines: r.address_lines.clone(),
-        postal_code: r.postal_code.clone().unwrap_or_default(),
-        city: r.city.clone().unwrap_or_default(),
-        country: r.country.clone(),
-    });
-    Draft {
-        template: Some(request.template.clone()),
-        variables: request.variables.clone(),
-        recipient: Some(RawRecipient {
-            kind: r.kind.clone(),
-            first_name: r.first_name.clone(),
-            last_name: r.last_name.clone(),
-            company: r.company.clone(),
-            email: r.email.clone(),
-            address,
-        }),
-        reference: request.reference.clone(),
-        notify_email: Some(answer::answer_address(request).to_owned()),
-    }
-}
-
-/// Writes the attachments to disk for the letter; a sender that takes PDF only gets a problem per other file.
-async fn stage(
-    sender: &SenderSettings,
-    request: &EmailRequest,
-    dir: &Path,
-) -> Result<Vec<StagedAttachment>, Vec<Problem>> {
-    let mut staged = Vec::new();
-    let mut problems = Vec::new();
-    for (i, a) in request.attachments.iter().enumerate() {
-        if sender.require_pdf && !looks_like_pdf(&a.bytes) {
-            problems.push(not_pdf(&a.filename, request));
-            continue;
-        }
-        let path = dir.join(format!("{i}.bin"));
-        match write_durably(&path, &a.bytes).await {
-            Ok(sha256) => staged.push(StagedAttachment {
-                filename: safe_filename(Some(&a.filename), i),
-                content_type: a.content_type.clone(),
-                path,
-                size: a.bytes.len() as u64,
-                sha256,
-            }),
-            Err(e) => problems.push(Problem { field: a.filename.clone(), code: "io".into(), message: e.to_string() }),
-        }
-    }
-    if problems.is_empty() { Ok(staged) } else { Err(problems) }
-}
-
-fn not_pdf(filename: &str, request: &EmailRequest) -> Problem {
-    let message = match request.language {
-        super::parse::Language::French => {
-            format!("La pièce jointe « {filename} » n'est pas un PDF : joignez la facture au format PDF.")
-        }
-        super::parse::Language::English => {
-            format!("The attachment “{filename}” is not a PDF: attach the invoice as a PDF.")
-        }
-    };
-    Problem { field: filename.to_owned(), code: "not_pdf".into(), message }
-}
-
-/// The letter PDF as it will be sent, for the answers (the worker renders the same pinned version).
-pub(super) fn preview(sender: &SenderSettings, letter: &LetterRequest, id: &LetterId) -> Vec<u8> {
-    let now = now_ms();
-    let context = letter_context(id, sender, &letter.recipient, &letter.variables, letter.reference.as_deref(), now);
-    match render::render_letter(&letter.template, &context) {
-        Ok(rendered) => render::document::letter_pdf(&rendered, &letter.template.title, &sender.company, now),
-        Err(e) => {
-            tracing::warn!(error = %e, "the preview of a letter could not be rendered");
-            Vec::new()
-        }
-    }
-}
-
-/// Tells the requester their letter leaves, with the letter as it will go attached.
-pub(super) async fn answer_accepted(
-    services: &Services,
-    sender: &SenderSettings,
-    to: &answer::AnswerTo,
-    letter: &LetterRequest,
-    id: &LetterId,
-) {
-    let base = services.public_url.as_str().trim_end_matches('/');
-    let accepted = AcceptedLetter {
-        id,
-        template_title: &letter.template.title,
-        recipient_name: letter.recipient.display_name(),
-        recipient_email: letter.recipient.email.as_str(),
-        reference: letter.reference.as_deref(),
-        attachments: letter.attachments.iter().map(|a| a.filename.clone()).collect(),
-        url: format!("{base}/v1/letters/{id}"),
-        document: preview(sender, letter, id),
-    };
-    send_answer(services, Some(answer::accepted(&services.emails, to, accepted))).await;
 }
 
 /// The pipeline as the sink every channel delivers to.

@@ -1,0 +1,177 @@
+//! A checked request for one sender becomes a letter (or is held for confirmation): its files staged, its
+//! lines validated with the API's rules, submitted once, and the requester answered with the letter.
+
+use std::path::Path;
+
+use super::{Context, reject, send_answer};
+use crate::config::{Confirm, SenderSettings};
+use crate::domain::LetterId;
+use crate::domain::address::RawAddress;
+use crate::domain::recipient::RawRecipient;
+use crate::intake::IntakeError;
+use crate::intake::email::answer::{self, AcceptedLetter};
+use crate::intake::email::confirm;
+use crate::intake::email::parse::{EmailRequest, Language, Problem};
+use crate::intake::validate::{Draft, check_draft, safe_filename};
+use crate::letters::context::letter_context;
+use crate::letters::files::{looks_like_pdf, remove_dir, write_durably};
+use crate::letters::{LetterRequest, StagedAttachment, SubmitError, Submitted, submit_letter};
+use crate::render::{self, LetterTemplate};
+use crate::services::Services;
+use crate::store::now_ms;
+
+use super::Outcome;
+
+/// What became of a checked request.
+pub(super) enum Submission {
+    Outcome(Outcome),
+    /// The thread already made this letter (a second reply): answered as a duplicate.
+    AlreadyMade(LetterId),
+}
+
+pub(super) async fn submit(
+    cx: &Context<'_>,
+    sender: &SenderSettings,
+    template: Option<LetterTemplate>,
+) -> Result<Submission, IntakeError> {
+    let (services, request) = (cx.services, &cx.request);
+    let staging = services.files.incoming_dir();
+    let staged = match stage(sender, request, &staging).await {
+        Ok(staged) => staged,
+        Err(problems) => {
+            remove_dir(&staging).await;
+            return reject(cx, Some(sender), problems, template.as_ref()).await.map(Submission::Outcome);
+        }
+    };
+    let checked = check_draft(services, sender.id.clone(), draft_of(request), staged, request.content_sha256.clone());
+    let letter = match checked {
+        Ok(letter) => letter,
+        Err(IntakeError::Invalid(errors)) => {
+            remove_dir(&staging).await;
+            let problems = answer::problems_from(&errors, request.language, template.as_ref());
+            return reject(cx, Some(sender), problems, template.as_ref()).await.map(Submission::Outcome);
+        }
+        Err(other) => {
+            remove_dir(&staging).await;
+            return Err(other);
+        }
+    };
+    if sender.confirm == Confirm::Always {
+        confirm::hold(services, sender, letter, &cx.key, answer::AnswerTo::of(request)).await?;
+        cx.record("held", None, Some("waiting for the requester's confirmation")).await?;
+        return Ok(Submission::Outcome(Outcome::AwaitingConfirmation));
+    }
+    let kept = letter.clone();
+    let key = cx.draft.map_or_else(|| format!("email:{}", cx.key), |d| d.letter_key());
+    let id = match submit_letter(services, letter, None, Some(&key)).await {
+        Ok(Submitted::Created(id)) => id,
+        Ok(Submitted::Replayed(id)) | Err(SubmitError::IdempotencyConflict(id)) if cx.draft.is_some() => {
+            return Ok(Submission::AlreadyMade(id));
+        }
+        Ok(Submitted::Replayed(id)) => id,
+        Err(e) => return Err(IntakeError::Io(std::io::Error::other(e.to_string()))),
+    };
+    cx.record("accepted", Some(&id), None).await?;
+    answer_accepted(services, sender, &answer::AnswerTo::of(request), &kept, &id).await;
+    Ok(Submission::Outcome(Outcome::Accepted(id)))
+}
+
+fn draft_of(request: &EmailRequest) -> Draft {
+    let r = &request.recipient;
+    let has_address = !r.address_lines.is_empty() || r.postal_code.is_some() || r.city.is_some();
+    let address = has_address.then(|| RawAddress {
+        lines: r.address_lines.clone(),
+        postal_code: r.postal_code.clone().unwrap_or_default(),
+        city: r.city.clone().unwrap_or_default(),
+        country: r.country.clone(),
+    });
+    Draft {
+        template: Some(request.template.clone()),
+        variables: request.variables.clone(),
+        recipient: Some(RawRecipient {
+            kind: r.kind.clone(),
+            first_name: r.first_name.clone(),
+            last_name: r.last_name.clone(),
+            company: r.company.clone(),
+            email: r.email.clone(),
+            address,
+        }),
+        reference: request.reference.clone(),
+        notify_email: Some(answer::answer_address(request).to_owned()),
+    }
+}
+
+/// Writes the attachments to disk for the letter; a sender that takes PDF only gets a problem per other file.
+async fn stage(
+    sender: &SenderSettings,
+    request: &EmailRequest,
+    dir: &Path,
+) -> Result<Vec<StagedAttachment>, Vec<Problem>> {
+    let mut staged = Vec::new();
+    let mut problems = Vec::new();
+    for (i, a) in request.attachments.iter().enumerate() {
+        if sender.require_pdf && !looks_like_pdf(&a.bytes) {
+            problems.push(not_pdf(&a.filename, request));
+            continue;
+        }
+        let path = dir.join(format!("{i}.bin"));
+        match write_durably(&path, &a.bytes).await {
+            Ok(sha256) => staged.push(StagedAttachment {
+                filename: safe_filename(Some(&a.filename), i),
+                content_type: a.content_type.clone(),
+                path,
+                size: a.bytes.len() as u64,
+                sha256,
+            }),
+            Err(e) => problems.push(Problem { field: a.filename.clone(), code: "io".into(), message: e.to_string() }),
+        }
+    }
+    if problems.is_empty() { Ok(staged) } else { Err(problems) }
+}
+
+fn not_pdf(filename: &str, request: &EmailRequest) -> Problem {
+    let message = match request.language {
+        Language::French => {
+            format!("La pièce jointe « {filename} » n'est pas un PDF : joignez la facture au format PDF.")
+        }
+        Language::English => {
+            format!("The attachment “{filename}” is not a PDF: attach the invoice as a PDF.")
+        }
+    };
+    Problem { field: filename.to_owned(), code: "not_pdf".into(), message }
+}
+
+/// The letter PDF as it will be sent, for the answers (the worker renders the same pinned version).
+pub(crate) fn preview(sender: &SenderSettings, letter: &LetterRequest, id: &LetterId) -> Vec<u8> {
+    let now = now_ms();
+    let context = letter_context(id, sender, &letter.recipient, &letter.variables, letter.reference.as_deref(), now);
+    match render::render_letter(&letter.template, &context) {
+        Ok(rendered) => render::document::letter_pdf(&rendered, &letter.template.title, &sender.company, now),
+        Err(e) => {
+            tracing::warn!(error = %e, "the preview of a letter could not be rendered");
+            Vec::new()
+        }
+    }
+}
+
+/// Tells the requester their letter leaves, with the letter as it will go attached.
+pub(crate) async fn answer_accepted(
+    services: &Services,
+    sender: &SenderSettings,
+    to: &answer::AnswerTo,
+    letter: &LetterRequest,
+    id: &LetterId,
+) {
+    let base = services.public_url.as_str().trim_end_matches('/');
+    let accepted = AcceptedLetter {
+        id,
+        template_title: &letter.template.title,
+        recipient_name: letter.recipient.display_name(),
+        recipient_email: letter.recipient.email.as_str(),
+        reference: letter.reference.as_deref(),
+        attachments: letter.attachments.iter().map(|a| a.filename.clone()).collect(),
+        url: format!("{base}/v1/letters/{id}"),
+        document: preview(sender, letter, id),
+    };
+    send_answer(services, Some(answer::accepted(&services.emails, to, accepted))).await;
+}
