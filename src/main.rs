@@ -1,4 +1,5 @@
-//! The `relais` command line: serve, migrate, check-config, api-key, sender, verify, anchor.
+//! The `relais` command line: serve, migrate, check-config, api-key, sender, verify, anchor, template, letter
+//! retry, notice resend.
 
 use std::path::PathBuf;
 
@@ -64,6 +65,25 @@ enum Command {
     /// List, check, preview and publish letter and email templates.
     #[command(subcommand)]
     Template(cli::template::TemplateCommand),
+    /// Act on one letter.
+    #[command(subcommand)]
+    Letter(LetterCommand),
+    /// Act on the notice emails sent to requesters.
+    #[command(subcommand)]
+    Notice(NoticeCommand),
+}
+
+#[derive(Subcommand)]
+enum LetterCommand {
+    /// Move a waiting letter onward now (after a provider outage, for example); a letter whose send is in
+    /// doubt is reconciled with its provider first, never sent twice.
+    Retry { id: String },
+}
+
+#[derive(Subcommand)]
+enum NoticeCommand {
+    /// Send again a notice that gave up (see GET /v1/notices?state=failed), with the same Message-ID.
+    Resend { id: String },
 }
 
 #[derive(Subcommand)]
@@ -117,7 +137,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Serve => serve(settings).await,
         Command::Migrate => {
             Store::connect(&settings.database.url, 1).await?;
-            println!("migrations applied to {}", redact_url(&settings.database.url));
+            println!("migrations applied to {}", relais::config::redact_url(&settings.database.url));
             Ok(())
         }
         Command::CheckConfig { offline } => check_config(settings, offline).await,
@@ -129,6 +149,22 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::ApiKey(command) => api_key_command(settings, command).await,
         Command::Template(command) => cli::template::run(settings, command).await,
+        Command::Letter(LetterCommand::Retry { id }) => {
+            let id = id.parse().map_err(anyhow::Error::msg)?;
+            let public_url = settings.server.public_url.clone();
+            let services = build_services(settings, public_url).await?;
+            let kind = relais::letters::jobs::retry_letter(&services, &id).await?;
+            eprintln!("letter {id}: its `{kind}` job runs now (a running relais picks it up)");
+            Ok(())
+        }
+        Command::Notice(NoticeCommand::Resend { id }) => {
+            let id = id.parse().map_err(anyhow::Error::msg)?;
+            let public_url = settings.server.public_url.clone();
+            let services = build_services(settings, public_url).await?;
+            let notice = relais::letters::notices::resend_notice(&services, &id).await?;
+            eprintln!("notice {id} ({}) of letter {} queued again", notice.kind, notice.letter_id);
+            Ok(())
+        }
     }
 }
 
@@ -220,7 +256,7 @@ async fn anchor(settings: &Settings, store: &Store) -> anyhow::Result<()> {
 }
 
 async fn check_config(settings: Settings, offline: bool) -> anyhow::Result<()> {
-    println!("{}", toml::to_string_pretty(&settings).context("printing the configuration")?);
+    println!("{}", settings.printable().context("printing the configuration")?);
     startup::email_authenticator(&settings)?;
     eprintln!("configuration is valid");
     if offline {
@@ -279,7 +315,7 @@ async fn sender_command(settings: Settings, command: SenderCommand) -> anyhow::R
 }
 
 async fn serve(settings: Settings) -> anyhow::Result<()> {
-    let database = redact_url(&settings.database.url);
+    let database = relais::config::redact_url(&settings.database.url);
     let providers: Vec<String> = settings.providers.keys().cloned().collect();
     let mail = match settings.mail.transport {
         relais::config::MailTransportKind::File => format!("emails to {}", settings.mail.outbox_dir.display()),
@@ -297,14 +333,4 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
         println!("{}", accounts::first_key_message(&key, public_url.as_str()));
     }
     app.run_until_stopped().await
-}
-
-fn redact_url(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut u) if u.password().is_some() => {
-            let _ = u.set_password(Some("[redacted]"));
-            u.to_string()
-        }
-        _ => url.to_owned(),
-    }
 }

@@ -17,20 +17,11 @@ use crate::letters::{JobError, jobs};
 use crate::services::Services;
 use crate::store::{self, ClaimedJob, NewJob, now_ms};
 
-/// When a failed job runs again, by attempt number (1-based); the last delay repeats.
-pub const RETRY_SCHEDULE: [Duration; 7] = [
-    Duration::from_secs(2),
-    Duration::from_secs(10),
-    Duration::from_secs(30),
-    Duration::from_secs(120),
-    Duration::from_secs(600),
-    Duration::from_secs(1800),
-    Duration::from_secs(3600),
-];
-
-pub fn retry_delay(attempt: i64) -> Duration {
-    let index = (attempt.max(1) as usize - 1).min(RETRY_SCHEDULE.len() - 1);
-    RETRY_SCHEDULE[index]
+/// When a failed job runs again, by attempt number (1-based), from `worker.retry_delays`; the last delay
+/// repeats.
+pub fn retry_delay(delays: &[Duration], attempt: i64) -> Duration {
+    let index = (attempt.max(1) as usize - 1).min(delays.len().saturating_sub(1));
+    delays.get(index).copied().unwrap_or(Duration::from_secs(60))
 }
 
 /// Starts `worker.concurrency` workers and the sync sweep; they stop claiming when `shutdown` fires and
@@ -90,13 +81,20 @@ async fn record_outcome(services: &Services, owner: &str, job: &ClaimedJob) {
     let recorded = match outcome {
         Ok(()) => complete(services, job, owner).await,
         Err(JobError::Transient(reason)) if job.attempts < services.settings.worker.max_attempts as i64 => {
-            let delay = retry_delay(job.attempts);
+            let delay = retry_delay(&services.settings.worker.retry_delays, job.attempts);
             tracing::warn!(%reason, retry_in = ?delay, "job failed; will retry");
             store.retry_job(&job.id, owner, now_ms() + delay.as_millis() as i64, &reason).await
         }
         Err(JobError::Transient(reason) | JobError::Permanent(reason)) => {
             tracing::error!(%reason, "job given up");
-            store.fail_job(&job.id, owner, now_ms(), &reason).await
+            let failed = store.fail_job(&job.id, owner, now_ms(), &reason).await;
+            if failed.is_ok()
+                && let Err(e) = jobs::gave_up(services, job, &reason).await
+            {
+                // The sweep finds the letter without a job and repairs it.
+                tracing::error!(error = %e, "could not record what the given-up job means for its letter");
+            }
+            failed
         }
     };
     if let Err(e) = recorded {
@@ -128,14 +126,23 @@ async fn sweep(services: Arc<Services>, shutdown: CancellationToken) {
                 tracing::warn!(%provider, error = %e, "could not queue provider syncs");
             }
         }
-        if let Err(e) = flag_overdue(&services).await {
-            tracing::warn!(error = %e, "could not flag overdue letters");
-        }
-        match crate::letters::files::remove_abandoned(&services.files, &services.store, now_ms()).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(folders = n, "removed files no letter will use"),
-            Err(e) => tracing::warn!(error = %e, "could not remove abandoned files"),
-        }
+        sweep_once(&services).await;
+    }
+}
+
+/// The checks of each sweep that are not provider syncs: letters overdue at their provider, letters left
+/// without a job, and files no letter will use.
+pub async fn sweep_once(services: &Services) {
+    if let Err(e) = flag_overdue(services).await {
+        tracing::warn!(error = %e, "could not flag overdue letters");
+    }
+    if let Err(e) = jobs::repair_stranded(services).await {
+        tracing::warn!(error = %e, "could not check that every letter has a job");
+    }
+    match crate::letters::files::remove_abandoned(&services.files, &services.store, now_ms()).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(folders = n, "removed files no letter will use"),
+        Err(e) => tracing::warn!(error = %e, "could not remove abandoned files"),
     }
 }
 
@@ -198,8 +205,9 @@ mod tests {
 
     #[test]
     fn retries_back_off_and_stay_at_the_last_delay() {
-        assert_eq!(retry_delay(1), Duration::from_secs(2));
-        assert!(retry_delay(2) > retry_delay(1));
-        assert_eq!(retry_delay(50), Duration::from_secs(3600));
+        let delays = crate::config::Settings::load(None).unwrap().worker.retry_delays;
+        assert_eq!(retry_delay(&delays, 1), Duration::from_secs(2));
+        assert!(retry_delay(&delays, 2) > retry_delay(&delays, 1));
+        assert_eq!(retry_delay(&delays, 50), Duration::from_secs(3600));
     }
 }

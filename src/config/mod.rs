@@ -4,6 +4,7 @@
 mod audit;
 mod hooks;
 mod intake;
+mod print;
 mod senders;
 mod values;
 
@@ -12,6 +13,7 @@ pub use hooks::{
     AddressMap, HmacAlgorithm, HmacSettings, HookSettings, MapSettings, Preset, RecipientMap, SignatureEncoding,
 };
 pub use intake::{DnsSettings, ImapMailboxSettings, IntakeSettings, MimeIntakeSettings, SmtpIntakeSettings};
+pub use print::redact_url;
 pub use senders::{Ar24Settings, Confirm, ProviderSettings, SandboxSettings, SenderSettings, Service};
 pub use values::{ByteSize, Secret};
 
@@ -129,6 +131,29 @@ pub struct WorkerSettings {
     pub reconcile_after: Duration,
     #[serde(with = "humantime_serde")]
     pub sync_every: Duration,
+    /// The delay before each new attempt of a failed job, by attempt; the last one repeats.
+    #[serde(with = "duration_list")]
+    pub retry_delays: Vec<Duration>,
+    /// After a job of a letter has used all its attempts: how often relais asks its provider again.
+    #[serde(with = "humantime_serde")]
+    pub resume_every: Duration,
+}
+
+/// A list of humantime durations (`["2s", "10s"]`).
+mod duration_list {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer>(delays: &[Duration], s: S) -> Result<S::Ok, S::Error> {
+        let texts: Vec<String> = delays.iter().map(|d| humantime::format_duration(*d).to_string()).collect();
+        texts.serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Duration>, D::Error> {
+        let texts = Vec::<String>::deserialize(d)?;
+        texts.iter().map(|t| humantime::parse_duration(t).map_err(serde::de::Error::custom)).collect()
+    }
 }
 
 impl Settings {
@@ -232,6 +257,9 @@ impl Settings {
         }
         if self.worker.concurrency == 0 {
             return Err(invalid("worker.concurrency", "must be at least 1"));
+        }
+        if self.worker.retry_delays.is_empty() {
+            return Err(invalid("worker.retry_delays", "give at least one delay"));
         }
         self.validate_providers()?;
         self.validate_smtp()?;

@@ -40,6 +40,24 @@ pub struct Ar24Settings {
     /// AR24 documents 60 s as its own timeout.
     #[serde(default = "sixty_seconds", with = "humantime_serde")]
     pub timeout: Duration,
+    /// After a send whose outcome is unknown: how long AR24 must show no such letter, counted from the end
+    /// of the doubtful request, before it is sent again.
+    #[serde(default = "fifteen_minutes", with = "humantime_serde")]
+    pub resend_after: Duration,
+}
+
+pub(super) fn fifteen_minutes() -> Duration {
+    Duration::from_secs(15 * 60)
+}
+
+impl ProviderSettings {
+    /// How long the provider must show no letter, after a doubtful request ended, before a re-send.
+    pub fn resend_after(&self) -> Duration {
+        match self {
+            Self::Sandbox(s) => s.resend_after,
+            Self::Ar24(s) => s.resend_after,
+        }
+    }
 }
 
 fn one_hour() -> Duration {
@@ -70,6 +88,8 @@ pub struct SandboxSettings {
     pub outcome_after: Duration,
     pub webhook_secret: Secret,
     pub price_cents: i64,
+    #[serde(default = "fifteen_minutes", with = "humantime_serde")]
+    pub resend_after: Duration,
 }
 
 /// A legal sender of letters. API keys belong to one sender.

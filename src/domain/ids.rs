@@ -89,6 +89,10 @@ prefixed_id!(
     /// One publication of a template version (an entry of its history).
     PublicationId, "tpub"
 );
+prefixed_id!(
+    /// One email telling a requester about their letter.
+    NoticeId, "ntc"
+);
 
 /// A sender account, named in the configuration (`[[senders]] id = "default"`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

@@ -86,7 +86,8 @@ impl LetterState {
             Ready => matches!(next, AwaitingConsent | AwaitingApproval | Queued | Failed),
             AwaitingConsent => matches!(next, Ready | Failed),
             AwaitingApproval => matches!(next, Queued | Failed),
-            Queued => matches!(next, Submitting | AwaitingApproval | Failed),
+            // Needs attention when the provider stayed unreachable through every attempt: the requester is told.
+            Queued => matches!(next, Submitting | AwaitingApproval | Failed | NeedsAttention),
             // Back to queued only when the provider confirmed nothing was sent (it was unavailable).
             Submitting => matches!(next, Queued | Deposited | Failed | NeedsAttention) || next.is_outcome(),
             Deposited => next.is_outcome() || next == NeedsAttention,

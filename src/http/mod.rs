@@ -14,6 +14,22 @@ use tower_http::trace::TraceLayer;
 use crate::services::Services;
 use error::ApiError;
 
+/// A request path fit for the logs: secrets carried in paths (a provider's per-letter webhook secret, a
+/// confirmation link's token) are masked, and the query string is left out.
+fn loggable_path(path: &str) -> String {
+    let segments: Vec<&str> = path.split('/').collect();
+    let masked: Vec<&str> = match segments.as_slice() {
+        ["", "v1", "providers", provider, "webhooks", letter, _secret] => {
+            vec!["", "v1", "providers", provider, "webhooks", letter, "[redacted]"]
+        }
+        ["", "v1", "confirmations", _token, rest @ ..] => {
+            [&["", "v1", "confirmations", "[redacted]"][..], rest].concat()
+        }
+        _ => segments,
+    };
+    masked.join("/")
+}
+
 /// The whole API.
 pub fn router(services: Arc<Services>) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
@@ -21,6 +37,7 @@ pub fn router(services: Arc<Services>) -> Router {
         .merge(routes::health::router())
         .merge(routes::letters::router(&services))
         .merge(routes::consents::router())
+        .merge(routes::notices::router())
         .merge(routes::confirmations::router())
         .merge(routes::senders::router())
         .merge(routes::api_keys::router())
@@ -29,7 +46,23 @@ pub fn router(services: Arc<Services>) -> Router {
         .merge(routes::webhooks::router())
         .fallback(|| async { ApiError::not_found("no such route; see the README for the API") })
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
-        .layer(TraceLayer::new_for_http())
+        .layer(TraceLayer::new_for_http().make_span_with(|request: &axum::extract::Request| {
+            let path = loggable_path(request.uri().path());
+            tracing::debug_span!("request", method = %request.method(), uri = %path, version = ?request.version())
+        }))
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
         .with_state(services)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::loggable_path;
+
+    #[test]
+    fn secrets_in_request_paths_are_not_logged() {
+        let path = "/v1/providers/ar24/webhooks/ltr_01jzzzzzzzzzzzzzzzzzzzzzzz/4ed010fb3ecd793b3f9bb54b54319973";
+        assert_eq!(loggable_path(path), "/v1/providers/ar24/webhooks/ltr_01jzzzzzzzzzzzzzzzzzzzzzzz/[redacted]");
+        assert_eq!(loggable_path("/v1/confirmations/abcdef"), "/v1/confirmations/[redacted]");
+        assert_eq!(loggable_path("/v1/letters"), "/v1/letters");
+    }
 }

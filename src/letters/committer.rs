@@ -5,8 +5,9 @@ use serde_json::json;
 use tokio::sync::{mpsc, oneshot};
 
 use super::LetterRequest;
-use super::jobs::{NOTIFY, PREPARE};
+use super::jobs::PREPARE;
 use super::submit::{SubmitError, Submitted};
+use super::transitions::queue_notice;
 use crate::domain::{ApiKeyId, LetterId, LetterState};
 use crate::store::{self, AttachmentRecord, NewJob, NewLetter, Store, StoreError, Tx, now_ms};
 
@@ -130,7 +131,7 @@ async fn insert_submission(conn: &mut sqlx::AnyConnection, submission: &Submissi
     let seq = store::events::append_event(conn, id, LetterState::Received, Some("request accepted"), now).await?;
     let notice =
         json!({ "state": LetterState::Received.as_str(), "seq": seq, "at": now, "detail": null, "proof": null });
-    store::jobs::enqueue(conn, NewJob { kind: NOTIFY, letter_id: Some(id), payload: notice, run_at: now }, now).await?;
+    queue_notice(conn, id, "accepted", &notice, now).await?;
     store::jobs::enqueue(conn, NewJob { kind: PREPARE, letter_id: Some(id), payload: json!({}), run_at: now }, now)
         .await?;
     Ok(Submitted::Created(id.clone()))

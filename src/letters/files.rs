@@ -69,13 +69,29 @@ pub async fn remove_dir(path: &Path) {
 /// How long a request's staging folder may live before it counts as abandoned (a crash mid-request).
 const STAGING_MAX_AGE: std::time::Duration = std::time::Duration::from_secs(3600);
 
-/// Removes what no letter will ever use: staging folders of requests that died half-way, and the files of
-/// held email requests that expired unconfirmed (or whose record is gone). Returns how many folders went.
+/// A letter's folder is filled just before the letter is committed: one without a letter this long after
+/// was left by a crash (or a failed commit) between the two.
+pub const ORPHAN_MIN_AGE: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// Removes what no letter will ever use: staging folders of requests that died half-way, letter folders
+/// whose letter was never committed, and the files of held email requests that expired unconfirmed (or
+/// whose record is gone). Returns how many folders went.
 pub async fn remove_abandoned(files: &LetterFiles, store: &crate::store::Store, now_ms: i64) -> std::io::Result<usize> {
     let mut removed = 0;
     for dir in subfolders(&files.attachments_dir.join(".incoming")).await? {
         let age = tokio::fs::metadata(&dir).await?.modified()?.elapsed().unwrap_or_default();
         if age > STAGING_MAX_AGE {
+            remove_dir(&dir).await;
+            removed += 1;
+        }
+    }
+    for dir in subfolders(&files.attachments_dir).await? {
+        let Some(letter) = dir.file_name().and_then(|n| n.to_str()).and_then(|n| n.parse::<LetterId>().ok()) else {
+            continue;
+        };
+        let age = tokio::fs::metadata(&dir).await?.modified()?.elapsed().unwrap_or_default();
+        if age > ORPHAN_MIN_AGE && store.letter(&letter).await.map_err(std::io::Error::other)?.is_none() {
+            tracing::info!(folder = %dir.display(), "removing the files of a letter that was never recorded");
             remove_dir(&dir).await;
             removed += 1;
         }

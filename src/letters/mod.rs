@@ -7,6 +7,7 @@ pub mod consent;
 pub mod context;
 pub mod files;
 pub mod jobs;
+pub mod notices;
 pub mod pipeline;
 pub mod preview;
 pub mod request;

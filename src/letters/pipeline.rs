@@ -6,7 +6,6 @@ use serde_json::json;
 use super::transitions::{TransitionError, transition};
 use super::{JobError, context, files, jobs, sync};
 use crate::domain::{LetterId, LetterState};
-use crate::notify::notices::{self, AttachedProof, Notice};
 use crate::providers::{Lookup, OutgoingLetter, Provider, ProviderError};
 use crate::render;
 use crate::services::Services;
@@ -178,11 +177,13 @@ pub async fn send(services: &Services, id: &LetterId) -> Result<(), JobError> {
             if !transition(&mut tx, id, LetterState::Queued, LetterState::Submitting, Some(&detail), None).await? {
                 return Ok(());
             }
-            store::letters::count_send_attempt(&mut tx, id).await?;
+            store::letters::count_send_attempt(&mut tx, id, now_ms()).await?;
             tx.commit().await?;
         }
         LetterState::Submitting if letter.provider_ref.is_none() => {
             let detail = "an attempt to hand the letter over was interrupted; asking the provider what it has";
+            // The interrupted request's connection closed at the latest now (its process is gone).
+            store::letters::record_send_closed(&mut tx, id, now_ms()).await?;
             mark_unknown(services, &mut tx, &letter, LetterState::Submitting, detail).await?;
             tx.commit().await?;
             return Ok(());
@@ -258,6 +259,7 @@ async fn hand_over(services: &Services, letter: &LetterRecord) -> Result<(), Job
         Err(e) => {
             let detail =
                 format!("the outcome of the send is unknown ({e}); it will not be sent again until reconciled");
+            store::letters::record_send_closed(&mut tx, &letter.id, now_ms()).await?;
             mark_unknown(services, &mut tx, letter, from, &detail).await?;
         }
     }
@@ -293,44 +295,4 @@ pub async fn reconcile(services: &Services, id: &LetterId) -> Result<(), JobErro
         }
         Err(e) => Err(JobError::Transient(format!("the provider could not be asked: {e}"))),
     }
-}
-
-/// Emails the requester about one state change, with its proof attached when it is archived.
-pub async fn notify(services: &Services, id: &LetterId, payload: &serde_json::Value) -> Result<(), JobError> {
-    let letter = load(services, id).await?;
-    let state: LetterState = payload["state"].as_str().unwrap_or_default().parse().map_err(JobError::Permanent)?;
-    let proof = match payload["proof"].as_str() {
-        Some(kind) => attached_proof(services, id, kind).await?,
-        None => None,
-    };
-    let sender = services.settings.sender(&letter.sender_id);
-    let to = match (&letter.notify_email, sender) {
-        (Some(email), _) => email.to_string(),
-        (None, Some(sender)) => sender.email.to_string(),
-        (None, None) => return Err(JobError::Permanent("no one to notify: the sender no longer exists".into())),
-    };
-    let title = services.templates.title(&letter.template);
-    let notice = Notice {
-        letter: &letter,
-        template_title: &title,
-        state,
-        at: payload["at"].as_i64().unwrap_or_else(now_ms),
-        detail: payload["detail"].as_str(),
-        proof,
-        public_url: &services.public_url,
-        to: &to,
-    };
-    let Some(email) = notices::compose(&services.emails, notice) else { return Ok(()) };
-    let email = email.map_err(|e| JobError::Permanent(format!("notice could not be rendered: {e}")))?;
-    services.mailer.send(&email).await.map_err(|e| {
-        if e.is_transient() { JobError::Transient(e.to_string()) } else { JobError::Permanent(e.to_string()) }
-    })
-}
-
-async fn attached_proof(services: &Services, id: &LetterId, kind: &str) -> Result<Option<AttachedProof>, JobError> {
-    let Some(record) = services.store.proofs(id).await?.into_iter().find(|p| p.kind == kind) else {
-        return Ok(None);
-    };
-    let bytes = tokio::fs::read(&record.path).await?;
-    Ok(Some(AttachedProof { kind: kind.parse().map_err(JobError::Permanent)?, sha256: record.sha256, bytes }))
 }

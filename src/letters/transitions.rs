@@ -3,7 +3,7 @@
 
 use serde_json::json;
 
-use crate::domain::{LetterId, LetterState, SenderId};
+use crate::domain::{LetterId, LetterState, NoticeId, SenderId};
 use crate::notify::notices::notice_kind;
 use crate::providers::ProofKind;
 use crate::services::Services;
@@ -29,6 +29,20 @@ pub async fn transition(
     detail: Option<&str>,
     proof: Option<ProofKind>,
 ) -> Result<bool, TransitionError> {
+    transition_telling(tx, letter, from, to, detail, proof, notice_kind(to)).await
+}
+
+/// `transition`, with the requester told by the email `notice` (a template of `templates/emails/`) instead
+/// of the state's usual one.
+pub async fn transition_telling(
+    tx: &mut Tx,
+    letter: &LetterId,
+    from: LetterState,
+    to: LetterState,
+    detail: Option<&str>,
+    proof: Option<ProofKind>,
+    notice: Option<&'static str>,
+) -> Result<bool, TransitionError> {
     if !from.can_move_to(to) {
         return Err(TransitionError::NotAllowed { from, to });
     }
@@ -37,12 +51,39 @@ pub async fn transition(
         return Ok(false);
     }
     let seq = store::events::append_event(tx, letter, to, detail, now).await?;
-    if notice_kind(to).is_some() {
+    if let Some(kind) = notice {
         let payload = json!({ "state": to.as_str(), "seq": seq, "at": now, "detail": detail,
                               "proof": proof.map(ProofKind::as_str) });
-        store::jobs::enqueue(tx, NewJob { kind: NOTIFY, letter_id: Some(letter), payload, run_at: now }, now).await?;
+        queue_notice(tx, letter, kind, &payload, now).await?;
     }
     tracing::info!(letter = %letter, from = %from, to = %to, detail = detail.unwrap_or(""), "letter moved");
+    Ok(true)
+}
+
+/// Records a notice and the job that sends it, in the caller's transaction.
+pub async fn queue_notice(
+    tx: &mut sqlx::AnyConnection,
+    letter: &LetterId,
+    kind: &str,
+    payload: &serde_json::Value,
+    now: i64,
+) -> Result<NoticeId, StoreError> {
+    let notice = store::notices::insert_notice(tx, letter, kind, payload, now).await?;
+    let job =
+        NewJob { kind: NOTIFY, letter_id: Some(letter), payload: json!({ "notice": notice.as_str() }), run_at: now };
+    store::jobs::enqueue(tx, job, now).await?;
+    Ok(notice)
+}
+
+/// Adds an event that changes no state (a notice that gave up, a letter restarted by the sweep or by an
+/// operator) to the letter's timeline, at its current state.
+pub async fn record_event(tx: &mut Tx, letter: &LetterId, detail: &str) -> Result<bool, TransitionError> {
+    if !store::repairs::lock_letter(tx, letter).await? {
+        return Ok(false);
+    }
+    let Some(current) = store::letters::letter_in(tx, letter).await? else { return Ok(false) };
+    store::events::append_event(tx, letter, current.state, Some(detail), now_ms()).await?;
+    tracing::info!(letter = %letter, state = %current.state, detail, "letter event");
     Ok(true)
 }
 

@@ -51,13 +51,22 @@ pub enum MailError {
     Smtp(#[from] lettre::transport::smtp::Error),
 }
 
+/// SMTP replies that say the server would not let relais in (530 authentication required, 534 mechanism
+/// too weak, 535 bad credentials, 538 encryption required): the operator fixes the account or the server
+/// recovers, and the same email then goes through.
+const ACCESS_REPLIES: [&str; 4] = ["530", "534", "535", "538"];
+
 impl MailError {
-    /// A full disk, a lost connection or a 4xx reply may pass; a malformed address or a 5xx will not.
+    /// A full disk, a lost connection, a 4xx reply or a refused login may pass; a malformed email or a 5xx
+    /// about the message or its recipient will not.
     pub fn is_transient(&self) -> bool {
         match self {
             Self::Build(_) => false,
             Self::Outbox(_) => true,
-            Self::Smtp(e) => !e.is_permanent(),
+            Self::Smtp(e) => match e.status() {
+                Some(code) => !e.is_permanent() || ACCESS_REPLIES.contains(&code.to_string().as_str()),
+                None => true,
+            },
         }
     }
 }
@@ -100,6 +109,11 @@ impl Mailer {
             MailTransportKind::Smtp => Transport::Smtp(smtp_transport(settings)?),
         };
         Ok(Self { from, transport })
+    }
+
+    /// A Message-ID (without angle brackets) under the domain relais sends from.
+    pub fn message_id(&self, local: &str) -> String {
+        format!("{local}@{}", self.from.email.domain())
     }
 
     pub async fn send(&self, email: &OutgoingEmail) -> Result<(), MailError> {

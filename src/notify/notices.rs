@@ -38,6 +38,8 @@ pub struct AttachedProof {
 
 /// Everything a notice says.
 pub struct Notice<'a> {
+    /// The email template (`notice_kind` of the state, or a more precise one such as `provider_unreachable`).
+    pub kind: &'a str,
     pub letter: &'a LetterRecord,
     pub template_title: &'a str,
     pub state: LetterState,
@@ -52,9 +54,9 @@ fn rfc3339(ms: i64) -> String {
     Utc.timestamp_millis_opt(ms).single().unwrap_or_default().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
-/// Renders the notice email; `None` when the state is not one users are told about.
-pub fn compose(templates: &EmailTemplates, notice: Notice<'_>) -> Option<Result<OutgoingEmail, RenderError>> {
-    let kind = notice_kind(notice.state)?;
+/// Renders the notice email, carrying `message_id`.
+pub fn compose(templates: &EmailTemplates, notice: Notice<'_>, message_id: &str) -> Result<OutgoingEmail, RenderError> {
+    let kind = notice.kind;
     let letter = notice.letter;
     let base = notice.public_url.as_str().trim_end_matches('/');
     let proof_filename = notice.proof.as_ref().map(|p| format!("{}-{}.pdf", letter.id, p.kind.as_str()));
@@ -79,23 +81,21 @@ pub fn compose(templates: &EmailTemplates, notice: Notice<'_>) -> Option<Result<
         })),
         "consent_url": format!("{base}/v1/consents"),
     });
-    Some(templates.render(kind, &context).map(|rendered| {
-        OutgoingEmail {
-            to: notice.to.to_owned(),
-            subject: rendered.subject,
-            body: rendered.body,
-            attachments: notice
-                .proof
-                .into_iter()
-                .map(|p| EmailAttachment {
-                    filename: proof_filename.clone().unwrap_or_default(),
-                    content_type: "application/pdf".to_owned(),
-                    bytes: p.bytes,
-                })
-                .collect(),
-            tag: format!("{}-{kind}", letter.id),
-            answering: None,
-            message_id: None,
-        }
-    }))
+    templates.render(kind, &context).map(|rendered| OutgoingEmail {
+        to: notice.to.to_owned(),
+        subject: rendered.subject,
+        body: rendered.body,
+        attachments: notice
+            .proof
+            .into_iter()
+            .map(|p| EmailAttachment {
+                filename: proof_filename.clone().unwrap_or_default(),
+                content_type: "application/pdf".to_owned(),
+                bytes: p.bytes,
+            })
+            .collect(),
+        tag: format!("{}-{kind}", letter.id),
+        answering: None,
+        message_id: Some(message_id.to_owned()),
+    })
 }

@@ -1,6 +1,7 @@
 //! Registered-letter providers behind one trait; one folder per provider. The embedded default is `sandbox`.
 
 pub mod ar24;
+pub mod redact;
 pub mod sandbox;
 
 use std::collections::BTreeMap;

@@ -31,6 +31,10 @@ pub struct LetterRecord {
     pub updated_at: i64,
     pub deposited_at: Option<i64>,
     pub synced_at: Option<i64>,
+    /// When the first attempt to hand the letter over started.
+    pub send_started_at: Option<i64>,
+    /// When the last request to hand it over whose outcome is unknown ended (its connection closed).
+    pub send_closed_at: Option<i64>,
 }
 
 /// What `letters::submit` inserts.
@@ -79,7 +83,7 @@ pub struct LetterFilter {
 
 const LETTER_COLUMNS: &str = "id, sender_id, api_key_id, state, state_detail, template, template_hash, variables, \
      recipient, reference, notify_email, provider, provider_ref, provider_status, content_sha256, cost_cents, \
-     request_sha256, send_attempts, created_at, updated_at, deposited_at, synced_at";
+     request_sha256, send_attempts, created_at, updated_at, deposited_at, synced_at, send_started_at, send_closed_at";
 
 fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(format!("{what}: {e}"))
@@ -114,6 +118,8 @@ fn letter_from_row(row: &AnyRow) -> StoreResult<LetterRecord> {
         updated_at: row.try_get("updated_at")?,
         deposited_at: int_opt("deposited_at")?,
         synced_at: int_opt("synced_at")?,
+        send_started_at: int_opt("send_started_at")?,
+        send_closed_at: int_opt("send_closed_at")?,
     })
 }
 
@@ -256,8 +262,23 @@ pub async fn record_content(conn: &mut AnyConnection, id: &LetterId, sha256: &st
     Ok(())
 }
 
-pub async fn count_send_attempt(conn: &mut AnyConnection, id: &LetterId) -> StoreResult<()> {
-    sqlx::query("UPDATE letters SET send_attempts = send_attempts + 1 WHERE id = $1")
+/// Counts an attempt to hand the letter over, starting `now`; the first one's start is kept.
+pub async fn count_send_attempt(conn: &mut AnyConnection, id: &LetterId, now: i64) -> StoreResult<()> {
+    sqlx::query(
+        "UPDATE letters SET send_attempts = send_attempts + 1, send_started_at = COALESCE(send_started_at, $1) \
+         WHERE id = $2",
+    )
+    .bind(now)
+    .bind(id.as_str())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Records that a request whose outcome is unknown ended at `at` (no re-send before `at + resend_after`).
+pub async fn record_send_closed(conn: &mut AnyConnection, id: &LetterId, at: i64) -> StoreResult<()> {
+    sqlx::query("UPDATE letters SET send_closed_at = $1 WHERE id = $2")
+        .bind(at)
         .bind(id.as_str())
         .execute(conn)
         .await?;

@@ -9,14 +9,14 @@ use serde_json::{Value, json};
 use crate::fake_ar24::{FakeAr24, Stage};
 use crate::helpers::{Db, OUTCOME_TIMEOUT, TestApp, TestEnv, spawn_with};
 
-const SENDER_EMAIL: &str = "claire@exemple.fr";
+pub(crate) const SENDER_EMAIL: &str = "claire@exemple.fr";
 
 /// An app whose default sender sends through the fake AR24.
 async fn spawn_ar24(db: Db, service: Service) -> (TestApp, TestEnv, FakeAr24, i64) {
     spawn_ar24_with(db, service, |_| {}).await
 }
 
-async fn spawn_ar24_with(
+pub(crate) async fn spawn_ar24_with(
     db: Db,
     service: Service,
     tweak: impl FnOnce(&mut Ar24Settings),
@@ -34,6 +34,7 @@ async fn spawn_ar24_with(
         webhook_allowed_ips: vec![],
         sync_every: Duration::from_secs(3600),
         timeout: Duration::from_secs(2),
+        resend_after: Duration::from_secs(3),
     };
     tweak(&mut ar24);
     settings.providers.insert("ar24".into(), ProviderSettings::Ar24(ar24));
@@ -46,7 +47,7 @@ async fn spawn_ar24_with(
 }
 
 /// Waits until the fake holds a letter for `id` and returns its AR24 id.
-async fn mail_for(fake: &FakeAr24, id: &str) -> i64 {
+pub(crate) async fn mail_for(fake: &FakeAr24, id: &str) -> i64 {
     let deadline = tokio::time::Instant::now() + OUTCOME_TIMEOUT;
     loop {
         if let Some(mail) = fake.mails().into_iter().find(|m| m.ref_dossier.as_deref() == Some(id)) {
@@ -57,7 +58,7 @@ async fn mail_for(fake: &FakeAr24, id: &str) -> i64 {
     }
 }
 
-fn states(letter: &Value) -> Vec<String> {
+pub(crate) fn states(letter: &Value) -> Vec<String> {
     letter["events"].as_array().unwrap().iter().map(|e| e["state"].as_str().unwrap().to_owned()).collect()
 }
 

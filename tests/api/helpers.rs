@@ -285,6 +285,33 @@ impl TestApp {
         }
     }
 
+    /// Waits until every notice about the letter was sent or gave up.
+    pub async fn wait_for_notices(&self, id: &str, timeout: Duration) -> Vec<relais::store::NoticeRecord> {
+        let sender: SenderId = "default".parse().unwrap();
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let notices: Vec<_> = self
+                .store
+                .notices_of(&sender, None, 1000)
+                .await
+                .unwrap()
+                .into_iter()
+                .filter(|n| n.letter_id.as_str() == id)
+                .collect();
+            if !notices.is_empty() && notices.iter().all(|n| n.state != relais::store::NoticeState::Pending) {
+                return notices;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "notices of {id} still pending: {notices:?}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// `relais letter retry ID`, as the command line does it.
+    pub async fn retry_letter(&self, id: &str) -> String {
+        relais::letters::jobs::retry_letter(&self.services, &id.parse().unwrap()).await.expect("retry");
+        id.to_owned()
+    }
+
     /// The emails in the outbox about a letter, parsed: (notice kind from the file name, raw bytes).
     pub fn emails_about(&self, id: &str) -> Vec<(String, Vec<u8>)> {
         let Ok(entries) = std::fs::read_dir(&self.outbox) else { return vec![] };

@@ -6,6 +6,7 @@ pub mod consents;
 pub mod health;
 pub mod inbound;
 pub mod letters;
+pub mod notices;
 pub mod senders;
 pub mod templates;
 pub mod webhooks;

@@ -8,6 +8,7 @@ use reqwest::multipart::{Form, Part};
 use super::crypto;
 use super::wire::{self, Ar24Error, Envelope};
 use crate::config::Ar24Settings;
+use crate::providers::redact;
 use crate::store::now_ms;
 
 /// What went wrong talking to AR24, sorted by what it means for a send.
@@ -113,12 +114,13 @@ impl Client {
     }
 }
 
-/// A connection that never opened is "unreachable"; anything after the request left is "no answer".
+/// A connection that never opened is "unreachable"; anything after the request left is "no answer". The
+/// URL carries the token: the text comes from `redact::transport_error`, never from the error itself.
 fn classify(e: reqwest::Error) -> CallError {
     if e.is_connect() || e.is_builder() {
-        CallError::Unreachable(e.to_string())
+        CallError::Unreachable(redact::transport_error(e))
     } else {
-        CallError::NoAnswer(e.to_string())
+        CallError::NoAnswer(redact::transport_error(e))
     }
 }
 

@@ -11,6 +11,7 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
+use super::redact::Scrubber;
 use super::{
     ApprovalSession, LinkOutcome, Lookup, OutgoingLetter, ProofLink, Provider, ProviderError, ProviderLetter,
     WebhookHint, WebhookRequest, letter_webhook_url,
@@ -28,12 +29,14 @@ pub struct Ar24 {
     settings: Ar24Settings,
     client: Client,
     public_url: url::Url,
+    scrubber: Scrubber,
 }
 
 impl Ar24 {
     pub fn new(name: &str, settings: Ar24Settings, public_url: url::Url) -> Self {
         let client = Client::new(&settings);
-        Self { name: name.to_owned(), settings, client, public_url }
+        let scrubber = Scrubber::new([settings.token.expose(), settings.private_key.expose()]);
+        Self { name: name.to_owned(), settings, client, public_url, scrubber }
     }
 
     /// The secret in a letter's webhook URL: AR24 does not sign its webhooks (§1.8), so the URL must be
@@ -71,12 +74,23 @@ impl Ar24 {
     }
 
     fn internal(&self, message: String) -> ProviderError {
-        ProviderError::Internal { provider: self.name.clone(), message }
+        ProviderError::Internal { provider: self.name.clone(), message: self.scrubber.scrub(&message) }
     }
 
     /// Maps a call failure. `sending` is true for `POST /mail`, where a lost answer means the letter may exist.
+    /// AR24's own words pass through the scrubber: they may echo what was sent.
     fn error(&self, e: CallError, sending: bool) -> ProviderError {
         let provider = self.name.clone();
+        let e = match e {
+            CallError::Unreachable(m) => CallError::Unreachable(self.scrubber.scrub(&m)),
+            CallError::NoAnswer(m) => CallError::NoAnswer(self.scrubber.scrub(&m)),
+            CallError::Refused(mut refused) => {
+                refused.message = self.scrubber.scrub(&refused.message);
+                refused.slug = self.scrubber.scrub(&refused.slug);
+                CallError::Refused(refused)
+            }
+            other => other,
+        };
         match e {
             CallError::Unreachable(message) => ProviderError::Unavailable { provider, message },
             CallError::Maintenance => ProviderError::Unavailable { provider, message: "AR24 is in maintenance".into() },
@@ -216,7 +230,8 @@ impl Provider for Ar24 {
         let form = [("id_user".to_owned(), user.to_owned()), ("otp".to_owned(), code.to_owned())];
         let result = self.client.post_form("user/auth_otp", &form).await.map_err(|e| match e {
             CallError::Refused(e) if e.class() == ErrorClass::NeedsApproval => {
-                ProviderError::Rejected { provider: self.name.clone(), code: e.slug.clone(), message: e.fix() }
+                let message = self.scrubber.scrub(&e.fix());
+                ProviderError::Rejected { provider: self.name.clone(), code: e.slug.clone(), message }
             }
             other => self.error(other, false),
         })?;

@@ -27,8 +27,8 @@ pub use model::{FakeAttachment, FakeMail, FakeRequest, FakeUser, Stage};
 use model::State;
 use wire::Incoming;
 
-const TOKEN: &str = "test-token";
-const PRIVATE_KEY: &str = "test-private-key";
+const TOKEN: &str = "fake-ar24-token-5d1c0e7a";
+const PRIVATE_KEY: &str = "fake-ar24-private-key-93b2f4c8";
 
 /// Longer than any client timeout: a letter stored under `timeout_next_mail` is answered this late.
 const HANG: Duration = Duration::from_secs(120);
