@@ -63,6 +63,9 @@ pub struct ServerSettings {
     pub max_request_size: ByteSize,
     #[serde(with = "humantime_serde")]
     pub shutdown_grace: Duration,
+    /// Longest a request may take, body upload included; then 503 with Retry-After.
+    #[serde(with = "humantime_serde")]
+    pub request_timeout: Duration,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -70,6 +73,9 @@ pub struct ServerSettings {
 pub struct DatabaseSettings {
     pub url: String,
     pub max_connections: u32,
+    /// SQLite: how long a write waits for a lock held elsewhere before the request gets a 503.
+    #[serde(with = "humantime_serde")]
+    pub busy_timeout: Duration,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

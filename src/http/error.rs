@@ -19,11 +19,16 @@ pub struct ApiError {
     pub title: &'static str,
     pub detail: String,
     pub errors: Vec<FieldError>,
+    /// Seconds after which a retry may succeed: sent as `Retry-After` (503s).
+    pub retry_after: Option<u32>,
 }
+
+/// What a 503 tells the client to wait before retrying, in seconds.
+pub const RETRY_AFTER_SECONDS: u32 = 2;
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, title: &'static str, detail: impl Into<String>) -> Self {
-        Self { status, code, title, detail: detail.into(), errors: vec![] }
+        Self { status, code, title, detail: detail.into(), errors: vec![], retry_after: None }
     }
 
     pub fn unauthorized(detail: impl Into<String>) -> Self {
@@ -90,8 +95,10 @@ impl ApiError {
         )
     }
 
+    /// 503 with `Retry-After`: the same request (same Idempotency-Key) may succeed in a moment.
     pub fn unavailable(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "Temporarily unavailable", detail)
+        let e = Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "Temporarily unavailable", detail);
+        Self { retry_after: Some(RETRY_AFTER_SECONDS), ..e }
     }
 }
 
@@ -107,6 +114,9 @@ impl IntoResponse for ApiError {
         });
         let mut response = (self.status, axum::Json(body)).into_response();
         response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        if let Some(seconds) = self.retry_after {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
         response
     }
 }

@@ -1,14 +1,17 @@
-//! The HTTP API: routes merged in one place, with request ids, tracing and a fallback in our error format.
+//! The HTTP API: routes merged in one place, with request ids, tracing, a request timeout, and every error
+//! (ours, axum's rejections, the timeout's) in our problem format.
 
 pub mod error;
 pub mod extract;
+mod problems;
 pub mod routes;
 
 use std::sync::Arc;
 
 use axum::Router;
-use axum::http::HeaderName;
+use axum::http::{HeaderName, StatusCode};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::services::Services;
@@ -33,6 +36,7 @@ fn loggable_path(path: &str) -> String {
 /// The whole API.
 pub fn router(services: Arc<Services>) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
+    let timeout = services.settings.server.request_timeout;
     Router::new()
         .merge(routes::health::router())
         .merge(routes::letters::router(&services))
@@ -45,6 +49,8 @@ pub fn router(services: Arc<Services>) -> Router {
         .merge(routes::inbound::router(&services))
         .merge(routes::webhooks::router())
         .fallback(|| async { ApiError::not_found("no such route; see the README for the API") })
+        .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, timeout))
+        .layer(axum::middleware::from_fn(problems::problems_only))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(TraceLayer::new_for_http().make_span_with(|request: &axum::extract::Request| {
             let path = loggable_path(request.uri().path());

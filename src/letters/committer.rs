@@ -45,7 +45,7 @@ impl Committer {
     /// Commits one submission; resolves once its transaction is durable (or failed).
     pub async fn commit(&self, submission: Submission) -> Result<Submitted, SubmitError> {
         let (reply, answer) = oneshot::channel();
-        let stopped = || SubmitError::Store(StoreError::Corrupt("the committer has stopped".into()));
+        let stopped = || SubmitError::Store(StoreError::Unavailable("relais is shutting down".into()));
         self.queue.send(Pending { submission, reply }).await.map_err(|_| stopped())?;
         answer.await.map_err(|_| stopped())?
     }
@@ -63,25 +63,25 @@ async fn run(store: Store, mut receiver: mpsc::Receiver<Pending>) {
 async fn commit_batch(store: &Store, batch: Vec<Pending>) {
     let mut tx = match store.begin().await {
         Ok(tx) => tx,
-        Err(e) => return fail_all(batch, &e.to_string()),
+        Err(e) => return fail_all(batch, &e),
     };
     let mut results = Vec::with_capacity(batch.len());
     for pending in &batch {
         results.push(in_savepoint(&mut tx, &pending.submission).await);
     }
     if let Err(e) = tx.commit().await {
-        return fail_all(batch, &e.to_string());
+        return fail_all(batch, &StoreError::from(e));
     }
     for (pending, result) in batch.into_iter().zip(results) {
         let _ = pending.reply.send(result);
     }
 }
 
-fn fail_all(batch: Vec<Pending>, reason: &str) {
-    tracing::error!(%reason, count = batch.len(), "a batch of submissions could not be committed");
+/// Answers every submission of a batch whose transaction failed with that failure, transient or not.
+fn fail_all(batch: Vec<Pending>, error: &StoreError) {
+    tracing::error!(%error, transient = error.is_transient(), count = batch.len(), "a batch of submissions could not be committed");
     for pending in batch {
-        let error = StoreError::Corrupt(format!("the submission could not be committed: {reason}"));
-        let _ = pending.reply.send(Err(SubmitError::Store(error)));
+        let _ = pending.reply.send(Err(SubmitError::Store(error.shared())));
     }
 }
 

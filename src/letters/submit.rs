@@ -28,13 +28,15 @@ pub enum SubmitError {
     Store(#[from] StoreError),
     #[error("attachments could not be stored: {0}")]
     Files(#[from] std::io::Error),
+    #[error("the letter's first transition failed")]
+    Transition(#[source] TransitionError),
 }
 
 impl From<TransitionError> for SubmitError {
     fn from(e: TransitionError) -> Self {
         match e {
             TransitionError::Store(s) => Self::Store(s),
-            other => Self::Store(StoreError::Corrupt(other.to_string())),
+            other => Self::Transition(other),
         }
     }
 }

@@ -91,10 +91,20 @@ pub async fn record_event(tx: &mut Tx, letter: &LetterId, detail: &str) -> Resul
 pub enum CancelError {
     #[error("no letter {0}")]
     NotFound(LetterId),
-    #[error("the letter is {0}: it was handed to the provider and can no longer be cancelled")]
+    #[error("{}", too_late(*.0))]
     TooLate(LetterState),
     #[error(transparent)]
     Transition(#[from] TransitionError),
+}
+
+/// Why a letter in `state` cannot be cancelled, true to that state.
+fn too_late(state: LetterState) -> String {
+    match state {
+        LetterState::Cancelled => "the letter is already cancelled".to_owned(),
+        LetterState::Failed => "the letter failed and was never sent: there is nothing to cancel".to_owned(),
+        s if s.is_outcome() => format!("the letter is {s}: it reached its outcome and can no longer be cancelled"),
+        s => format!("the letter is {s}: it was handed to the provider and can no longer be cancelled"),
+    }
 }
 
 impl From<StoreError> for CancelError {

@@ -1,6 +1,7 @@
 //! What relais sends back: notices by email (file outbox or SMTP) and the signatures of its webhooks.
 
 pub mod email;
+pub mod french;
 pub mod notices;
 pub mod signing;
 

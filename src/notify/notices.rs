@@ -72,7 +72,7 @@ pub fn compose(templates: &EmailTemplates, notice: Notice<'_>, message_id: &str)
             "created_at": rfc3339(letter.created_at),
             "provider": letter.provider,
         },
-        "event": { "at": rfc3339(notice.at), "detail": notice.detail },
+        "event": { "at": rfc3339(notice.at), "detail": notice.detail.map(super::french::detail_in_french) },
         "proof": notice.proof.as_ref().map(|p| json!({
             "kind": p.kind.as_str(),
             "label": p.kind.label_fr(),

@@ -51,22 +51,58 @@ pub enum StoreError {
     Database(#[from] sqlx::Error),
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// Stored data that cannot be what relais wrote (a broken hash chain, an unknown state): never retried.
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
+    /// A transient failure shared by several requests (a batch commit): busy, connection lost.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    /// A permanent database failure shared by several requests.
+    #[error("database error: {0}")]
+    Failed(String),
+}
+
+/// SQLite result codes that clear by themselves: BUSY, LOCKED and their extended codes.
+const SQLITE_TRANSIENT: [&str; 5] = ["5", "6", "261", "262", "517"];
+
+/// PostgreSQL SQLSTATE classes and codes that clear by themselves: connection exceptions (08), insufficient
+/// resources (53), operator intervention such as a restart (57P01–57P03), serialization failures and
+/// deadlocks (40001, 40P01).
+fn postgres_transient(code: &str) -> bool {
+    code.starts_with("08") || code.starts_with("53") || matches!(code, "57P01" | "57P02" | "57P03" | "40001" | "40P01")
 }
 
 impl StoreError {
-    /// Lost connections and lock timeouts may succeed on a retry; constraint violations will not.
+    /// Lost connections, busy or locked databases and server restarts may succeed on a retry; constraint
+    /// violations and corrupt data will not.
     pub fn is_transient(&self) -> bool {
         match self {
-            Self::Database(e) => {
-                matches!(
-                    e,
-                    sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Protocol(_)
-                ) || e.to_string().contains("database is locked")
-            }
+            Self::Database(e) => is_transient_sqlx(e),
+            Self::Unavailable(_) => true,
             _ => false,
         }
+    }
+
+    /// The same failure, as a cloneable value for each request of a batch that shared it.
+    pub fn shared(&self) -> StoreError {
+        if self.is_transient() { Self::Unavailable(self.to_string()) } else { Self::Failed(self.to_string()) }
+    }
+}
+
+fn is_transient_sqlx(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Protocol(_)
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(db) => {
+            let code = db.code().unwrap_or_default();
+            SQLITE_TRANSIENT.contains(&code.as_ref())
+                || postgres_transient(&code)
+                || db.message().contains("database is locked")
+        }
+        _ => false,
     }
 }
 
@@ -91,9 +127,14 @@ pub struct Store {
 impl Store {
     /// Connects to `url` (sqlite: or postgres://) and applies the migrations of that backend.
     pub async fn connect(url: &str, max_connections: u32) -> StoreResult<Self> {
+        Self::connect_with(url, max_connections, sqlite::DEFAULT_BUSY_TIMEOUT).await
+    }
+
+    /// `connect`, with how long a SQLite write waits for a lock held elsewhere before failing (transient).
+    pub async fn connect_with(url: &str, max_connections: u32, busy_timeout: std::time::Duration) -> StoreResult<Self> {
         install_default_drivers();
         let store = if url.starts_with("sqlite:") {
-            let (reader, writer) = sqlite::connect(url, max_connections).await?;
+            let (reader, writer) = sqlite::connect(url, max_connections, busy_timeout).await?;
             Store { reader, writer, backend: Backend::Sqlite, jobs_ready: Arc::default() }
         } else {
             let pool = AnyPoolOptions::new().max_connections(max_connections).connect(url).await?;

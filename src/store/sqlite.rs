@@ -12,8 +12,11 @@ use super::StoreResult;
 
 pub static MIGRATOR: Migrator = sqlx::migrate!("migrations/sqlite");
 
+/// How long a statement waits for a lock held by another connection or process.
+pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// Opens a reader pool and a one-connection writer pool on the same file.
-pub async fn connect(url: &str, max_connections: u32) -> StoreResult<(AnyPool, AnyPool)> {
+pub async fn connect(url: &str, max_connections: u32, busy_timeout: Duration) -> StoreResult<(AnyPool, AnyPool)> {
     let url = with_create_mode(url);
     if let Some(parent) = database_path(&url).and_then(|p| p.parent().map(Path::to_path_buf))
         && !parent.as_os_str().is_empty()
@@ -21,11 +24,12 @@ pub async fn connect(url: &str, max_connections: u32) -> StoreResult<(AnyPool, A
         std::fs::create_dir_all(&parent).map_err(sqlx::Error::Io)?;
     }
     let options = || {
-        AnyPoolOptions::new().acquire_timeout(Duration::from_secs(30)).after_connect(|conn, _| {
+        AnyPoolOptions::new().acquire_timeout(Duration::from_secs(30)).after_connect(move |conn, _| {
             Box::pin(async move {
                 conn.execute("PRAGMA journal_mode = WAL").await?;
                 conn.execute("PRAGMA synchronous = FULL").await?;
-                conn.execute("PRAGMA busy_timeout = 10000").await?;
+                let pragma = format!("PRAGMA busy_timeout = {}", busy_timeout.as_millis());
+                conn.execute(sqlx::AssertSqlSafe(pragma)).await?;
                 Ok(())
             })
         })

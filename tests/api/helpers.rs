@@ -206,6 +206,14 @@ impl TestApp {
             .expect("request sent")
     }
 
+    /// Submits `body` and returns the new letter's id.
+    pub async fn submit_letter_value(&self, body: &Value) -> String {
+        let response = self.post_letter(body).await;
+        assert_eq!(response.status(), 202, "{}", response.text().await.unwrap_or_default());
+        let body: Value = response.json().await.unwrap();
+        body["id"].as_str().expect("id").to_owned()
+    }
+
     /// Submits the README letter and returns its id.
     pub async fn submit(&self, email: &str) -> String {
         let response = self.post_letter(&letter_body(email)).await;

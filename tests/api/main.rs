@@ -9,6 +9,7 @@ mod audit;
 mod bad_input;
 mod consent;
 mod email;
+mod errors;
 mod firm;
 mod idempotency;
 mod imap;

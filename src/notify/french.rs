@@ -1,0 +1,85 @@
+//! The state details relais writes (in English, for the API and the timeline) as French sentences for the
+//! French notices; a detail relais did not write (a provider's own words) is passed on as it is.
+
+/// The French sentence for a detail written by relais, or the detail unchanged.
+pub fn detail_in_french(detail: &str) -> String {
+    translate(detail).unwrap_or_else(|| detail.to_owned())
+}
+
+fn translate(detail: &str) -> Option<String> {
+    if detail == "cancelled by the requester" {
+        return Some("annulée à la demande du demandeur".into());
+    }
+    if let Some(rest) = detail.strip_prefix("the recipient is an individual: ") {
+        let email = rest.split_whitespace().next()?;
+        return Some(format!(
+            "le destinataire est un particulier : {email} doit avoir accepté de recevoir des lettres recommandées \
+             électroniques de cet expéditeur (CPCE art. L.100) ; enregistrez son consentement par POST /v1/consents"
+        ));
+    }
+    if let Some(rest) =
+        detail.strip_prefix("a qualified letter leaves once the sender approves with their one-time code: ")
+    {
+        let route = rest.split_whitespace().next()?;
+        let waiting = rest.rsplit("; ").next()?.split_whitespace().next()?;
+        return Some(format!(
+            "une lettre qualifiée part dès que l'expéditeur l'approuve avec son code à usage unique : {route} \
+             (ou `relais sender approve`) ; {waiting} lettre(s) de cet expéditeur l'attendent"
+        ));
+    }
+    if let Some(rest) = detail.strip_prefix("the outcome of the send is unknown (") {
+        let cause = rest.strip_suffix("); it will not be sent again until reconciled")?;
+        return Some(format!(
+            "le résultat de l'envoi est inconnu ({cause}) ; la lettre ne sera pas renvoyée tant que le prestataire \
+             n'a pas dit ce qu'il a reçu"
+        ));
+    }
+    let prefixes = [
+        ("not sent: ", "non envoyée : "),
+        ("the letter could not be rendered: ", "la lettre n'a pas pu être mise en page : "),
+        (
+            "the template version of this letter cannot be loaded: ",
+            "la version du modèle de cette lettre est introuvable : ",
+        ),
+        (
+            "the provider reports a status this relais does not know: ",
+            "le prestataire indique un statut inconnu de relais : ",
+        ),
+    ];
+    for (english, french) in prefixes {
+        if let Some(rest) = detail.strip_prefix(english) {
+            return Some(format!("{french}{rest}"));
+        }
+    }
+    match detail {
+        "no outcome from the provider 16 days after deposit: check the letter at the provider" => Some(
+            "aucun résultat du prestataire 16 jours après le dépôt : vérifiez la lettre chez le prestataire".into(),
+        ),
+        "the provider has no letter with this reference: handing it over again" => {
+            Some("le prestataire n'a aucune lettre sous cette référence : elle lui est confiée de nouveau".into())
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::detail_in_french;
+
+    #[test]
+    fn the_details_relais_writes_read_in_french() {
+        assert_eq!(detail_in_french("cancelled by the requester"), "annulée à la demande du demandeur");
+        let consent = detail_in_french(
+            "the recipient is an individual: jean@example.fr must have consented to receive electronic registered \
+             letters from this sender (CPCE art. L.100); record the consent with POST /v1/consents",
+        );
+        assert!(consent.starts_with("le destinataire est un particulier : jean@example.fr doit"), "{consent}");
+        let approval = detail_in_french(
+            "a qualified letter leaves once the sender approves with their one-time code: POST \
+             /v1/senders/default/approvals (or `relais sender approve`); 3 letter(s) of this sender wait for it",
+        );
+        assert!(approval.contains("3 lettre(s) de cet expéditeur"), "{approval}");
+        assert_eq!(detail_in_french("not sent: the address is invalid"), "non envoyée : the address is invalid");
+        assert_eq!(detail_in_french("AR24 status: refused"), "AR24 status: refused", "a provider's words pass");
+    }
+}
