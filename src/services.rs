@@ -9,6 +9,7 @@ use crate::intake::email::sink::Channels;
 use crate::letters::committer::Committer;
 use crate::letters::files::LetterFiles;
 use crate::notify::Mailer;
+use crate::notify::callbacks::CallbackClient;
 use crate::providers::Providers;
 use crate::render::EmailTemplates;
 use crate::render::catalog::TemplateCatalog;
@@ -24,6 +25,8 @@ pub struct Services {
     /// The emails relais sends, as the catalog last compiled them.
     pub emails: Arc<EmailTemplates>,
     pub mailer: Mailer,
+    /// The HTTP client of callbacks, behind the address guard.
+    pub callbacks: CallbackClient,
     /// `server.public_url`, with the real port when the configured one was 0.
     pub public_url: url::Url,
     pub files: LetterFiles,

@@ -14,6 +14,7 @@ use crate::intake::email::{imap, smtp};
 use crate::letters::committer::Committer;
 use crate::letters::files::LetterFiles;
 use crate::notify::Mailer;
+use crate::notify::callbacks::CallbackClient;
 use crate::providers::Providers;
 use crate::render::catalog::TemplateCatalog;
 use crate::services::Services;
@@ -153,6 +154,7 @@ pub async fn build_services(settings: Settings, public_url: url::Url) -> anyhow:
     }
     let emails = templates.emails();
     let mailer = Mailer::from_settings(&settings.mail)?;
+    let callbacks = CallbackClient::from_settings(&settings.callbacks)?;
     let providers = Providers::from_settings(&settings, &store, &public_url);
     let files = LetterFiles {
         attachments_dir: settings.storage.attachments_dir.clone(),
@@ -167,6 +169,7 @@ pub async fn build_services(settings: Settings, public_url: url::Url) -> anyhow:
         templates,
         emails,
         mailer,
+        callbacks,
         public_url,
         files,
         authenticator,

@@ -2,6 +2,7 @@
 //! The sections live beside: `intake` (email channels), `senders` (providers and senders), `values` (secrets, sizes).
 
 mod audit;
+mod callbacks;
 mod hooks;
 mod intake;
 mod print;
@@ -9,6 +10,7 @@ mod senders;
 mod values;
 
 pub use audit::AuditSettings;
+pub use callbacks::{CallbackSettings, HostAddress};
 pub use hooks::{
     AddressMap, HmacAlgorithm, HmacSettings, HookSettings, MapSettings, Preset, RecipientMap, SignatureEncoding,
 };
@@ -53,6 +55,7 @@ pub struct Settings {
     pub providers: BTreeMap<String, ProviderSettings>,
     pub senders: Vec<SenderSettings>,
     pub audit: AuditSettings,
+    pub callbacks: CallbackSettings,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -270,6 +273,7 @@ impl Settings {
         self.validate_providers()?;
         self.validate_smtp()?;
         self.audit.validate()?;
+        self.callbacks.validate()?;
         if self.senders.is_empty() {
             return Err(invalid("senders", "at least one sender is needed"));
         }

@@ -86,6 +86,14 @@ prefixed_id!(
     JobId, "job"
 );
 prefixed_id!(
+    /// An endpoint that receives a sender's signed callbacks.
+    EndpointId, "cbe"
+);
+prefixed_id!(
+    /// One callback message (the Standard Webhooks `webhook-id`, the same across retries).
+    CallbackMessageId, "msg"
+);
+prefixed_id!(
     /// One publication of a template version (an entry of its history).
     PublicationId, "tpub"
 );

@@ -45,6 +45,7 @@ pub fn router(services: Arc<Services>) -> Router {
         .merge(routes::confirmations::router())
         .merge(routes::senders::router())
         .merge(routes::api_keys::router())
+        .merge(routes::callbacks::router())
         .merge(routes::templates::router())
         .merge(routes::inbound::router(&services))
         .merge(routes::webhooks::router())

@@ -30,6 +30,7 @@ pub async fn run_job(services: &Services, job: &ClaimedJob) -> Result<(), JobErr
         RECONCILE => pipeline::reconcile(services, &letter).await,
         SYNC => sync::sync_letter(services, &letter).await,
         NOTIFY => notices::notify(services, &letter, &job.payload).await,
+        crate::notify::callbacks::DELIVER => crate::notify::callbacks::deliver(services, &letter, &job.payload).await,
         other => Err(JobError::Permanent(format!("unknown job kind `{other}`"))),
     }
 }

@@ -14,13 +14,19 @@ use crate::store::{self, NewJob, NoticeRecord, NoticeState, now_ms};
 /// Emails the requester about one state change, with its proof attached when it is archived.
 pub async fn notify(services: &Services, id: &LetterId, job_payload: &serde_json::Value) -> Result<(), JobError> {
     let notice = notice_of_job(services, id, job_payload).await?;
-    if notice.state == NoticeState::Sent {
-        return Ok(());
-    }
     let letter =
         services.store.letter(id).await?.ok_or_else(|| JobError::Permanent(format!("letter {id} does not exist")))?;
     let payload = &notice.payload;
     let state: LetterState = payload["state"].as_str().unwrap_or_default().parse().map_err(JobError::Permanent)?;
+    // The requester's endpoints hear of the change too (idempotent: a retried or re-sent notice adds no
+    // delivery for the same event).
+    if let Some(seq) = payload["seq"].as_i64() {
+        let at = payload["at"].as_i64().unwrap_or_else(now_ms);
+        crate::notify::callbacks::fan_out(services, &letter, state, seq, at).await?;
+    }
+    if notice.state == NoticeState::Sent {
+        return Ok(());
+    }
     let proof = match payload["proof"].as_str() {
         Some(kind) => attached_proof(services, id, kind).await?,
         None => None,

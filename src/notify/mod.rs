@@ -1,5 +1,7 @@
-//! What relais sends back: notices by email (file outbox or SMTP) and the signatures of its webhooks.
+//! What relais sends back: notices by email (file outbox or SMTP), signed callbacks to requesters' endpoints,
+//! and the signatures of its webhooks.
 
+pub mod callbacks;
 pub mod email;
 pub mod french;
 pub mod notices;

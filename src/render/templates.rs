@@ -44,6 +44,8 @@ pub const EMAILS: &[(&str, &str)] = &[
     ("reply-duplicate-en", include_str!("../../templates/emails/reply-duplicate-en.hbs")),
     ("reply-expired", include_str!("../../templates/emails/reply-expired.hbs")),
     ("reply-expired-en", include_str!("../../templates/emails/reply-expired-en.hbs")),
+    ("callback_failing", include_str!("../../templates/emails/callback_failing.hbs")),
+    ("callback_disabled", include_str!("../../templates/emails/callback_disabled.hbs")),
 ];
 
 #[derive(Debug, Deserialize)]

@@ -7,6 +7,7 @@ mod api_keys;
 mod ar24;
 mod audit;
 mod bad_input;
+mod callbacks;
 mod consent;
 mod email;
 mod errors;

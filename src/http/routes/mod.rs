@@ -1,6 +1,7 @@
 //! One module per resource; each exports `router()`, merged in `http::router`.
 
 pub mod api_keys;
+pub mod callbacks;
 pub mod confirmations;
 pub mod consents;
 pub mod health;

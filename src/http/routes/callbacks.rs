@@ -1,0 +1,241 @@
+//! `/v1/callbacks`: the endpoints a sender subscribes to its letters' events (the secret shown once), their
+//! attempts, enabling one again (which replays what it missed), rotating its secret; and `/v1/proof-links`,
+//! the signed, expiring links to proofs that callbacks carry.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use rand::RngCore;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::accounts::Scope;
+use crate::domain::{EndpointId, FieldError, LetterId};
+use crate::http::error::ApiError;
+use crate::http::extract::{AppJson, Caller};
+use crate::notify::callbacks::{EVENT_TYPES, enable_and_replay, verify_proof_link};
+use crate::services::Services;
+use crate::store::callbacks::{AttemptRow, EndpointRow};
+use crate::store::now_ms;
+
+pub fn router() -> Router<Arc<Services>> {
+    Router::new()
+        .route("/v1/callbacks", post(create).get(list))
+        .route("/v1/callbacks/{id}", get(show).delete(remove))
+        .route("/v1/callbacks/{id}/attempts", get(attempts))
+        .route("/v1/callbacks/{id}/enable", post(enable))
+        .route("/v1/callbacks/{id}/rotate", post(rotate))
+        .route("/v1/proof-links/{letter}/{kind}", get(proof_link))
+}
+
+/// How long the previous secret keeps signing after a rotation.
+const ROTATION_OVERLAP_MS: i64 = 24 * 3600 * 1000;
+
+fn rfc3339(ms: i64) -> String {
+    use chrono::TimeZone;
+    chrono::Utc
+        .timestamp_millis_opt(ms)
+        .single()
+        .unwrap_or_default()
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+fn new_secret() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    format!("whsec_{}", STANDARD.encode(bytes))
+}
+
+/// The API view of an endpoint; never its secret.
+fn view(e: &EndpointRow) -> Value {
+    json!({
+        "id": e.id, "url": e.url, "description": e.description,
+        "events": e.events.split(',').filter(|s| !s.is_empty()).collect::<Vec<_>>(),
+        "state": e.state, "disabled_reason": e.disabled_reason,
+        "failing_since": e.failing_since.map(rfc3339), "created_at": rfc3339(e.created_at),
+    })
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewEndpoint {
+    url: Option<String>,
+    events: Option<Vec<String>>,
+    description: Option<String>,
+}
+
+async fn create(
+    State(services): State<Arc<Services>>,
+    caller: Caller,
+    AppJson(body): AppJson<NewEndpoint>,
+) -> Result<Response, ApiError> {
+    caller.require(Scope::Letters)?;
+    let invalid =
+        |field: &str, code: &str, message: String| ApiError::invalid(FieldError::new(field, code, message).into());
+    let text = body.url.unwrap_or_default();
+    let url = url::Url::parse(text.trim())
+        .map_err(|e| invalid("url", "invalid_url", format!("`{text}` is not a URL: {e}")))?;
+    services
+        .callbacks
+        .check_url(&url, services.settings.callbacks.allow_http)
+        .map_err(|reason| invalid("url", "refused_url", reason))?;
+    let events = body.events.unwrap_or_else(|| EVENT_TYPES.iter().map(|e| e.to_string()).collect());
+    if events.is_empty() {
+        return Err(invalid("events", "required", "subscribe to at least one event type".into()));
+    }
+    for (i, event) in events.iter().enumerate() {
+        if !EVENT_TYPES.contains(&event.as_str()) {
+            let known = EVENT_TYPES.join(", ");
+            return Err(invalid(&format!("events[{i}]"), "unknown_event", format!("`{event}` is not one of {known}")));
+        }
+    }
+    let secret = new_secret();
+    let endpoint = EndpointRow {
+        id: EndpointId::generate().to_string(),
+        sender_id: caller.sender.to_string(),
+        url: url.to_string(),
+        secret: secret.clone(),
+        previous_secret: None,
+        previous_until: None,
+        events: events.join(","),
+        description: body.description.map(|d| d.trim().chars().take(200).collect()),
+        state: "enabled".into(),
+        disabled_reason: None,
+        failing_since: None,
+        warned_at: None,
+        created_at: now_ms(),
+    };
+    services.store.insert_callback_endpoint(&endpoint).await?;
+    let mut body = view(&endpoint);
+    body["secret"] = json!(secret);
+    Ok((StatusCode::CREATED, axum::Json(body)).into_response())
+}
+
+async fn list(State(services): State<Arc<Services>>, caller: Caller) -> Result<Response, ApiError> {
+    caller.require(Scope::Letters)?;
+    let endpoints = services.store.callback_endpoints(caller.sender.as_str()).await?;
+    Ok(axum::Json(json!({ "callbacks": endpoints.iter().map(view).collect::<Vec<_>>() })).into_response())
+}
+
+async fn owned(services: &Services, caller: &Caller, id: &str) -> Result<EndpointRow, ApiError> {
+    caller.require(Scope::Letters)?;
+    services
+        .store
+        .callback_endpoint(id)
+        .await?
+        .filter(|e| e.sender_id == caller.sender.as_str())
+        .ok_or_else(|| ApiError::not_found(format!("no callback endpoint {id}")))
+}
+
+async fn show(
+    State(services): State<Arc<Services>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    Ok(axum::Json(view(&owned(&services, &caller, &id).await?)).into_response())
+}
+
+async fn remove(
+    State(services): State<Arc<Services>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let endpoint = owned(&services, &caller, &id).await?;
+    services.store.delete_callback_endpoint(&endpoint.id, &endpoint.sender_id).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+fn attempt_view(a: &AttemptRow) -> Value {
+    json!({
+        "message_id": a.delivery_id, "attempt": a.attempt, "at": rfc3339(a.at), "status": a.status,
+        "duration_ms": a.duration_ms, "response": a.response, "error": a.error,
+    })
+}
+
+async fn attempts(
+    State(services): State<Arc<Services>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let endpoint = owned(&services, &caller, &id).await?;
+    let attempts = services.store.callback_attempts(&endpoint.id, 200).await?;
+    Ok(axum::Json(json!({ "attempts": attempts.iter().map(attempt_view).collect::<Vec<_>>() })).into_response())
+}
+
+async fn enable(
+    State(services): State<Arc<Services>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let endpoint = owned(&services, &caller, &id).await?;
+    let replayed = enable_and_replay(&services, &endpoint).await.map_err(|e| ApiError::internal(&e))?;
+    let endpoint = owned(&services, &caller, &id).await?;
+    let mut body = view(&endpoint);
+    body["replayed"] = json!(replayed);
+    Ok(axum::Json(body).into_response())
+}
+
+async fn rotate(
+    State(services): State<Arc<Services>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let endpoint = owned(&services, &caller, &id).await?;
+    let secret = new_secret();
+    let until = now_ms() + ROTATION_OVERLAP_MS;
+    services.store.rotate_callback_secret(&endpoint.id, &secret, until).await?;
+    let body = json!({ "id": endpoint.id, "secret": secret, "previous_secret_valid_until": rfc3339(until) });
+    Ok(axum::Json(body).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+struct LinkQuery {
+    endpoint: String,
+    expires: i64,
+    signature: String,
+}
+
+/// A proof through the link a callback carried: no API key, the link's signature and expiry instead.
+async fn proof_link(
+    State(services): State<Arc<Services>>,
+    Path((letter, kind)): Path<(String, String)>,
+    Query(query): Query<LinkQuery>,
+) -> Result<Response, ApiError> {
+    let refused = || {
+        ApiError::new(
+            StatusCode::FORBIDDEN,
+            "link_invalid",
+            "Invalid link",
+            "this proof link is invalid or has expired",
+        )
+    };
+    let letter: LetterId = letter.parse().map_err(|_| refused())?;
+    let endpoint = services.store.callback_endpoint(&query.endpoint).await?.ok_or_else(refused)?;
+    let mut secrets = vec![endpoint.secret.as_str()];
+    if let (Some(previous), Some(until)) = (&endpoint.previous_secret, endpoint.previous_until)
+        && until > now_ms()
+    {
+        secrets.push(previous);
+    }
+    if !verify_proof_link(&secrets, &letter, &kind, query.expires, &query.signature, now_ms() / 1000) {
+        return Err(refused());
+    }
+    let record = services.store.letter(&letter).await?.filter(|l| l.sender_id.as_str() == endpoint.sender_id);
+    let record = record.ok_or_else(refused)?;
+    let proof = services.store.proofs(&record.id).await?.into_iter().find(|p| p.kind == kind).ok_or_else(refused)?;
+    let bytes = tokio::fs::read(&proof.path).await.map_err(|e| ApiError::internal(&e))?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/pdf".to_owned()),
+            (header::CONTENT_DISPOSITION, format!("inline; filename=\"{}-{kind}.pdf\"", record.id)),
+        ],
+        bytes,
+    )
+        .into_response())
+}
