@@ -10,6 +10,7 @@ mod bad_input;
 mod callbacks;
 mod consent;
 mod email;
+mod email_readme;
 mod errors;
 mod firm;
 mod idempotency;
