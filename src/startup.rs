@@ -37,6 +37,7 @@ impl Application {
         if public_url.port() == Some(0) {
             let _ = public_url.set_port(Some(port));
         }
+        crate::intake::email::choose::report_shared_allow_lists(&settings.senders);
         let services = build_services(settings, public_url).await?;
         Ok(Self { listener, services: Arc::new(services), shutdown: CancellationToken::new() })
     }

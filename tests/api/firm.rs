@@ -12,10 +12,10 @@ use crate::helpers::{Db, TestApp, TestEnv, sample_pdf};
 use crate::smtp::{spawn_smtp_with, swaks};
 
 const FIRM: &str = "paul@cabinet.example.fr";
-const CLIENTS: [&str; 4] = ["dupont", "martin-btp", "durand", "elodie"];
+pub(crate) const CLIENTS: [&str; 4] = ["dupont", "martin-btp", "durand", "elodie"];
 
 /// Three clients of the firm (`@cabinet.example.fr`), and one that only its own boss may ask for.
-fn clients(settings: &mut Settings) {
+pub(crate) fn clients(settings: &mut Settings) {
     let base = settings.senders[0].clone();
     let client = |id: &str, company: &str, allowed: &str| {
         let mut sender = base.clone();

@@ -179,7 +179,53 @@ async fn a_mailbox_relais_cannot_log_into_is_reported_down(db: Db) {
     app.stop().await;
 }
 
+/// A request of the firm, delivered as Dovecot's LDA would for `delivered_to` (None: no such header).
+fn firm_request(message_id: &str, delivered_to: Option<&str>, to: &str) -> Vec<u8> {
+    let delivered = delivered_to.map(|d| format!("Delivered-To: {d}\r\n")).unwrap_or_default();
+    let raw =
+        String::from_utf8(request(message_id)).unwrap().replace("To: lre@relais.example.fr", &format!("To: {to}"));
+    format!("{delivered}{raw}").into_bytes()
+}
+
+async fn in_a_firms_mailbox_the_delivered_to_or_to_address_names_the_client(db: Db) {
+    let dovecot = Dovecot::start();
+    dovecot
+        .append(&firm_request(
+            "imap-f1@cabinet.example.fr",
+            Some("lre+dupont@relais.example.fr"),
+            "lre@relais.example.fr",
+        ))
+        .await;
+    dovecot
+        .append(&firm_request("imap-f2@cabinet.example.fr", None, "Relais <lre+martin-btp@relais.example.fr>"))
+        .await;
+    dovecot.append(&firm_request("imap-f3@cabinet.example.fr", None, "lre@relais.example.fr")).await;
+    let env = TestEnv::new(db).await;
+    let mut settings = env.settings();
+    settings.intake.trusted_authserv_ids = vec!["mx.relais.example.fr".into()];
+    crate::firm::clients(&mut settings);
+    settings.intake.imap = vec![mailbox(dovecot.port)];
+    let app = spawn_with(&env, settings).await;
+    wait_until("all filed", || async {
+        dovecot.count("relais.done").await + dovecot.count("relais.rejected").await == 3
+    })
+    .await;
+    let mut senders = vec![];
+    for client in crate::firm::CLIENTS {
+        let sender: relais::domain::SenderId = client.parse().unwrap();
+        let filter = relais::store::LetterFilter { limit: 10, ..Default::default() };
+        senders.extend(
+            app.store.list_letters(&sender, &filter).await.unwrap().into_iter().map(|l| l.sender_id.to_string()),
+        );
+    }
+    senders.sort();
+    assert_eq!(senders, ["dupont", "martin-btp"], "the email naming no client sends nothing");
+    assert_eq!(dovecot.count("relais.rejected").await, 1);
+    app.stop().await;
+}
+
 crate::on_both_databases!(
+    in_a_firms_mailbox_the_delivered_to_or_to_address_names_the_client,
     a_mailbox_relais_cannot_log_into_is_reported_down,
     a_request_in_the_mailbox_becomes_a_letter_and_moves_to_done,
     a_dovecot_restart_loses_nothing_and_duplicates_nothing,

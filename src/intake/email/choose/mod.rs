@@ -140,6 +140,19 @@ pub fn shared_allow_list_entries(senders: &[SenderSettings]) -> Vec<(String, Vec
     shared
 }
 
+/// Says at start which addresses may ask for several senders. That is legitimate (a firm for its clients):
+/// each of their emails names its sender, and one that names none sends nothing, so this is no warning.
+pub fn report_shared_allow_lists(senders: &[SenderSettings]) {
+    for (entry, ids) in shared_allow_list_entries(senders) {
+        tracing::info!(
+            entry = %entry,
+            senders = %ids.join(", "),
+            "this address may ask for several senders: each email names one (lre+SENDER@…, a [SENDER] subject tag \
+             or an `Expéditeur :` line), or nothing is sent"
+        );
+    }
+}
+
 fn by_id<'a>(senders: &'a [SenderSettings], id: &str) -> Option<&'a SenderSettings> {
     senders.iter().find(|s| s.id.as_str().eq_ignore_ascii_case(id.trim()))
 }
