@@ -2,8 +2,9 @@
 //!
 //! The tour, in the order a letter travels:
 //!
-//! - [`intake`]: what arrives (HTTP JSON or multipart, an email) becomes a validated
-//!   [`letters::LetterRequest`]; email has its own parser, sender authentication and answers.
+//! - [`intake`]: what arrives (HTTP JSON or multipart, an email, a billing tool's signed webhook) becomes a
+//!   validated [`letters::LetterRequest`]; email has its own parser, sender authentication and answers;
+//!   webhooks (`intake::hooks`) their verification presets, filters and mappings.
 //! - [`letters`]: submission in one transaction, the explicit state transitions, the jobs that carry a
 //!   letter to its provider and back, proofs, consent and cancellation.
 //! - [`render`]: letter and email templates (handlebars, strict), their pinned versions, the letter PDF.

@@ -34,4 +34,6 @@ pub struct Services {
     pub authenticator: Authenticator,
     /// Liveness of the email channels (IMAP, SMTP), shown by `/readyz`.
     pub channels: Channels,
+    /// The inbound webhook sources (`[[hooks]]`), compiled.
+    pub hooks: crate::intake::hooks::Hooks,
 }

@@ -162,6 +162,7 @@ pub async fn build_services(settings: Settings, public_url: url::Url) -> anyhow:
         proofs_dir: settings.storage.proofs_dir.clone(),
     };
     let authenticator = email_authenticator(&settings)?;
+    let hooks = crate::intake::hooks::Hooks::build(&settings)?;
     Ok(Services {
         settings: Arc::new(settings),
         committer: Committer::start(store.clone()),
@@ -175,6 +176,7 @@ pub async fn build_services(settings: Settings, public_url: url::Url) -> anyhow:
         files,
         authenticator,
         channels: Channels::default(),
+        hooks,
     })
 }
 

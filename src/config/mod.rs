@@ -56,6 +56,9 @@ pub struct Settings {
     pub senders: Vec<SenderSettings>,
     pub audit: AuditSettings,
     pub callbacks: CallbackSettings,
+    /// Inbound webhooks of accounting and billing tools, one table per source.
+    #[serde(default)]
+    pub hooks: Vec<HookSettings>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -199,6 +202,13 @@ impl Settings {
                 return Err(invalid(format!("intake.imap[{i}].idle_renew"), "must stay under 29 minutes"));
             }
         }
+        for (i, hook) in self.hooks.iter_mut().enumerate() {
+            for (j, path) in hook.secret_files.iter().enumerate() {
+                let mut secret = Secret::default();
+                read_secret_file(&mut secret, &Some(path.clone()), &format!("hooks[{i}].secret_files[{j}]"))?;
+                hook.secrets.push(secret);
+            }
+        }
         for (name, provider) in &mut self.providers {
             if let ProviderSettings::Ar24(ar24) = provider {
                 read_secret_file(&mut ar24.token, &ar24.token_file, &format!("providers.{name}.token_file"))?;
@@ -274,6 +284,7 @@ impl Settings {
         self.validate_smtp()?;
         self.audit.validate()?;
         self.callbacks.validate()?;
+        crate::intake::hooks::Hooks::build(self)?;
         if self.senders.is_empty() {
             return Err(invalid("senders", "at least one sender is needed"));
         }

@@ -101,6 +101,10 @@ prefixed_id!(
     /// One email telling a requester about their letter.
     NoticeId, "ntc"
 );
+prefixed_id!(
+    /// One delivery of an inbound webhook (`POST /v1/hooks/{source}`).
+    HookDeliveryId, "hdl"
+);
 
 /// A sender account, named in the configuration (`[[senders]] id = "default"`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

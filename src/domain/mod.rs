@@ -9,7 +9,10 @@ mod validation;
 
 pub use address::PostalAddress;
 pub use email::EmailAddress;
-pub use ids::{ApiKeyId, CallbackMessageId, ConsentId, EndpointId, JobId, LetterId, NoticeId, PublicationId, SenderId};
+pub use ids::{
+    ApiKeyId, CallbackMessageId, ConsentId, EndpointId, HookDeliveryId, JobId, LetterId, NoticeId, PublicationId,
+    SenderId,
+};
 pub use recipient::{Recipient, RecipientKind};
 pub use state::LetterState;
 pub use validation::{FieldError, FieldErrors};

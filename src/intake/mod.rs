@@ -1,4 +1,5 @@
-//! Intake: turns what arrives (HTTP JSON or multipart today) into a validated `LetterRequest`.
+//! Intake: turns what arrives (HTTP JSON or multipart, email, billing tools' webhooks) into a validated
+//! `LetterRequest`.
 //! Nothing past this module sees raw JSON.
 
 pub mod email;

@@ -13,6 +13,7 @@ mod email;
 mod email_readme;
 mod errors;
 mod firm;
+mod hooks;
 mod idempotency;
 mod imap;
 mod lifecycle;

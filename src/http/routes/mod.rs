@@ -5,6 +5,7 @@ pub mod callbacks;
 pub mod confirmations;
 pub mod consents;
 pub mod health;
+pub mod hooks;
 pub mod inbound;
 pub mod letters;
 pub mod notices;
