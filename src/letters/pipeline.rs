@@ -5,6 +5,7 @@ use serde_json::json;
 
 use super::transitions::{TransitionError, transition};
 use super::{JobError, context, files, jobs, sync};
+use crate::config::ProviderSettings;
 use crate::domain::{LetterId, LetterState};
 use crate::providers::{Lookup, OutgoingLetter, Provider, ProviderError};
 use crate::render;
@@ -202,11 +203,30 @@ async fn mark_unknown(
     from: LetterState,
     detail: &str,
 ) -> Result<(), JobError> {
-    if transition(tx, &letter.id, from, LetterState::NeedsAttention, Some(detail), None).await? {
+    let resend_at = rfc3339(now_ms() + resend_after(services, letter).as_millis() as i64);
+    let detail = format!(
+        "{detail}; relais asks the provider until it finds the letter, and sends it again only if the provider \
+         still shows none at {resend_at}"
+    );
+    if transition(tx, &letter.id, from, LetterState::NeedsAttention, Some(&detail), None).await? {
         let delay = services.settings.worker.reconcile_after.as_millis() as i64;
         enqueue(tx, jobs::RECONCILE, &letter.id, delay).await?;
     }
     Ok(())
+}
+
+/// How long the provider must show no letter after a doubtful request ended before it is sent again.
+fn resend_after(services: &Services, letter: &LetterRecord) -> std::time::Duration {
+    services
+        .settings
+        .providers
+        .get(&letter.provider)
+        .map(ProviderSettings::resend_after)
+        .unwrap_or(std::time::Duration::from_secs(15 * 60))
+}
+
+fn rfc3339(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
 async fn hand_over(services: &Services, letter: &LetterRecord) -> Result<(), JobError> {
@@ -267,7 +287,15 @@ async fn hand_over(services: &Services, letter: &LetterRecord) -> Result<(), Job
     Ok(())
 }
 
-/// After an unknown outcome: adopt the provider's letter if it has one; send again only if it certainly has none.
+/// Milliseconds left before a doubtful request may be given up as lost, if any are left.
+fn still_landing(services: &Services, letter: &LetterRecord) -> Option<i64> {
+    let closed = letter.send_closed_at?;
+    let left = closed + resend_after(services, letter).as_millis() as i64 - now_ms();
+    (left > 0).then_some(left)
+}
+
+/// After an unknown outcome: adopt the provider's letter if it has one; send again only once it certainly has
+/// none — absent from every lookup up to `resend_after` after the doubtful request ended.
 pub async fn reconcile(services: &Services, id: &LetterId) -> Result<(), JobError> {
     let letter = load(services, id).await?;
     if letter.state != LetterState::NeedsAttention {
@@ -282,8 +310,19 @@ pub async fn reconcile(services: &Services, id: &LetterId) -> Result<(), JobErro
         .settings
         .sender(&letter.sender_id)
         .ok_or_else(|| JobError::Permanent(format!("sender `{}` is not configured", letter.sender_id)))?;
-    match provider.find_by_reference(id, sender).await {
+    let sent_after = letter.send_started_at.unwrap_or(letter.created_at);
+    let landing = still_landing(services, &letter);
+    match provider.find_by_reference(id, sender, sent_after).await {
         Ok(Lookup::Found(found)) => sync::apply(services, &letter, found).await,
+        // A slow provider may record the first request long after its connection closed: sending again
+        // before `resend_after` has passed since then could make two letters (two notices, paid twice).
+        Ok(Lookup::Absent) if let Some(wait) = landing => {
+            let mut tx = services.store.begin().await?;
+            let delay = services.settings.worker.reconcile_after.as_millis() as i64;
+            enqueue(&mut tx, jobs::RECONCILE, id, delay.min(wait).max(1)).await?;
+            tx.commit().await?;
+            Ok(())
+        }
         Ok(Lookup::Absent) => {
             let mut tx = services.store.begin().await?;
             let detail = "the provider has no letter with this reference: handing it over again";

@@ -198,8 +198,14 @@ pub trait Provider: Send + Sync {
     /// The provider's current record of a letter.
     async fn fetch(&self, provider_ref: &str) -> Result<ProviderLetter, ProviderError>;
 
-    /// Looks a letter of `sender` up by our reference, to reconcile a send whose outcome is unknown.
-    async fn find_by_reference(&self, letter_id: &LetterId, sender: &SenderSettings) -> Result<Lookup, ProviderError>;
+    /// Looks a letter of `sender` up by our reference, to reconcile a send whose outcome is unknown, among
+    /// every letter the provider recorded since `sent_after` (the first attempt, unix milliseconds).
+    async fn find_by_reference(
+        &self,
+        letter_id: &LetterId,
+        sender: &SenderSettings,
+        sent_after: i64,
+    ) -> Result<Lookup, ProviderError>;
 
     /// Downloads a proof document (PDF bytes).
     async fn download_proof(&self, link: &ProofLink) -> Result<Bytes, ProviderError>;

@@ -78,6 +78,7 @@ impl TestEnv {
         if let Some(ProviderSettings::Sandbox(sandbox)) = s.providers.get_mut("sandbox") {
             sandbox.deposit_after = Duration::from_millis(300);
             sandbox.outcome_after = Duration::from_millis(600);
+            sandbox.resend_after = Duration::from_millis(300);
         }
         s
     }

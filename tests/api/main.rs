@@ -21,6 +21,7 @@ mod notices;
 mod outage;
 mod recovery;
 mod secrets;
+mod slow_provider;
 mod smtp;
 mod templates;
 mod validation;

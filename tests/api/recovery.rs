@@ -111,7 +111,7 @@ async fn an_interrupted_send_the_provider_never_got_is_sent_once_after_reconcili
     );
     let sandbox = second.services.providers.get("sandbox").unwrap();
     let sender = second.services.settings.senders[0].clone();
-    let Lookup::Found(found) = sandbox.find_by_reference(&id.parse().unwrap(), &sender).await.unwrap() else {
+    let Lookup::Found(found) = sandbox.find_by_reference(&id.parse().unwrap(), &sender, 0).await.unwrap() else {
         panic!("the sandbox holds the letter");
     };
     assert_eq!(letter["provider"]["reference"], found.provider_ref.as_str());

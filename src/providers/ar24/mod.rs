@@ -21,8 +21,12 @@ use crate::domain::{LetterId, RecipientKind};
 use client::{CallError, Client, id_field};
 use wire::{ErrorClass, MailRecord};
 
-/// How many of a sender's newest letters are searched when reconciling by our reference.
-const RECONCILE_WINDOW: &str = "100";
+/// Letters per page when looking a letter up by our reference (AR24 lists a sender's letters, newest first).
+const PAGE: usize = 100;
+/// Pages looked through at most; past them the lookup fails rather than say "absent" (10,000 letters).
+const MAX_PAGES: usize = 100;
+/// AR24 dates are Paris time to the second, ours are this machine's: the paging goes this much further back.
+const CLOCK_MARGIN_MS: i64 = 10 * 60 * 1000;
 
 pub struct Ar24 {
     name: String,
@@ -187,17 +191,35 @@ impl Provider for Ar24 {
         self.letter(&result)
     }
 
-    /// Lists the sender's newest letters and looks for ours by `ref_dossier` (§1.7). AR24 has no lookup by
-    /// reference; a letter sent minutes ago is among the newest.
-    async fn find_by_reference(&self, letter: &LetterId, sender: &SenderSettings) -> Result<Lookup, ProviderError> {
+    /// Pages through the sender's letters, newest first, looking for ours by `ref_dossier` (§1.7; AR24 has
+    /// no lookup by reference), until the letters are older than `sent_after`: absent means absent from
+    /// every letter AR24 could have recorded since the first attempt.
+    async fn find_by_reference(
+        &self,
+        letter: &LetterId,
+        sender: &SenderSettings,
+        sent_after: i64,
+    ) -> Result<Lookup, ProviderError> {
         let user = self.user_of(sender)?;
-        let query = [("id_user", user), ("max", RECONCILE_WINDOW), ("start", "0"), ("sort", "DESC")];
-        let result = self.client.get("user/mail", &query).await.map_err(|e| self.error(e, false))?;
-        let mails = wire::mail_list(&result).map_err(|e| self.internal(format!("unreadable letter list: {e}")))?;
-        Ok(match mails.into_iter().find(|m| m.ref_dossier.as_deref() == Some(letter.as_str())) {
-            Some(found) => Lookup::Found(self.view(found)),
-            None => Lookup::Absent,
-        })
+        let page_size = PAGE.to_string();
+        for page in 0..MAX_PAGES {
+            let start = (page * PAGE).to_string();
+            let query = [("id_user", user), ("max", page_size.as_str()), ("start", start.as_str()), ("sort", "DESC")];
+            let result = self.client.get("user/mail", &query).await.map_err(|e| self.error(e, false))?;
+            let mails = wire::mail_list(&result).map_err(|e| self.internal(format!("unreadable letter list: {e}")))?;
+            let count = mails.len();
+            let oldest = mails.iter().filter_map(MailRecord::recorded_at).min();
+            if let Some(found) = mails.into_iter().find(|m| m.ref_dossier.as_deref() == Some(letter.as_str())) {
+                return Ok(Lookup::Found(self.view(found)));
+            }
+            if count < PAGE || oldest.is_some_and(|t| t < sent_after - CLOCK_MARGIN_MS) {
+                return Ok(Lookup::Absent);
+            }
+        }
+        Err(self.internal(format!(
+            "looked through {} letters without reaching the first attempt to send this one",
+            PAGE * MAX_PAGES
+        )))
     }
 
     async fn download_proof(&self, link: &ProofLink) -> Result<Bytes, ProviderError> {

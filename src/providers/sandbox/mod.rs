@@ -131,7 +131,7 @@ impl Provider for Sandbox {
         };
         // A second send of the same letter id returns the first record, as a provider's duplicate guard would.
         self.store.insert_sandbox_letter(&record).await.map_err(|e| self.error(e))?;
-        match self.find_by_reference(letter.letter_id, letter.sender).await? {
+        match self.find_by_reference(letter.letter_id, letter.sender, 0).await? {
             Lookup::Found(found) => Ok(found),
             Lookup::Absent => Err(self.error("the letter vanished right after it was stored")),
         }
@@ -141,7 +141,12 @@ impl Provider for Sandbox {
         Ok(self.view(&self.record(provider_ref).await?, now_ms()))
     }
 
-    async fn find_by_reference(&self, letter_id: &LetterId, _sender: &SenderSettings) -> Result<Lookup, ProviderError> {
+    async fn find_by_reference(
+        &self,
+        letter_id: &LetterId,
+        _sender: &SenderSettings,
+        _sent_after: i64,
+    ) -> Result<Lookup, ProviderError> {
         let found =
             self.store.sandbox_letter_by_letter(&self.name, letter_id.as_str()).await.map_err(|e| self.error(e))?;
         Ok(match found {

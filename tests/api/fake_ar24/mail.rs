@@ -16,7 +16,8 @@ use super::wire::Incoming;
 const PRICE_EIDAS: &str = "3.49";
 const PRICE_SIMPLE: &str = "2.49";
 
-/// What `POST /mail` does: answer, fail as the test asked, or keep the letter and never answer.
+/// What `POST /mail` does: answer, fail as the test asked, keep the letter and never answer, or lose it
+/// and never answer.
 pub enum Posted {
     Answer(Reply),
     Fail(String),
@@ -27,6 +28,9 @@ pub fn post(shared: &Shared, incoming: &Incoming) -> Posted {
     let mut state = shared.state();
     if let Some(slug) = state.fail_next_mail.take() {
         return Posted::Fail(slug);
+    }
+    if std::mem::take(&mut state.lose_next_mail) {
+        return Posted::Hang;
     }
     let mail = match accept(&mut state, incoming) {
         Ok(mail) => mail,
@@ -167,6 +171,32 @@ pub fn list(shared: &Shared, incoming: &Incoming) -> Reply {
     let page: Vec<Value> =
         mails.into_iter().skip(start).take(max).map(|m| letter_json(&state, m, shared.origin())).collect();
     Ok(json!({ "mails": page }))
+}
+
+/// `n` letters of `user` recorded now, to other recipients (another application using the same account).
+pub fn add_other_mails(state: &mut State, user: i64, n: usize) {
+    for i in 0..n {
+        let id = state.next_id();
+        state.mails.push(FakeMail {
+            id,
+            user_id: user,
+            fields: Vec::new(),
+            status: "waiting".into(),
+            eidas: false,
+            webhook: None,
+            ref_dossier: Some(format!("other-{i}")),
+            ref_client: None,
+            ref_facturation: None,
+            dest_statut: Some("professionnel".into()),
+            to_email: format!("autre-{i}@example.fr"),
+            content: Some("<p>Autre lettre</p>".into()),
+            attachments: Vec::new(),
+            date: paris(Utc::now()),
+            price_ht: PRICE_SIMPLE.into(),
+            proof_token: random_hex(16),
+            dates: BTreeMap::new(),
+        });
+    }
 }
 
 /// A proof URL on the fake's own host, carrying the letter's token (providers.md §1.7 URL shapes).

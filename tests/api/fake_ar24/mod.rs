@@ -102,6 +102,19 @@ fn route_of(method: &str, path: &str) -> Option<Route> {
     Some(route)
 }
 
+/// `POST /mail`, after the delay the test asked for, if any: AR24 records the letter only then, even when
+/// the client has given up and closed the connection meanwhile (the work goes on in its own task).
+async fn delayed_post(shared: &Arc<Shared>, incoming: Incoming) -> mail::Posted {
+    let delay = shared.state().mail_delays.pop_front();
+    let Some(delay) = delay else { return mail::post(shared, &incoming) };
+    let shared = shared.clone();
+    let recording = tokio::spawn(async move {
+        tokio::time::sleep(delay).await;
+        mail::post(&shared, &incoming)
+    });
+    recording.await.expect("the fake's recording task")
+}
+
 /// Every `/api/` request: log, maintenance, route, authentication, then the route itself.
 async fn api(AxumState(shared): AxumState<Arc<Shared>>, request: Request) -> Response {
     let incoming = Incoming::read(request).await;
@@ -122,7 +135,7 @@ async fn api(AxumState(shared): AxumState<Arc<Shared>>, request: Request) -> Res
         Route::Attachment => attachments::upload(&shared, &incoming),
         Route::GetMail => mail::get(&shared, &incoming),
         Route::ListMails => mail::list(&shared, &incoming),
-        Route::PostMail => match mail::post(&shared, &incoming) {
+        Route::PostMail => match delayed_post(&shared, incoming).await {
             mail::Posted::Answer(reply) => reply,
             mail::Posted::Fail(slug) => return wire::error(&slug),
             mail::Posted::Hang => {
@@ -240,6 +253,21 @@ impl FakeAr24 {
     /// The next accepted `POST /mail` stores the letter, then does not answer for two minutes.
     pub fn timeout_next_mail(&self) {
         self.state().timeout_next_mail = true;
+    }
+
+    /// Each of the next `POST /mail` takes the next of `delays` before AR24 records the letter and answers.
+    pub fn delay_next_mails(&self, delays: &[Duration]) {
+        self.state().mail_delays.extend(delays.iter().copied());
+    }
+
+    /// The next accepted `POST /mail` is lost: nothing is recorded and no answer comes for two minutes.
+    pub fn lose_next_mail(&self) {
+        self.state().lose_next_mail = true;
+    }
+
+    /// Records `n` letters of `user` now, to other recipients.
+    pub fn add_other_mails(&self, user: i64, n: usize) {
+        mail::add_other_mails(&mut self.state(), user, n);
     }
 
     pub fn mails(&self) -> Vec<FakeMail> {

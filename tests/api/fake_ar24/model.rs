@@ -173,6 +173,9 @@ pub struct State {
     pub attachment_limit: usize,
     pub fail_next_mail: Option<String>,
     pub timeout_next_mail: bool,
+    /// How long each of the next `POST /mail` takes before AR24 records the letter (then answers).
+    pub mail_delays: std::collections::VecDeque<std::time::Duration>,
+    pub lose_next_mail: bool,
     next_id: i64,
 }
 
@@ -193,6 +196,8 @@ impl Default for State {
             attachment_limit: DEFAULT_ATTACHMENT_LIMIT,
             fail_next_mail: None,
             timeout_next_mail: false,
+            mail_delays: Default::default(),
+            lose_next_mail: false,
             next_id: 1000,
         }
     }

@@ -19,7 +19,8 @@ pub struct MailRecord {
     pub price_ht: Option<String>,
     pub is_eidas: Option<bool>,
     pub to_email: Option<String>,
-    /// "Y-m-d H:i:s", Europe/Paris, like every AR24 date.
+    /// When AR24 recorded the letter. "Y-m-d H:i:s", Europe/Paris, like every AR24 date.
+    pub date: Option<String>,
     pub ts_ev_date: Option<String>,
     pub view_date: Option<String>,
     pub refused_date: Option<String>,
@@ -48,6 +49,7 @@ impl MailRecord {
             price_ht: text("price_ht"),
             is_eidas: fields.get("is_eidas").and_then(flag),
             to_email: text("to_email"),
+            date: date("date"),
             ts_ev_date: date("ts_ev_date"),
             view_date: date("view_date"),
             refused_date: date("refused_date"),
@@ -107,6 +109,11 @@ impl MailRecord {
     }
 
     /// The deposit time in unix milliseconds (ts_ev_date read as Europe/Paris local time).
+    /// When AR24 recorded the letter (unix milliseconds).
+    pub fn recorded_at(&self) -> Option<i64> {
+        self.date.as_deref().and_then(paris_time_ms)
+    }
+
     pub fn deposited_at(&self) -> Option<i64> {
         self.ts_ev_date.as_deref().and_then(paris_time_ms)
     }
