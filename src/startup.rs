@@ -191,6 +191,7 @@ fn imap_settings(settings: &Settings) -> Vec<imap::ImapSettings> {
             host: m.host.clone(),
             port: m.port,
             tls: m.tls,
+            tls_ca_file: m.tls_ca_file.clone(),
             username: m.username.clone(),
             password: m.password.clone(),
             oauth2: m.oauth2_token_file.is_some(),

@@ -31,6 +31,9 @@ pub struct ImapMailboxSettings {
     pub port: u16,
     #[serde(default = "imap_tls")]
     pub tls: crate::intake::email::imap::ImapTls,
+    /// PEM certificates of a private CA the server's certificate must chain to, instead of the public roots.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_ca_file: Option<PathBuf>,
     pub username: String,
     #[serde(default)]
     pub password: Secret,

@@ -18,12 +18,23 @@ const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/dovecot-test"
 struct Dovecot {
     dir: tempfile::TempDir,
     port: u16,
+    /// Implicit TLS (and STARTTLS on `port`) with the test CA's certificate, when started with TLS.
+    tls_port: Option<u16>,
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 impl Dovecot {
     fn start() -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let dovecot = Dovecot { dir: tempfile::tempdir().unwrap(), port };
+        let dovecot = Dovecot { dir: tempfile::tempdir().unwrap(), port: free_port(), tls_port: None };
+        dovecot.run("start");
+        dovecot
+    }
+
+    fn start_with_tls() -> Self {
+        let dovecot = Dovecot { dir: tempfile::tempdir().unwrap(), port: free_port(), tls_port: Some(free_port()) };
         dovecot.run("start");
         dovecot
     }
@@ -33,6 +44,7 @@ impl Dovecot {
         command.arg(action).arg(self.path());
         if action == "start" {
             command.arg(self.port.to_string());
+            command.args(self.tls_port.map(|p| p.to_string()));
         }
         assert!(command.status().unwrap().success(), "dovecot {action} failed");
     }
@@ -41,22 +53,30 @@ impl Dovecot {
         self.dir.path().to_owned()
     }
 
-    async fn session(&self) -> async_imap::Session<TcpStream> {
+    async fn session_of(&self, user: &str) -> async_imap::Session<TcpStream> {
         let tcp = TcpStream::connect(("127.0.0.1", self.port)).await.unwrap();
         let mut client = async_imap::Client::new(tcp);
         client.read_response().await.unwrap().unwrap();
-        client.login("test", "secret").await.map_err(|(e, _)| e).unwrap()
+        client.login(user, "secret").await.map_err(|(e, _)| e).unwrap()
     }
 
     async fn append(&self, raw: &[u8]) {
-        let mut session = self.session().await;
+        self.append_to("test", raw).await;
+    }
+
+    async fn append_to(&self, user: &str, raw: &[u8]) {
+        let mut session = self.session_of(user).await;
         session.append("INBOX", None, None, raw).await.unwrap();
         session.logout().await.unwrap();
     }
 
     /// How many messages a folder holds (`.` is the maildir separator); 0 when it does not exist.
     async fn count(&self, folder: &str) -> u32 {
-        let mut session = self.session().await;
+        self.count_of("test", folder).await
+    }
+
+    async fn count_of(&self, user: &str, folder: &str) -> u32 {
+        let mut session = self.session_of(user).await;
         let count = session.examine(folder).await.map(|m| m.exists).unwrap_or(0);
         session.logout().await.unwrap();
         count
@@ -84,6 +104,7 @@ fn mailbox(port: u16) -> ImapMailboxSettings {
         host: "127.0.0.1".into(),
         port,
         tls: ImapTls::None,
+        tls_ca_file: None,
         username: "test".into(),
         password: Secret::new("secret".into()),
         password_file: None,
@@ -224,7 +245,47 @@ async fn in_a_firms_mailbox_the_delivered_to_or_to_address_names_the_client(db: 
     app.stop().await;
 }
 
+async fn mailboxes_over_implicit_tls_and_starttls_trust_a_private_ca(db: Db) {
+    let dovecot = Dovecot::start_with_tls();
+    dovecot.append_to("test", &request("imap-tls-1@cabinet.example.fr")).await;
+    dovecot.append_to("other", &request("imap-tls-2@cabinet.example.fr")).await;
+    let ca = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tls/ca.pem");
+    let implicit = ImapMailboxSettings {
+        host: "localhost".into(),
+        port: dovecot.tls_port.unwrap(),
+        tls: ImapTls::Tls,
+        tls_ca_file: Some(ca.clone()),
+        ..mailbox(dovecot.port)
+    };
+    let starttls = ImapMailboxSettings {
+        tls: ImapTls::Starttls,
+        tls_ca_file: Some(ca),
+        username: "other".into(),
+        ..mailbox(dovecot.port)
+    };
+    // The same server without the private CA: the public roots do not know it, so that mailbox is down.
+    let untrusted = ImapMailboxSettings { username: "nobody".into(), tls_ca_file: None, ..implicit.clone() };
+    let env = TestEnv::new(db).await;
+    let mut settings = env.settings();
+    settings.intake.trusted_authserv_ids = vec!["mx.relais.example.fr".into()];
+    settings.senders[0].allowed_from = vec!["@cabinet.example.fr".into()];
+    settings.intake.imap = vec![implicit, starttls, untrusted];
+    let app = spawn_with(&env, settings).await;
+    wait_until("both filed", || async {
+        dovecot.count_of("test", "relais.done").await + dovecot.count_of("other", "relais.done").await == 2
+    })
+    .await;
+    assert_eq!(letters(&app).await.len(), 2);
+    let readyz: Value = app.client.get(app.url("/readyz")).send().await.unwrap().json().await.unwrap();
+    let channels = readyz["email_channels"].as_array().unwrap();
+    assert_eq!(channels.iter().filter(|c| c["up"] == true).count(), 2, "{readyz}");
+    let down = channels.iter().find(|c| c["up"] != true).expect("the untrusted mailbox is down");
+    assert!(down["last_error"].as_str().unwrap_or_default().contains("TLS"), "{down}");
+    app.stop().await;
+}
+
 crate::on_both_databases!(
+    mailboxes_over_implicit_tls_and_starttls_trust_a_private_ca,
     in_a_firms_mailbox_the_delivered_to_or_to_address_names_the_client,
     a_mailbox_relais_cannot_log_into_is_reported_down,
     a_request_in_the_mailbox_becomes_a_letter_and_moves_to_done,

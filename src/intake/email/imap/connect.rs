@@ -30,14 +30,14 @@ pub(super) async fn open(settings: &ImapSettings) -> Result<ImapSession, WatchEr
     let client = match settings.tls {
         ImapTls::None => greeted(Client::new(Box::new(tcp) as Box<dyn Io>), t).await?,
         ImapTls::Tls => {
-            let tls = handshake(tcp, &settings.host, t).await?;
+            let tls = handshake(tcp, settings, t).await?;
             greeted(Client::new(Box::new(tls) as Box<dyn Io>), t).await?
         }
         ImapTls::Starttls => {
             let mut plain = greeted(Client::new(tcp), t).await?;
             timed(t, "STARTTLS", plain.run_command_and_check_ok("STARTTLS", None)).await?;
             // The server says nothing more in plaintext after its OK, so no buffered bytes are lost here.
-            let tls = handshake(plain.into_inner(), &settings.host, t).await?;
+            let tls = handshake(plain.into_inner(), settings, t).await?;
             Client::new(Box::new(tls) as Box<dyn Io>)
         }
     };
@@ -62,11 +62,15 @@ async fn greeted<T: Io>(mut client: Client<T>, t: Duration) -> Result<Client<T>,
 
 async fn handshake(
     tcp: TcpStream,
-    host: &str,
+    settings: &ImapSettings,
     t: Duration,
 ) -> Result<tokio_rustls::client::TlsStream<TcpStream>, WatchError> {
+    let host = settings.host.as_str();
     let tls_err = |e: &dyn std::fmt::Display| WatchError::Tls(e.to_string());
-    let roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
+    let roots = match &settings.tls_ca_file {
+        Some(file) => private_roots(file).map_err(WatchError::Tls)?,
+        None => rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() },
+    };
     // The provider is named explicitly so this works whether or not a process-wide default is installed.
     let config = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::aws_lc_rs::default_provider()))
         .with_safe_default_protocol_versions()
@@ -78,6 +82,23 @@ async fn handshake(
         .await
         .map_err(|_| WatchError::Timeout("TLS handshake"))?
         .map_err(|e| tls_err(&e))
+}
+
+/// The certificates of `tls_ca_file`, the only roots trusted for this mailbox.
+fn private_roots(file: &std::path::Path) -> Result<rustls::RootCertStore, String> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    let mut roots = rustls::RootCertStore::empty();
+    let certs = CertificateDer::pem_file_iter(file)
+        .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+        .map_err(|e| format!("cannot read tls_ca_file {}: {e}", file.display()))?;
+    for cert in certs {
+        roots.add(cert).map_err(|e| format!("unusable certificate in tls_ca_file {}: {e}", file.display()))?;
+    }
+    if roots.is_empty() {
+        return Err(format!("no certificate in tls_ca_file {}", file.display()));
+    }
+    Ok(roots)
 }
 
 async fn login(client: Client<Box<dyn Io>>, settings: &ImapSettings) -> Result<ImapSession, WatchError> {

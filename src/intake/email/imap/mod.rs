@@ -42,6 +42,8 @@ pub struct ImapSettings {
     pub host: String,
     pub port: u16,
     pub tls: ImapTls,
+    /// A private CA (PEM) to trust instead of the public roots.
+    pub tls_ca_file: Option<std::path::PathBuf>,
     pub username: String,
     /// The password, or an XOAUTH2 access token when `oauth2` is true.
     pub password: Secret,
