@@ -36,4 +36,6 @@ pub struct Services {
     pub channels: Channels,
     /// The inbound webhook sources (`[[hooks]]`), compiled.
     pub hooks: crate::intake::hooks::Hooks,
+    /// Memory that requests buffering a large body (JSON letters, raw emails) may hold together.
+    pub intake_memory: crate::intake::MemoryBudget,
 }

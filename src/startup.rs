@@ -163,6 +163,7 @@ pub async fn build_services(settings: Settings, public_url: url::Url) -> anyhow:
     };
     let authenticator = email_authenticator(&settings)?;
     let hooks = crate::intake::hooks::Hooks::build(&settings)?;
+    let settings_memory = settings.server.intake_memory.0;
     Ok(Services {
         settings: Arc::new(settings),
         committer: Committer::start(store.clone()),
@@ -177,6 +178,7 @@ pub async fn build_services(settings: Settings, public_url: url::Url) -> anyhow:
         authenticator,
         channels: Channels::default(),
         hooks,
+        intake_memory: crate::intake::MemoryBudget::new(settings_memory),
     })
 }
 

@@ -67,6 +67,10 @@ pub struct ServerSettings {
     pub listen: SocketAddr,
     pub public_url: url::Url,
     pub max_request_size: ByteSize,
+    /// Largest JSON body of POST /v1/letters (base64 attachments inline); larger files go through multipart.
+    pub max_json_size: ByteSize,
+    /// Memory the requests that buffer their body (JSON letters, raw emails) may hold together; more wait.
+    pub intake_memory: ByteSize,
     #[serde(with = "humantime_serde")]
     pub shutdown_grace: Duration,
     /// Longest a request may take, body upload included; then 503 with Retry-After.

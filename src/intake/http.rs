@@ -58,16 +58,19 @@ pub fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, Int
 }
 
 /// A JSON letter request from the sender of `caller`.
+/// The body is dropped once parsed, so its bytes and the decoded files are not held at once.
 pub async fn letter_from_json(
     services: &Services,
     caller: &SenderId,
-    body: &[u8],
+    body: axum::body::Bytes,
 ) -> Result<LetterRequest, IntakeError> {
-    let raw: RawLetter = parse_json(body)?;
-    let request_sha256 = hex::encode(Sha256::digest(body));
+    let mut raw: RawLetter = parse_json(&body)?;
+    let request_sha256 = hex::encode(Sha256::digest(&body));
+    drop(body);
     let sender = sender_of(services, caller, raw.sender.as_deref())?;
     let staging = services.files.incoming_dir();
-    let staged = stage_base64(services, &sender, &raw.attachments, &staging).await;
+    let attachments = std::mem::take(&mut raw.attachments);
+    let staged = stage_base64(services, &sender, attachments, &staging).await;
     let staged = match staged {
         Ok(staged) => staged,
         Err(e) => {
@@ -150,10 +153,12 @@ fn sender_of(services: &Services, caller: &SenderId, named: Option<&str>) -> Res
     }
 }
 
+/// Decodes each base64 attachment straight to its staging file, one at a time: the text of an attachment is
+/// freed as soon as its bytes are on disk, so memory holds the request's text and one file at most.
 async fn stage_base64(
     services: &Services,
     sender: &SenderId,
-    raw: &[RawAttachment],
+    raw: Vec<RawAttachment>,
     staging: &Path,
 ) -> Result<Vec<StagedAttachment>, IntakeError> {
     let limit = services.settings.storage.max_attachments_size.0;
@@ -164,55 +169,62 @@ async fn stage_base64(
             format!("a letter has at most {max_files} attachments (storage.max_attachments), not {}", raw.len());
         return Err(FieldError::new("attachments", "too_many", message).into());
     }
-    let mut errors = FieldErrors::default();
-    let mut decoded = Vec::new();
-    let mut total = 0u64;
-    for (i, a) in raw.iter().enumerate() {
-        let field = format!("attachments[{i}]");
-        let Some(content) = a.content_base64.as_deref() else {
-            errors.push(FieldError::new(
-                format!("{field}.content_base64"),
-                "required",
-                "give the file content in base64",
-            ));
-            continue;
-        };
-        let cleaned: String = content.chars().filter(|c| !c.is_ascii_whitespace()).collect();
-        match STANDARD.decode(cleaned.as_bytes()) {
-            Ok(bytes) if require_pdf && !looks_like_pdf(&bytes) => errors.push(FieldError::new(
-                field,
-                "not_pdf",
-                "this sender accepts PDF attachments only; the file does not start like a PDF",
-            )),
-            Ok(bytes) => {
-                total += bytes.len() as u64;
-                decoded.push((i, bytes));
-            }
-            Err(e) => errors.push(FieldError::new(
-                format!("{field}.content_base64"),
-                "invalid_base64",
-                format!("not valid base64: {e}"),
-            )),
-        }
-    }
-    if total > limit {
+    let estimated: u64 = raw.iter().map(|a| a.content_base64.as_ref().map_or(0, |c| c.len() as u64 / 4 * 3)).sum();
+    if estimated > limit + 3 * raw.len() as u64 {
         return Err(IntakeError::TooLarge { limit });
     }
-    if !errors.is_empty() {
-        return Err(errors.into());
-    }
-    let mut staged = Vec::with_capacity(decoded.len());
-    for (i, bytes) in decoded {
+    let mut errors = FieldErrors::default();
+    let mut staged = Vec::with_capacity(raw.len());
+    let mut total = 0u64;
+    for (i, a) in raw.into_iter().enumerate() {
+        let field = format!("attachments[{i}]");
+        let RawAttachment { filename, content_type, content_base64 } = a;
+        let Some(content) = content_base64 else {
+            let message = "give the file content in base64";
+            errors.push(FieldError::new(format!("{field}.content_base64"), "required", message));
+            continue;
+        };
+        let decoded = if content.bytes().any(|b| b.is_ascii_whitespace()) {
+            let cleaned: Vec<u8> = content.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
+            drop(content);
+            STANDARD.decode(&cleaned)
+        } else {
+            let bytes = STANDARD.decode(content.as_bytes());
+            drop(content);
+            bytes
+        };
+        let bytes = match decoded {
+            Ok(bytes) if require_pdf && !looks_like_pdf(&bytes) => {
+                let message = "this sender accepts PDF attachments only; the file does not start like a PDF";
+                errors.push(FieldError::new(field, "not_pdf", message));
+                continue;
+            }
+            Ok(bytes) => bytes,
+            Err(e) => {
+                let message = format!("not valid base64: {e}");
+                errors.push(FieldError::new(format!("{field}.content_base64"), "invalid_base64", message));
+                continue;
+            }
+        };
+        total += bytes.len() as u64;
+        if total > limit {
+            return Err(IntakeError::TooLarge { limit });
+        }
+        if !errors.is_empty() {
+            continue; // the request fails anyway: nothing more to write
+        }
         let path = staging.join(format!("{i}.bin"));
         let sha256 = crate::letters::files::write_durably(&path, &bytes).await?;
-        let a = &raw[i];
         staged.push(StagedAttachment {
-            filename: safe_filename(a.filename.as_deref(), i),
-            content_type: a.content_type.clone().unwrap_or_else(|| "application/pdf".into()),
+            filename: safe_filename(filename.as_deref(), i),
+            content_type: content_type.unwrap_or_else(|| "application/pdf".into()),
             path,
             size: bytes.len() as u64,
             sha256,
         });
+    }
+    if !errors.is_empty() {
+        return Err(errors.into());
     }
     Ok(staged)
 }

@@ -5,7 +5,10 @@
 pub mod email;
 pub mod hooks;
 pub mod http;
+mod memory;
 pub mod validate;
+
+pub use memory::{MemoryBudget, expected_use as memory_use};
 
 use crate::domain::{FieldError, FieldErrors};
 

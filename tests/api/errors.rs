@@ -147,4 +147,41 @@ crate::on_both_databases!(
     every_error_of_every_route_is_problem_json,
     a_request_slower_than_the_timeout_is_a_503_problem,
     cancelling_speaks_french_in_emails_and_says_what_is_true_twice,
+    the_raw_mime_route_refuses_a_wrong_ingress_key_before_reading_the_body,
+    a_json_request_over_max_json_size_is_413_naming_multipart,
 );
+
+/// An unauthenticated raw-MIME request is refused before its body is read: the answer comes while the
+/// client has sent only the headers and the first bytes of a body it never finishes.
+async fn the_raw_mime_route_refuses_a_wrong_ingress_key_before_reading_the_body(db: Db) {
+    let env = TestEnv::new(db).await;
+    let mut settings = env.settings();
+    settings.intake.mime.ingress_key = relais::config::Secret::new("ingress-key-for-tests".into());
+    let app = spawn_with(&env, settings).await;
+    let endless = futures_util::stream::unfold((), |()| async {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        Some((Ok::<_, std::io::Error>(vec![b'x'; 1024]), ()))
+    });
+    let request = app
+        .client
+        .post(app.url("/v1/inbound/mime"))
+        .bearer_auth("not-the-key")
+        .body(reqwest::Body::wrap_stream(endless))
+        .send();
+    let response = tokio::time::timeout(Duration::from_secs(5), request).await.expect("answered without the body");
+    let p = problem(response.unwrap(), 401).await;
+    assert_eq!(p["code"], "unauthorized");
+    app.stop().await;
+}
+
+async fn a_json_request_over_max_json_size_is_413_naming_multipart(db: Db) {
+    let env = TestEnv::new(db).await;
+    let mut settings = env.settings();
+    settings.server.max_json_size = relais::config::ByteSize(10_000);
+    let app = spawn_with(&env, settings).await;
+    let mut body = letter_body("a@example.fr");
+    body["reference"] = "x".repeat(20_000).into();
+    let p = problem(app.post_letter(&body).await, 413).await;
+    assert!(p["detail"].as_str().unwrap().contains("multipart"), "{p}");
+    app.stop().await;
+}

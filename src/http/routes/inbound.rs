@@ -5,8 +5,7 @@
 use std::sync::Arc;
 
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Query, State};
+use axum::extract::{DefaultBodyLimit, Query, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
@@ -21,9 +20,9 @@ use crate::intake::email::receive::{Outcome, receive};
 use crate::intake::email::sink::Delivery;
 use crate::services::Services;
 
-pub fn router(services: &Services) -> Router<Arc<Services>> {
-    let limit = services.settings.intake.max_message_size.0 as usize + 64 * 1024;
-    Router::new().route("/v1/inbound/mime", post(create).layer(DefaultBodyLimit::max(limit)))
+pub fn router(_services: &Services) -> Router<Arc<Services>> {
+    // The body limit is applied by the handler, after the ingress key is checked.
+    Router::new().route("/v1/inbound/mime", post(create).layer(DefaultBodyLimit::disable()))
 }
 
 #[derive(Debug, Deserialize)]
@@ -49,13 +48,23 @@ fn authorized(services: &Services, headers: &HeaderMap) -> Result<(), ApiError> 
     }
 }
 
+/// The ingress key is checked from the headers before a byte of the body is read: an unauthenticated
+/// request costs no memory.
 async fn create(
     State(services): State<Arc<Services>>,
     Query(query): Query<InboundQuery>,
-    headers: HeaderMap,
-    body: Bytes,
+    request: Request,
 ) -> Result<Response, ApiError> {
-    authorized(&services, &headers)?;
+    authorized(&services, request.headers())?;
+    let headers = request.headers().clone();
+    let limit = services.settings.intake.max_message_size.0 as usize + 64 * 1024;
+    // Parsing holds about four times the message: reserved before the body is read.
+    let length = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse().ok());
+    let _memory = services.intake_memory.reserve(crate::intake::memory_use(length, limit as u64, 4)).await;
+    let body = axum::body::to_bytes(request.into_body(), limit).await.map_err(|_| {
+        let detail = format!("an email is at most {limit} bytes here (intake.max_message_size)");
+        ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", "Email too large", detail)
+    })?;
     let to = query
         .to
         .or_else(|| headers.get("x-original-to").and_then(|v| v.to_str().ok()).map(str::to_owned))

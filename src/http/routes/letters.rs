@@ -3,7 +3,6 @@
 use std::sync::Arc;
 
 use axum::Router;
-use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Path, Query, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -17,6 +16,7 @@ use crate::domain::{FieldError, LetterId, LetterState};
 use crate::http::error::ApiError;
 use crate::http::extract::Caller;
 use crate::intake::http::{letter_from_json, letter_from_multipart};
+use crate::intake::memory_use as expected_use;
 use crate::letters::{Submitted, cancel_letter, submit_letter};
 use crate::providers::ProofKind;
 use crate::services::Services;
@@ -120,14 +120,20 @@ async fn create(State(services): State<Arc<Services>>, caller: Caller, request: 
             Multipart::from_request(request, &services).await.map_err(|e| ApiError::malformed(None, e.body_text()))?;
         letter_from_multipart(&services, &caller.sender, multipart).await?
     } else if content_type.starts_with("application/json") || content_type.is_empty() {
-        let body = Bytes::from_request(request, &services).await.map_err(|e| {
-            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", "Request too large", e.body_text())
-            } else {
-                ApiError::malformed(None, e.body_text())
-            }
+        let limit = services.settings.server.max_json_size.0 as usize;
+        // The body, its parsed text and one decoded file: about three times its size, reserved before reading.
+        let length = request.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse().ok());
+        let _memory = services.intake_memory.reserve(expected_use(length, limit as u64, 3)).await;
+        let body = axum::body::to_bytes(request.into_body(), limit).await.map_err(|_| {
+            let detail = format!(
+                "a JSON letter request is at most {limit} bytes (server.max_json_size); send large files as \
+                 multipart/form-data parts, streamed to disk"
+            );
+            let mut e = ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", "Request too large", detail);
+            e.errors.push(FieldError::new("attachments", "too_large", e.detail.clone()));
+            e
         })?;
-        letter_from_json(&services, &caller.sender, &body).await?
+        letter_from_json(&services, &caller.sender, body).await?
     } else {
         return Err(ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
