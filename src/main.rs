@@ -65,6 +65,8 @@ enum Command {
     /// List, check, preview and publish letter and email templates.
     #[command(subcommand)]
     Template(cli::template::TemplateCommand),
+    /// Letters from a CSV of overdue invoices: every row checked first, then submitted once.
+    Import(cli::import::ImportArgs),
     /// Act on one letter.
     #[command(subcommand)]
     Letter(LetterCommand),
@@ -149,6 +151,7 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::ApiKey(command) => api_key_command(settings, command).await,
         Command::Template(command) => cli::template::run(settings, command).await,
+        Command::Import(args) => cli::import::run(settings, args).await,
         Command::Letter(LetterCommand::Retry { id }) => {
             let id = id.parse().map_err(anyhow::Error::msg)?;
             let public_url = settings.server.public_url.clone();

@@ -1,7 +1,8 @@
-//! Intake: turns what arrives (HTTP JSON or multipart, email, billing tools' webhooks) into a validated
-//! `LetterRequest`.
+//! Intake: turns what arrives (HTTP JSON or multipart, email, billing tools' webhooks, a CSV export) into a
+//! validated `LetterRequest`.
 //! Nothing past this module sees raw JSON.
 
+pub mod csv;
 pub mod email;
 pub mod hooks;
 pub mod http;

@@ -16,6 +16,7 @@ mod firm;
 mod hooks;
 mod idempotency;
 mod imap;
+mod import;
 mod lifecycle;
 mod notices;
 mod outage;

@@ -1,0 +1,69 @@
+//! Bulk import of an overdue-invoice CSV: every row checked first (problems named by line and column), and
+//! importing the same rows again sends nothing.
+
+use relais::intake::csv::{RowOutcome, check_rows, map_columns, read_table, submit_row};
+
+use crate::helpers::{Db, spawn_app};
+
+const MAPS: [&str; 2] = ["N° facture=invoice_number", "Montant TTC=amount_due"];
+
+async fn an_export_is_checked_row_by_row_then_imported_once(db: Db) {
+    let (app, _env) = spawn_app(db).await;
+    let services = &app.services;
+    let sender = "default".parse().unwrap();
+    let template = services.templates.current_for(&sender, "relance-facture").unwrap();
+    let bytes = std::fs::read("tests/fixtures/csv/overdue.csv").unwrap();
+    let table = read_table(&bytes).unwrap();
+    let maps: Vec<String> = MAPS.iter().map(|m| m.to_string()).collect();
+    let mapping = map_columns(&table.headers, &template, &maps).unwrap();
+    let key = table.headers.iter().position(|h| h == "N° facture");
+
+    let rows = check_rows(services, &sender, &template, &table, &mapping, key);
+    let problems: Vec<(usize, String, String)> = rows
+        .iter()
+        .filter_map(|r| r.result.as_ref().err().map(|e| (r.line, e)))
+        .flat_map(|(line, errors)| errors.iter().map(move |e| (line, e.field.clone(), e.message.clone())))
+        .collect();
+    assert_eq!(
+        problems.iter().map(|p| (p.0, p.1.as_str())).collect::<Vec<_>>(),
+        [(3, "recipient.email"), (4, "variables.amount_due")]
+    );
+    assert!(problems[0].2.contains("column `Email`"), "{problems:?}");
+    assert!(problems[1].2.contains("column `Montant TTC`"), "{problems:?}");
+    assert_eq!(count(&app).await, 0, "checking sends nothing");
+
+    // The good rows of the same export, imported twice: the second run finds every row already imported.
+    let text = String::from_utf8(bytes).unwrap();
+    let good: Vec<&str> = text.lines().enumerate().filter(|(i, _)| ![2, 3].contains(i)).map(|(_, l)| l).collect();
+    let table = read_table(good.join("\n").as_bytes()).unwrap();
+    let mut created = Vec::new();
+    for run in 0..2 {
+        for row in check_rows(services, &sender, &template, &table, &mapping, key) {
+            let request = row.result.unwrap_or_else(|e| panic!("line {}: {e:?}", row.line));
+            match (run, submit_row(services, request, &row.key).await.unwrap()) {
+                (0, RowOutcome::Created(id)) => created.push(id),
+                (1, RowOutcome::AlreadySent(id)) => assert!(created.contains(&id)),
+                (run, _) => panic!("run {run}: unexpected outcome for line {}", row.line),
+            }
+        }
+    }
+    assert_eq!(created.len(), 2);
+    let letter = app.store.letter(&created[0]).await.unwrap().unwrap();
+    assert_eq!(letter.recipient.company.as_deref(), Some("Boulangerie Martin SARL"));
+    assert_eq!(
+        (letter.variables["amount_due"].as_str(), letter.variables["due_date"].as_str()),
+        (Some("1250.40"), Some("2026-10-31"))
+    );
+    assert_eq!(letter.variables["invoice_number"], "F-2026-101");
+    let letter = app.store.letter(&created[1]).await.unwrap().unwrap();
+    assert_eq!(letter.recipient.last_name, "Nguyễn");
+    assert_eq!(count(&app).await, 2, "the second run sent nothing");
+    app.stop().await;
+}
+
+async fn count(app: &crate::helpers::TestApp) -> usize {
+    let filter = relais::store::LetterFilter { limit: 100, ..Default::default() };
+    app.store.list_letters(&"default".parse().unwrap(), &filter).await.unwrap().len()
+}
+
+crate::on_both_databases!(an_export_is_checked_row_by_row_then_imported_once);
