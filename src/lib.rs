@@ -7,7 +7,8 @@
 //!   webhooks (`intake::hooks`) their verification presets, filters and mappings.
 //! - [`letters`]: submission in one transaction, the explicit state transitions, the jobs that carry a
 //!   letter to its provider and back, proofs, consent and cancellation.
-//! - [`render`]: letter and email templates (handlebars, strict), their pinned versions, the letter PDF.
+//! - [`render`]: letter and email templates (handlebars, strict), their pinned versions, and the letter as a
+//!   document: a typst layout written as PDF/A-2b, or as text.
 //! - [`providers`]: the provider trait, and one folder per provider (`sandbox` is the embedded default,
 //!   `ar24` the first real one).
 //! - [`notify`]: notices to the requester by email, and webhook signatures.

@@ -140,7 +140,9 @@ async fn follow_template_publications(services: Arc<Services>, shutdown: Cancell
 
 /// Connects and migrates the database and builds every service; `public_url` is where providers and
 /// emailed links reach this relais. Used by `serve` and by the CLI commands that act on letters.
-pub async fn build_services(settings: Settings, public_url: url::Url) -> anyhow::Result<Services> {
+pub async fn build_services(mut settings: Settings, public_url: url::Url) -> anyhow::Result<Services> {
+    // Settings changed after loading (tests do) may name images not read yet.
+    settings.load_images()?;
     let database = &settings.database;
     let store = Store::connect_with(&database.url, database.max_connections, database.busy_timeout).await?;
     let templates = TemplateCatalog::load(store.clone(), Some(&settings.storage.templates_dir)).await?;

@@ -59,6 +59,14 @@ pub struct Settings {
     /// Inbound webhooks of accounting and billing tools, one table per source.
     #[serde(default)]
     pub hooks: Vec<HookSettings>,
+    pub render: RenderSettings,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RenderSettings {
+    /// Longest letter accepted, in pages: a request making a longer one is refused at intake.
+    pub max_pages: usize,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -187,6 +195,7 @@ impl Settings {
             .build()?;
         let mut settings: Settings = layered.try_deserialize()?;
         settings.read_secret_files()?;
+        settings.load_images()?;
         settings.validate()?;
         Ok(settings)
     }
@@ -270,6 +279,14 @@ impl Settings {
     }
 
     /// Checks what the types alone cannot: references between sections, URL shapes, non-zero limits.
+    /// Reads the senders' logo and signature images (once: images already read are kept).
+    pub fn load_images(&mut self) -> Result<(), ConfigError> {
+        for (i, sender) in self.senders.iter_mut().enumerate() {
+            sender.load_images(&format!("senders[{i}]")).map_err(|(key, message)| invalid(key, message))?;
+        }
+        Ok(())
+    }
+
     pub fn validate(&self) -> Result<(), ConfigError> {
         let url = &self.database.url;
         if !(url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://")) {
@@ -277,6 +294,9 @@ impl Settings {
         }
         if !matches!(self.server.public_url.scheme(), "http" | "https") {
             return Err(invalid("server.public_url", "must be an http(s) URL"));
+        }
+        if self.render.max_pages == 0 {
+            return Err(invalid("render.max_pages", "must be at least 1"));
         }
         if self.worker.concurrency == 0 {
             return Err(invalid("worker.concurrency", "must be at least 1"));

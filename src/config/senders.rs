@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::values::Secret;
 use crate::domain::address::RawAddress;
 use crate::domain::{EmailAddress, PostalAddress, SenderId};
+use crate::render::document::DocumentImage;
 
 /// One provider account; `kind` picks the implementation under `src/providers/`.
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -123,6 +124,48 @@ pub struct SenderSettings {
     pub confirm: Confirm,
     #[serde(default = "default_template")]
     pub default_template: String,
+    /// The logo printed top left of the sender's letters: a PNG, JPEG or SVG file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logo_file: Option<PathBuf>,
+    /// Who signs the letters; `name`, then the company, when empty.
+    #[serde(default)]
+    pub signature_name: String,
+    /// Their role, printed under their name ("Gérante").
+    #[serde(default)]
+    pub signature_role: String,
+    /// A handwritten signature printed above the name: a PNG, JPEG or SVG file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature_image_file: Option<PathBuf>,
+    /// Legal mentions of the letters' footer: legal form ("SAS"), share capital ("10 000 €"), RCS
+    /// registration ("Paris B 123 456 789"); the company, SIRET and address come from the keys above.
+    #[serde(default)]
+    pub legal_form: String,
+    #[serde(default)]
+    pub capital: String,
+    #[serde(default)]
+    pub rcs: String,
+    /// `logo_file`, read when the configuration is loaded.
+    #[serde(skip)]
+    pub logo: Option<DocumentImage>,
+    /// `signature_image_file`, read when the configuration is loaded.
+    #[serde(skip)]
+    pub signature_image: Option<DocumentImage>,
+}
+
+impl SenderSettings {
+    /// Reads the logo and signature image files, naming the key of a file that cannot be used.
+    pub fn load_images(&mut self, key: &str) -> Result<(), (String, String)> {
+        let load = |file: &Option<PathBuf>, name: &str| -> Result<Option<DocumentImage>, (String, String)> {
+            file.as_deref().map(DocumentImage::load).transpose().map_err(|e| (format!("{key}.{name}"), e))
+        };
+        if self.logo.is_none() {
+            self.logo = load(&self.logo_file, "logo_file")?;
+        }
+        if self.signature_image.is_none() {
+            self.signature_image = load(&self.signature_image_file, "signature_image_file")?;
+        }
+        Ok(())
+    }
 }
 
 /// Whether emailed requests leave at once or after the requester confirms.

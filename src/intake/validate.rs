@@ -3,8 +3,9 @@
 
 use crate::domain::recipient::RawRecipient;
 use crate::domain::{EmailAddress, FieldError, FieldErrors, Recipient, SenderId};
-use crate::letters::context::letter_context;
+use crate::letters::context::{ComposeError, LetterParts, compose_letter};
 use crate::letters::{LetterRequest, StagedAttachment};
+use crate::render::document::{DocumentError, address_lines};
 use crate::render::{self, RenderError};
 use crate::services::Services;
 
@@ -52,6 +53,9 @@ pub fn check_draft(
         }
         Some(r) => Recipient::parse(r).map_err(|e| errors.extend_under("recipient", e)).ok(),
     };
+    if let Some(Err(problems)) = recipient.as_ref().map(address_lines) {
+        errors.extend_under("recipient", problems);
+    }
     let notify_email = raw
         .notify_email
         .as_deref()
@@ -103,8 +107,8 @@ pub fn check_draft(
     }
 }
 
-/// Renders once at intake so that a variable the template needs but the request lacks is a `422` now,
-/// never a blank in a sent letter.
+/// Makes the letter once at intake so that a variable the template needs but the request lacks, or a letter
+/// longer than `render.max_pages`, is a `422` now, never a blank in a sent letter or a letter no one can read.
 fn trial_render(
     services: &Services,
     sender: &SenderId,
@@ -115,16 +119,38 @@ fn trial_render(
 ) -> Result<(), IntakeError> {
     let Some(sender) = services.settings.sender(sender) else { return Ok(()) };
     let id = crate::domain::LetterId::generate();
-    let context = letter_context(&id, sender, recipient, variables, reference, crate::store::now_ms());
-    match render::render_letter(template, &context) {
-        Ok(_) => Ok(()),
-        Err(RenderError::MissingVariable { variable }) => Err(FieldError::new(
-            format!("variables.{variable}"),
-            "missing",
-            format!("the template `{}` needs `{variable}`", template.name),
-        )
-        .into()),
-        Err(e) => Err(FieldError::new("template", "render_failed", e.to_string()).into()),
+    let parts = LetterParts { id: &id, sender, recipient, variables, reference, created_at: crate::store::now_ms() };
+    let failed = |e: &dyn std::fmt::Display| FieldError::new("template", "render_failed", e.to_string());
+    let document = match compose_letter(template, &parts) {
+        Ok(document) => document,
+        Err(ComposeError::Render(RenderError::MissingVariable { variable })) => {
+            return Err(FieldError::new(
+                format!("variables.{variable}"),
+                "missing",
+                format!("the template `{}` needs `{variable}`", template.name),
+            )
+            .into());
+        }
+        Err(ComposeError::Document(DocumentError::Address(problems))) => {
+            let mut errors = FieldErrors::default();
+            errors.extend_under("recipient", problems);
+            return Err(IntakeError::Invalid(errors));
+        }
+        Err(e) => return Err(failed(&e).into()),
+    };
+    match document.check_pages(services.settings.render.max_pages) {
+        Ok(()) => Ok(()),
+        Err(DocumentError::TooManyPages { pages, max }) => {
+            let longest = variables.iter().max_by_key(|(_, v)| v.as_str().map_or(0, str::len)).map(|(k, _)| k);
+            let field = longest.map_or_else(|| "variables".to_owned(), |name| format!("variables.{name}"));
+            Err(FieldError::new(
+                field,
+                "too_many_pages",
+                format!("the letter would have {pages} pages, more than the {max} allowed: shorten it"),
+            )
+            .into())
+        }
+        Err(e) => Err(failed(&e).into()),
     }
 }
 
@@ -197,7 +223,7 @@ fn check_ranges(
                     errors.push(FieldError::new(field, "out_of_range", message));
                 }
             }
-            render::VariableKind::Text => {}
+            render::VariableKind::Text | render::VariableKind::LongText => {}
         }
     }
     errors

@@ -1,4 +1,5 @@
-//! The data a letter template sees: its variables at top level, plus `sender`, `recipient` and `letter`.
+//! The data a letter template sees (its variables at top level, plus `sender`, `recipient` and `letter`), and
+//! the letter made from it as a document.
 
 use chrono::{TimeZone, Utc};
 use chrono_tz::Europe::Paris;
@@ -6,6 +7,8 @@ use serde_json::{Value, json};
 
 use crate::config::SenderSettings;
 use crate::domain::{LetterId, Recipient};
+use crate::render::document::{DocumentError, LetterDocument};
+use crate::render::{LetterTemplate, RenderError, render_letter};
 
 fn non_empty(text: &str) -> Value {
     if text.trim().is_empty() { Value::Null } else { Value::String(text.to_owned()) }
@@ -48,4 +51,33 @@ pub fn letter_context(
         }),
     );
     Value::Object(context)
+}
+
+/// Why a letter could not be made into a document.
+#[derive(Debug, thiserror::Error)]
+pub enum ComposeError {
+    #[error(transparent)]
+    Render(#[from] RenderError),
+    #[error(transparent)]
+    Document(#[from] DocumentError),
+}
+
+/// What a letter is made of, besides its template.
+pub struct LetterParts<'a> {
+    pub id: &'a LetterId,
+    pub sender: &'a SenderSettings,
+    pub recipient: &'a Recipient,
+    pub variables: &'a serde_json::Map<String, Value>,
+    pub reference: Option<&'a str>,
+    /// Unix ms: the letter's date, printed and pinned in its PDF.
+    pub created_at: i64,
+}
+
+/// The letter as a document: its (pinned) template rendered with its data, laid out for its sender. Every
+/// channel, the worker and previews make letters this one way.
+pub fn compose_letter(template: &LetterTemplate, parts: &LetterParts<'_>) -> Result<LetterDocument, ComposeError> {
+    let context =
+        letter_context(parts.id, parts.sender, parts.recipient, parts.variables, parts.reference, parts.created_at);
+    let rendered = render_letter(template, &context)?;
+    Ok(LetterDocument::new(parts.sender, parts.recipient, &rendered, parts.reference, parts.created_at)?)
 }

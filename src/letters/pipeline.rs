@@ -78,30 +78,27 @@ async fn render_letter(services: &Services, letter: &LetterRecord) -> Result<(),
 /// The letter PDF, or why it cannot be made (in words for the requester). The same letter record gives the
 /// same bytes: its pinned template version, its data and its creation time are all it depends on.
 pub async fn render_document(services: &Services, letter: &LetterRecord) -> Result<Vec<u8>, String> {
-    let (rendered, title) = render_text(services, letter).await?;
-    let company = services.settings.sender(&letter.sender_id).map(|s| s.company.as_str()).unwrap_or_default();
-    Ok(render::document::letter_pdf(&rendered, &title, company, letter.created_at))
+    let document = compose(services, letter).await?;
+    document.to_pdf().map_err(|e| format!("the letter could not be typeset: {e}"))
 }
 
-/// The letter's text from its pinned template version, with the template's title.
-async fn render_text(services: &Services, letter: &LetterRecord) -> Result<(render::RenderedLetter, String), String> {
+/// The letter as a document, from its pinned template version and its data.
+async fn compose(services: &Services, letter: &LetterRecord) -> Result<render::document::LetterDocument, String> {
     let template = services
         .templates
         .pinned(&letter.template, &letter.template_hash)
         .await
         .map_err(|e| format!("the template version of this letter cannot be loaded: {e}"))?;
     let sender = services.settings.sender(&letter.sender_id).ok_or("the sender account no longer exists")?;
-    let ctx = context::letter_context(
-        &letter.id,
+    let parts = context::LetterParts {
+        id: &letter.id,
         sender,
-        &letter.recipient,
-        &letter.variables,
-        letter.reference.as_deref(),
-        letter.created_at,
-    );
-    let rendered =
-        render::render_letter(&template, &ctx).map_err(|e| format!("the letter could not be rendered: {e}"))?;
-    Ok((rendered, template.title))
+        recipient: &letter.recipient,
+        variables: &letter.variables,
+        reference: letter.reference.as_deref(),
+        created_at: letter.created_at,
+    };
+    context::compose_letter(&template, &parts).map_err(|e| format!("the letter could not be rendered: {e}"))
 }
 
 /// The checks before a letter may leave: consent of an individual recipient, then the sender's approval
@@ -237,14 +234,15 @@ async fn hand_over(services: &Services, letter: &LetterRecord) -> Result<(), Job
         .ok_or_else(|| JobError::Permanent(format!("sender `{}` is not configured", letter.sender_id)))?;
     let attachments = services.store.attachments(&letter.id).await?;
     let approval = services.store.approval_token(&letter.sender_id, &letter.provider, now_ms()).await?;
-    let (rendered, _) = render_text(services, letter).await.map_err(JobError::Permanent)?;
+    let document = compose(services, letter).await.map_err(JobError::Permanent)?;
+    let text = document.to_text();
     let outgoing = OutgoingLetter {
         letter_id: &letter.id,
         sender,
         recipient: &letter.recipient,
         reference: letter.reference.as_deref(),
-        subject: &rendered.subject,
-        body: &rendered.body,
+        subject: &document.subject,
+        body: &text,
         document: services.files.document_of(&letter.id),
         content_sha256: letter.content_sha256.as_deref().unwrap_or(""),
         attachments: attachments.iter().map(|a| (a.path.clone().into(), a.filename.clone())).collect(),

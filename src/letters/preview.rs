@@ -7,8 +7,9 @@ use serde_json::{Map, Value, json};
 
 use crate::domain::recipient::RawRecipient;
 use crate::domain::{FieldError, FieldErrors, LetterId, Recipient, SenderId};
-use crate::letters::context::letter_context;
+use crate::letters::context::{ComposeError, LetterParts, compose_letter};
 use crate::render::catalog::{CatalogError, VersionRef, content_hash};
+use crate::render::document::{DocumentError, LetterDocument};
 use crate::render::{self, LetterTemplate, TemplateProblem, TemplateScope, VariableKind, VariableSpec};
 use crate::services::Services;
 use crate::store::now_ms;
@@ -89,25 +90,36 @@ pub async fn preview_letter(
     let template =
         render::parse_letter_template(name, &source).map_err(|_| PreviewError::Problems(problems.clone()))?;
     let (variables, recipient) = checked_input(&template, request.variables, request.recipient)?;
-    let context = letter_context(&LetterId::generate(), sender, &recipient, &variables, None, now_ms());
-    let rendered = render::render_letter(&template, &context).map_err(|e| {
+    let id = LetterId::generate();
+    let parts = LetterParts {
+        id: &id,
+        sender,
+        recipient: &recipient,
+        variables: &variables,
+        reference: None,
+        created_at: now_ms(),
+    };
+    let document = compose_letter(&template, &parts).map_err(|e| {
         let mut errors = FieldErrors::default();
         match e {
-            render::RenderError::MissingVariable { variable } => errors.push(FieldError::new(
+            ComposeError::Render(render::RenderError::MissingVariable { variable }) => errors.push(FieldError::new(
                 format!("variables.{variable}"),
                 "missing",
                 format!("the template `{name}` needs `{variable}`"),
             )),
+            ComposeError::Document(DocumentError::Address(problems)) => errors.extend_under("recipient", problems),
             other => errors.push(FieldError::new("template", "render_failed", other.to_string())),
         }
         PreviewError::Invalid(errors)
     })?;
-    let pdf = render::document::letter_pdf(&rendered, &template.title, &sender.company, now_ms());
+    let pdf = document
+        .to_pdf()
+        .map_err(|e| PreviewError::Invalid(FieldError::new("template", "render_failed", e.to_string()).into()))?;
     Ok(Preview {
         version: content_hash(&source),
-        html: html_of(&rendered),
-        text: rendered.body.clone(),
-        subject: rendered.subject,
+        html: html_of(&document),
+        text: document.to_text(),
+        subject: document.subject.clone(),
         pdf,
         problems,
     })
@@ -139,8 +151,12 @@ fn checked_input(
     }
 }
 
-/// A value to show where none was given: plausible for its kind, and visibly an example for text.
+/// A value to show where none was given: the template's example, else one plausible for its kind (visibly
+/// an example for text).
 fn example_value(spec: &VariableSpec) -> Value {
+    if let Some(example) = &spec.example {
+        return json!(example);
+    }
     match spec.kind {
         VariableKind::Amount => json!("1250.00"),
         VariableKind::Date => json!(chrono::Utc::now().format("%Y-%m-%d").to_string()),
@@ -158,11 +174,11 @@ fn example_recipient() -> RawRecipient {
 }
 
 /// A quick HTML rendering of the same text: paragraphs and line breaks, every character escaped.
-fn html_of(letter: &render::RenderedLetter) -> String {
+fn html_of(letter: &LetterDocument) -> String {
     let mut html = String::from("<!doctype html><html lang=\"fr\"><meta charset=\"utf-8\"><title>");
     html.push_str(&escape(&letter.subject));
     html.push_str("</title><body><article class=\"letter\">");
-    for paragraph in letter.body.split("\n\n") {
+    for paragraph in letter.to_text().split("\n\n") {
         html.push_str("<p>");
         html.push_str(&paragraph.lines().map(escape).collect::<Vec<_>>().join("<br>"));
         html.push_str("</p>");

@@ -97,6 +97,7 @@ pub fn check_template(kind: TemplateKind, name: &str, source: &str, partials: &[
                 aliases: v.aliases.clone(),
                 kind: v.kind,
                 required: v.required,
+                example: v.example.clone(),
             })
             .collect();
         if let Err(message) = super::variables::check_declarations(&specs) {

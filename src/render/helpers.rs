@@ -1,4 +1,5 @@
-//! Template helpers for French letters and emails: `date_fr`, `euros`, `eq`, `upper`, `join_lines`, and the
+//! Template helpers for French letters and emails: `date_fr`, `euros`, `eq`, `upper`, `join_lines`, `paragraphs`,
+//! and the
 //! French date and amount formats they share with variable checking.
 
 use chrono::{DateTime, Datelike, NaiveDate, Timelike};
@@ -124,19 +125,42 @@ fn euros(h: &Helper, _: &Handlebars, _: &Context, _: &mut RenderContext, out: &m
     Ok(())
 }
 
-/// `{{upper x}}`.
-fn upper(h: &Helper, _: &Handlebars, _: &Context, _: &mut RenderContext, out: &mut dyn Output) -> HelperResult {
-    out.write(&param_text(h, "upper")?.to_uppercase())?;
+/// `{{upper x}}`. The value is escaped as `{{x}}` would be (helpers write their output as is).
+fn upper(h: &Helper, r: &Handlebars, _: &Context, _: &mut RenderContext, out: &mut dyn Output) -> HelperResult {
+    out.write(&r.get_escape_fn()(&param_text(h, "upper")?.to_uppercase()))?;
     Ok(())
 }
 
-/// `{{join_lines address.lines}}`: one line per element, as an address is written.
-fn join_lines(h: &Helper, _: &Handlebars, _: &Context, _: &mut RenderContext, out: &mut dyn Output) -> HelperResult {
+/// `{{join_lines address.lines}}`: one line per element, as an address is written; escaped as `{{x}}` is.
+fn join_lines(h: &Helper, r: &Handlebars, _: &Context, _: &mut RenderContext, out: &mut dyn Output) -> HelperResult {
     let Value::Array(lines) = param(h, "join_lines", 0)? else {
         return Err(bad_value(h, "join_lines", &param(h, "join_lines", 0)?.to_string(), "a list of lines").into());
     };
     let lines: Vec<&str> = lines.iter().filter_map(Value::as_str).map(str::trim).filter(|l| !l.is_empty()).collect();
-    out.write(&lines.join("\n"))?;
+    out.write(&r.get_escape_fn()(&lines.join("\n")))?;
+    Ok(())
+}
+
+/// `{{paragraphs body}}`: a free text whose blank lines separate paragraphs; each paragraph is escaped as
+/// `{{x}}` is, so the text prints as written (a single newline stays a line break).
+fn paragraphs(h: &Helper, r: &Handlebars, _: &Context, _: &mut RenderContext, out: &mut dyn Output) -> HelperResult {
+    let text = param_text(h, "paragraphs")?.replace("\r\n", "\n");
+    let mut paragraphs = Vec::new();
+    let mut current = Vec::new();
+    for line in text.split('\n') {
+        if line.trim().is_empty() {
+            if !current.is_empty() {
+                paragraphs.push(r.get_escape_fn()(&current.join("\n")));
+                current.clear();
+            }
+        } else {
+            current.push(line);
+        }
+    }
+    if !current.is_empty() {
+        paragraphs.push(r.get_escape_fn()(&current.join("\n")));
+    }
+    out.write(&paragraphs.join("\n\n"))?;
     Ok(())
 }
 
@@ -157,7 +181,7 @@ impl HelperDef for Eq {
 }
 
 /// The helpers relais adds to handlebars' own, as templates call them.
-pub const NAMES: [&str; 5] = ["date_fr", "euros", "eq", "upper", "join_lines"];
+pub const NAMES: [&str; 6] = ["date_fr", "euros", "eq", "upper", "join_lines", "paragraphs"];
 
 /// Registers every helper on a registry.
 pub fn register(registry: &mut Handlebars<'_>) {
@@ -166,6 +190,7 @@ pub fn register(registry: &mut Handlebars<'_>) {
     registry.register_helper("eq", Box::new(Eq));
     registry.register_helper("upper", Box::new(upper));
     registry.register_helper("join_lines", Box::new(join_lines));
+    registry.register_helper("paragraphs", Box::new(paragraphs));
 }
 
 #[cfg(test)]

@@ -44,12 +44,17 @@ pub struct VariableSpec {
     pub aliases: Vec<String>,
     pub kind: VariableKind,
     pub required: bool,
+    /// A typical value ("F-2026-0042"), used by previews when none is given.
+    pub example: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum VariableKind {
+    /// A short text: a name, a number, a line (at most 2,000 characters).
     Text,
+    /// A free text of several paragraphs, such as a letter's body (at most 20,000 characters).
+    LongText,
     Amount,
     Date,
 }
@@ -75,7 +80,8 @@ pub enum RenderError {
     Failed(String),
 }
 
-/// A rendered letter: its object line and its body, paragraphs separated by blank lines.
+/// A rendered letter: its object line (plain text) and its body, in the Markdown of `document::markup`
+/// (values escaped into it); `document::LetterDocument` lays it out.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RenderedLetter {
     pub subject: String,
@@ -99,15 +105,15 @@ fn registry() -> Handlebars<'static> {
 }
 
 /// The registry letters render with, built once. Letter sources are not registered in it: each letter
-/// renders with the version it pinned, given as a string. The partials letters may include are the embedded
-/// ones, never an edited version: a letter must re-render the same from its pinned version alone.
+/// renders with the version it pinned, given as a string. Letters include no partials: the layout places
+/// the letterhead, the address and the signature, and a letter re-renders from its pinned version alone.
+/// Every value is escaped for the letter's Markdown (`document::escape`): a value prints as text, whatever
+/// it contains.
 fn letter_registry() -> &'static Handlebars<'static> {
     static REGISTRY: OnceLock<Handlebars<'static>> = OnceLock::new();
     REGISTRY.get_or_init(|| {
         let mut registry = registry();
-        for (name, source) in templates::PARTIALS.iter().filter(|(n, _)| catalog::LETTER_PARTIALS.contains(n)) {
-            registry.register_partial(name, *source).expect("shipped partials compile");
-        }
+        registry.register_escape_fn(document::escape);
         registry
     })
 }
@@ -156,7 +162,14 @@ pub fn parse_letter_template(name: &str, source: &str) -> Result<LetterTemplate,
     let variables: Vec<VariableSpec> = front
         .variables
         .into_iter()
-        .map(|v| VariableSpec { name: v.name, label: v.label, aliases: v.aliases, kind: v.kind, required: v.required })
+        .map(|v| VariableSpec {
+            name: v.name,
+            label: v.label,
+            aliases: v.aliases,
+            kind: v.kind,
+            required: v.required,
+            example: v.example,
+        })
         .collect();
     variables::check_declarations(&variables).map_err(invalid)?;
     Template::compile(source).map_err(|e| invalid(e.to_string()))?;
@@ -184,7 +197,7 @@ pub fn shipped_letter_templates() -> Vec<LetterTemplate> {
 /// matter, or the template's title when it has none.
 pub fn render_letter(template: &LetterTemplate, context: &Value) -> Result<RenderedLetter, RenderError> {
     let registry = compiled(template)?;
-    let subject = single_line(&registry.render("subject", context).map_err(render_error)?);
+    let subject = document::markup::plain_line(&registry.render("subject", context).map_err(render_error)?);
     let body = registry.render("body", context).map_err(render_error)?;
     let subject = if subject.is_empty() { template.title.clone() } else { subject };
     Ok(RenderedLetter { subject, body: tidy(&body) })

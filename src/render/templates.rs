@@ -8,15 +8,14 @@ use super::{RenderError, VariableKind};
 pub const LETTERS: &[(&str, &str)] = &[
     ("relance-facture", include_str!("../../templates/letters/relance-facture.hbs")),
     ("mise-en-demeure", include_str!("../../templates/letters/mise-en-demeure.hbs")),
+    ("relance-amiable", include_str!("../../templates/letters/relance-amiable.hbs")),
+    ("resiliation", include_str!("../../templates/letters/resiliation.hbs")),
+    ("lettre-libre", include_str!("../../templates/letters/lettre-libre.hbs")),
 ];
 
-/// Partials usable from letters as `{{> name}}`.
-pub const PARTIALS: &[(&str, &str)] = &[
-    ("letterhead", include_str!("../../templates/partials/letterhead.hbs")),
-    ("address-block", include_str!("../../templates/partials/address-block.hbs")),
-    ("signature", include_str!("../../templates/partials/signature.hbs")),
-    ("email-summary", include_str!("../../templates/partials/email-summary.hbs")),
-];
+/// Partials usable as `{{> name}}` (a letter's letterhead, address and signature are laid out from the
+/// sender's settings, not written in templates).
+pub const PARTIALS: &[(&str, &str)] = &[("email-summary", include_str!("../../templates/partials/email-summary.hbs"))];
 
 /// Emails relais sends, one per notice kind.
 pub const EMAILS: &[(&str, &str)] = &[
@@ -71,6 +70,9 @@ pub struct RawVariable {
     pub kind: VariableKind,
     #[serde(default = "required_by_default")]
     pub required: bool,
+    /// A typical value, used by previews when none is given.
+    #[serde(default)]
+    pub example: Option<String>,
 }
 
 fn required_by_default() -> bool {

@@ -34,61 +34,86 @@ fn bare_context(kind: &str) -> Value {
     })
 }
 
+/// The body of a rendered letter as it reads (escapes undone, French typography applied).
+fn read(letter: &RenderedLetter) -> String {
+    document::body_text(&letter.body)
+}
+
 #[test]
-fn every_shipped_letter_renders_with_french_amounts_and_dates() {
+fn every_shipped_letter_renders_from_the_examples_of_its_variables() {
     let shipped = shipped_letter_templates();
-    assert_eq!(shipped.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(), ["relance-facture", "mise-en-demeure"]);
+    let names: Vec<&str> = shipped.iter().map(|t| t.name.as_str()).collect();
+    assert_eq!(names, ["relance-facture", "mise-en-demeure", "relance-amiable", "resiliation", "lettre-libre"]);
     for t in shipped {
         assert!(!t.title.is_empty() && !t.description.is_empty(), "{}", t.name);
+        let examples: serde_json::Map<String, Value> = t
+            .variables
+            .iter()
+            .map(|v| {
+                (
+                    v.name.clone(),
+                    json!(v.example.clone().unwrap_or_else(|| panic!("{}: {} has no example", t.name, v.name))),
+                )
+            })
+            .collect();
+        let variables = check_variables(&t, &examples).unwrap_or_else(|e| panic!("{}: {e:?}", t.name));
+        let mut context = full_context("professional");
+        context.as_object_mut().unwrap().extend(variables);
+        let letter = render_letter(&t, &context).unwrap_or_else(|e| panic!("{}: {e}", t.name));
+        let text = read(&letter);
+        assert!(text.starts_with("Madame, Monsieur,\n\n"), "{}: {text}", t.name);
+        assert!(text.ends_with("l'expression de nos salutations distinguées."), "{}: {text}", t.name);
+        assert!(!letter.subject.is_empty() && !letter.subject.contains('\n'));
+        assert!(!letter.body.contains("{{") && !letter.body.contains("title ="), "no front matter or tags left");
+        assert!(!text.contains("Objet") && !text.contains("Exemple SAS"), "the layout places object and sender");
+    }
+}
+
+#[test]
+fn every_shipped_letter_passes_the_template_checks() {
+    for (name, source) in templates::LETTERS {
+        let problems = checks::check_template(TemplateKind::Letter, name, source, &[]);
+        assert!(problems.is_empty(), "{name}: {problems:?}");
+    }
+}
+
+#[test]
+fn invoice_letters_show_french_amounts_and_dates() {
+    for name in ["relance-facture", "mise-en-demeure", "relance-amiable"] {
         for context in [full_context("professional"), bare_context("individual")] {
-            let letter = render_letter(&t, &context).unwrap_or_else(|e| panic!("{}: {e}", t.name));
-            assert!(letter.body.contains("1\u{202F}250,00\u{A0}€"), "{}", letter.body);
-            assert!(letter.body.contains("31 octobre 2026"));
-            assert!(letter.body.contains("Paris, le 26 novembre 2026"));
-            assert!(letter.body.contains("\n\nObjet : ") && letter.body.contains("\n\nMadame, Monsieur,\n\n"));
-            assert!(letter.subject.contains("F-2026-0042") && !letter.subject.contains('\n'));
-            assert!(!letter.body.contains("\n\n\n"), "paragraphs are separated by one blank line");
-            assert!(!letter.body.contains("{{") && !letter.body.contains("title ="), "no front matter or tags left");
+            let text = read(&render_letter(&template(name), &context).unwrap());
+            assert!(text.contains("1\u{202F}250,00\u{A0}€") && text.contains("31 octobre 2026"), "{name}: {text}");
         }
     }
 }
 
 #[test]
-fn optional_variables_and_fields_show_only_when_given() {
+fn optional_variables_show_only_when_given() {
     let t = template("relance-facture");
     let full = render_letter(&t, &full_context("professional")).unwrap();
-    assert_eq!(full.subject, "Relance : facture n° F-2026-0042 du 30 septembre 2026");
-    for part in ["dans un délai de 15 jours", "SIRET : 12345678900011", "Boulangerie Martin SARL", "(réf. dossier-881)"]
-    {
-        assert!(full.body.contains(part), "{part}: {}", full.body);
-    }
-    assert!(
-        full.body.contains("12 rue des Lilas\n69003 Lyon") && full.body.ends_with("Claire Dubois\npour Exemple SAS")
-    );
+    assert_eq!(full.subject, "Relance\u{A0}: facture n°\u{A0}F-2026-0042 du 30 septembre 2026");
+    assert!(read(&full).contains("dans un délai de 15 jours"), "{}", full.body);
     let bare = render_letter(&t, &bare_context("individual")).unwrap();
-    assert_eq!(bare.subject, "Relance : facture n° F-2026-0042");
-    assert!(bare.body.contains("dans un délai de huit jours"));
-    for part in ["SIRET", "réf.", "À l'attention", " du "] {
-        assert!(!bare.body.contains(part), "{part}: {}", bare.body);
-    }
-    assert!(bare.body.ends_with("Exemple SAS"));
+    assert_eq!(bare.subject, "Relance\u{A0}: facture n°\u{A0}F-2026-0042");
+    assert!(read(&bare).contains("dans un délai de huit jours"));
+    assert!(!read(&bare).contains(" du "), "{}", bare.body);
 }
 
 #[test]
 fn the_formal_notice_cites_commercial_penalties_only_to_professionals() {
     let t = template("mise-en-demeure");
     for context in [full_context as fn(&str) -> Value, bare_context] {
-        let pro = render_letter(&t, &context("professional")).unwrap().body;
-        let individual = render_letter(&t, &context("individual")).unwrap().body;
-        assert!(pro.contains("L. 441-10") && pro.contains("40 €"), "{pro}");
-        assert!(!individual.contains("L. 441-10") && !individual.contains("40 €"), "{individual}");
+        let pro = read(&render_letter(&t, &context("professional")).unwrap());
+        let individual = read(&render_letter(&t, &context("individual")).unwrap());
+        assert!(pro.contains("L. 441-10") && pro.contains("40\u{A0}€"), "{pro}");
+        assert!(!individual.contains("L. 441-10") && !individual.contains("40\u{A0}€"), "{individual}");
         for body in [&pro, &individual] {
             assert!(body.contains("Par la présente, nous vous mettons en demeure de nous régler"));
             assert!(body.contains("injonction de payer"));
             assert!(body.contains("La présente lettre vaut mise en demeure au sens de l'article 1344 du Code civil."));
         }
     }
-    let pro = render_letter(&t, &full_context("professional")).unwrap().body;
+    let pro = read(&render_letter(&t, &full_context("professional")).unwrap());
     assert!(pro.contains("au taux de 12 % l'an") && pro.contains("dans un délai de 15 jours"), "{pro}");
 }
 
@@ -101,12 +126,24 @@ fn strict_mode_names_the_missing_variable() {
     assert!(matches!(err, RenderError::MissingVariable { ref variable } if variable == "amount_due"), "{err:?}");
 
     let mut ctx = full_context("professional");
-    ctx["recipient"].as_object_mut().unwrap().remove("last_name");
+    ctx["sender"].as_object_mut().unwrap().remove("email");
     let err = render_letter(&t, &ctx).unwrap_err();
-    assert!(
-        matches!(err, RenderError::MissingVariable { ref variable } if variable == "recipient.last_name"),
-        "{err:?}"
-    );
+    assert!(matches!(err, RenderError::MissingVariable { ref variable } if variable == "sender.email"), "{err:?}");
+}
+
+#[test]
+fn text_variables_are_limited_and_long_text_allows_a_letter_body() {
+    let t = template("relance-facture");
+    let long = "x".repeat(2_001);
+    let vars = json!({"invoice_number": long, "amount_due": "1", "due_date": "2026-10-31"});
+    let errors = check_variables(&t, vars.as_object().unwrap()).unwrap_err();
+    assert_eq!((errors[0].name.as_str(), errors[0].code), ("invoice_number", "too_long"));
+    let free = template("lettre-libre");
+    let vars = json!({"subject": "Objet", "body": "y".repeat(20_000)});
+    assert!(check_variables(&free, vars.as_object().unwrap()).is_ok());
+    let vars = json!({"subject": "Objet", "body": "y".repeat(20_001)});
+    let errors = check_variables(&free, vars.as_object().unwrap()).unwrap_err();
+    assert_eq!((errors[0].name.as_str(), errors[0].code), ("body", "too_long"));
 }
 
 #[test]

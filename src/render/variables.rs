@@ -58,7 +58,7 @@ pub fn check_variables(
                 Ok(v) => {
                     normalized.insert(spec.name.clone(), v);
                 }
-                Err(message) => errors.push(VariableError { name: spec.name.clone(), code: "invalid", message }),
+                Err((code, message)) => errors.push(VariableError { name: spec.name.clone(), code, message }),
             },
         }
     }
@@ -77,6 +77,14 @@ pub fn check_variables(
     if errors.is_empty() { Ok(normalized) } else { Err(errors) }
 }
 
+/// The longest value of a text kind, in characters: a name or a line, or a free letter body.
+pub fn max_chars(kind: VariableKind) -> usize {
+    match kind {
+        VariableKind::LongText => 20_000,
+        _ => 2_000,
+    }
+}
+
 fn value_text(value: &Value) -> Option<String> {
     match value {
         Value::String(s) => Some(s.trim().to_owned()),
@@ -85,19 +93,41 @@ fn value_text(value: &Value) -> Option<String> {
     }
 }
 
-fn normalize(spec: &VariableSpec, value: &Value) -> Result<Value, String> {
+/// The normalized value, or the error's code ("invalid", "too_long") and message.
+fn normalize(spec: &VariableSpec, value: &Value) -> Result<Value, (&'static str, String)> {
     let name = &spec.name;
-    let text = value_text(value).ok_or_else(|| format!("`{name}` must be a text or a number, not `{value}`"))?;
+    let text =
+        value_text(value).ok_or_else(|| ("invalid", format!("`{name}` must be a text or a number, not `{value}`")))?;
     match spec.kind {
-        VariableKind::Text => Ok(Value::String(text)),
+        VariableKind::Text | VariableKind::LongText => {
+            let max = max_chars(spec.kind);
+            let count = text.chars().count();
+            if count > max {
+                return Err((
+                    "too_long",
+                    format!(
+                        "`{name}` has {count} characters, more than the {max} a {} variable may have{}",
+                        if spec.kind == VariableKind::Text { "text" } else { "long_text" },
+                        if spec.kind == VariableKind::Text { ": declare it `long_text` for a free body" } else { "" }
+                    ),
+                ));
+            }
+            Ok(Value::String(text))
+        }
         VariableKind::Amount => {
             super::parse_amount(&text).map(|a| Value::String(format!("{:.2}", a.round_dp(2)))).ok_or_else(|| {
-                format!("`{name}`: `{text}` is not an amount in euros with at most 2 decimals; write it like 1250.00")
+                let message = format!(
+                    "`{name}`: `{text}` is not an amount in euros with at most 2 decimals; write it like 1250.00"
+                );
+                ("invalid", message)
             })
         }
         VariableKind::Date => {
             super::parse_date(&text).map(|d| Value::String(d.format("%Y-%m-%d").to_string())).ok_or_else(|| {
-                format!("`{name}`: `{text}` is not a calendar date; write it like 2026-10-31 or 31/10/2026")
+                (
+                    "invalid",
+                    format!("`{name}`: `{text}` is not a calendar date; write it like 2026-10-31 or 31/10/2026"),
+                )
             })
         }
     }

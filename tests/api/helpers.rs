@@ -163,13 +163,15 @@ pub fn letter_body(email: &str) -> Value {
 
 /// A small, real PDF to attach.
 pub fn sample_pdf() -> Vec<u8> {
+    use chrono::TimeZone;
     relais::render::pdf::write_pdf(&relais::render::pdf::TextDocument {
         title: "Facture F-2026-0042".into(),
         author: "Exemple SAS".into(),
-        created: "D:20261026000000Z".into(),
+        created: chrono::Utc.with_ymd_and_hms(2026, 10, 26, 0, 0, 0).unwrap(),
         watermark: None,
-        blocks: vec![relais::render::pdf::Block::Paragraph("Facture n° F-2026-0042 : 1 250,00 €".into())],
+        blocks: vec![relais::render::pdf::Block::paragraph("Facture n° F-2026-0042 : 1 250,00 €")],
     })
+    .expect("a sample PDF")
 }
 
 impl TestApp {

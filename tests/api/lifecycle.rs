@@ -31,7 +31,8 @@ async fn a_letter_reaches_delivered_with_its_proofs_and_notices(db: Db) {
         let bytes = response.bytes().await.unwrap();
         assert!(bytes.starts_with(b"%PDF-"));
         assert_eq!(hex::encode(Sha256::digest(&bytes)), proof["sha256"].as_str().unwrap());
-        let text = String::from_utf8_lossy(&bytes);
+        crate::poppler::assert_pdf_a_with_embedded_fonts(&bytes);
+        let text = crate::poppler::pdf_text(&bytes);
         assert!(text.contains("SANDBOX"), "the proof is marked as having no legal value");
         assert!(text.contains(&id), "the proof names the letter");
     }

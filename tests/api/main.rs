@@ -2,6 +2,7 @@
 
 mod fake_ar24;
 mod helpers;
+mod poppler;
 
 mod api_keys;
 mod ar24;
@@ -9,6 +10,7 @@ mod audit;
 mod bad_input;
 mod callbacks;
 mod consent;
+mod document;
 mod email;
 mod email_readme;
 mod errors;

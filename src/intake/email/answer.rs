@@ -207,6 +207,8 @@ pub struct AcceptedLetter<'a> {
     pub url: String,
     /// The letter PDF as it will be sent.
     pub document: Vec<u8>,
+    /// The same letter as text, quoted in the answer.
+    pub text: String,
 }
 
 /// The acceptance, with the rendered letter attached.
@@ -220,7 +222,7 @@ pub fn accepted(
         "letter": {
             "id": letter.id.as_str(), "template_title": letter.template_title, "recipient_name": letter.recipient_name,
             "recipient_email": letter.recipient_email, "reference": letter.reference, "attachments": letter.attachments,
-            "url": letter.url,
+            "url": letter.url, "text": letter.text,
         },
     });
     let rendered = emails.render(&kind("reply-accepted", to), &context)?;
@@ -243,6 +245,8 @@ pub struct HeldLetter {
     pub link: String,
     pub expires_at: String,
     pub document: Vec<u8>,
+    /// The letter as text, quoted in the request.
+    pub text: String,
 }
 
 /// Asks the requester to confirm; its Message-ID carries the token so that a reply finds the request.
@@ -257,6 +261,7 @@ pub fn confirm(
         "letter": {
             "template_title": letter.template_title, "recipient_name": letter.recipient_name,
             "recipient_email": letter.recipient_email, "reference": letter.reference, "attachments": letter.attachments,
+            "text": letter.text,
         },
         "link": letter.link,
         "expires_at": letter.expires_at,

@@ -109,6 +109,7 @@ pub async fn hold(
     };
     services.store.insert_confirmation(&record).await?;
     let base = services.public_url.as_str().trim_end_matches('/');
+    let (document, text) = super::receive::preview(sender, &letter, &LetterId::generate());
     let shown = HeldLetter {
         template_title: letter.template.title.clone(),
         recipient_name: letter.recipient.display_name(),
@@ -117,7 +118,8 @@ pub async fn hold(
         attachments: letter.attachments.iter().map(|a| a.filename.clone()).collect(),
         link: format!("{base}/v1/confirmations/{token}"),
         expires_at: rfc3339(expires_at),
-        document: super::receive::preview(sender, &letter, &LetterId::generate()),
+        document,
+        text,
     };
     super::receive::send_answer(services, Some(answer::confirm(&services.emails, &to, &token, shown))).await;
     Ok(token)

@@ -163,7 +163,8 @@ impl Provider for Sandbox {
             return Err(ProviderError::NotFound { provider: self.name.clone(), reference: link.locator.clone() });
         }
         let facts: Facts = serde_json::from_str(&record.facts).map_err(|e| self.error(e))?;
-        Ok(Bytes::from(proof::proof_pdf(link.kind, &record, &facts)))
+        let pdf = proof::proof_pdf(link.kind, &record, &facts).map_err(|e| self.error(e))?;
+        Ok(Bytes::from(pdf))
     }
 
     fn verify_webhook(&self, request: &WebhookRequest<'_>) -> Result<WebhookHint, ProviderError> {

@@ -5,7 +5,7 @@ use chrono::{TimeZone, Utc};
 
 use super::Facts;
 use crate::providers::ProofKind;
-use crate::render::pdf::{Block, TextDocument, write_pdf};
+use crate::render::pdf::{Block, PdfError, TextDocument, write_pdf};
 use crate::store::SandboxLetter;
 
 const WATERMARK: &str = "SANDBOX — no legal value / sans valeur légale";
@@ -24,41 +24,37 @@ fn title(kind: ProofKind) -> &'static str {
     }
 }
 
-fn field(label: &str, value: impl Into<String>) -> Block {
-    Block::Field { label: label.to_owned(), value: value.into() }
-}
-
-/// The proof of `kind` for a sandbox letter; deterministic, so a re-download gives the same bytes.
-pub fn proof_pdf(kind: ProofKind, letter: &SandboxLetter, facts: &Facts) -> Vec<u8> {
+/// The proof of `kind` for a sandbox letter, a PDF/A typeset like the letters; deterministic, so a
+/// re-download gives the same bytes.
+pub fn proof_pdf(kind: ProofKind, letter: &SandboxLetter, facts: &Facts) -> Result<Vec<u8>, PdfError> {
     let event_at = if kind == ProofKind::Deposit { letter.deposit_at } else { letter.outcome_at };
     let mut blocks = vec![
-        Block::Heading(title(kind).to_owned()),
-        Block::Paragraph(format!(
+        Block::heading(title(kind)),
+        Block::paragraph(format!(
             "This document was produced by the relais sandbox provider. It has no legal value: no letter was \
              sent. It shows the facts a qualified provider's {} would state.",
             kind.as_str().replace('_', "-")
         )),
         Block::Spacer,
-        field("Letter id", facts.letter_id.clone()),
-        field("Provider reference", letter.provider_ref.clone()),
+        Block::field("Letter id", facts.letter_id.clone()),
+        Block::field("Provider reference", letter.provider_ref.clone()),
     ];
     if let Some(reference) = &facts.reference {
-        blocks.push(field("Client reference", reference.clone()));
+        blocks.push(Block::field("Client reference", reference.clone()));
     }
     blocks.extend([
-        field("Object", facts.subject.clone()),
-        field("Sender", format!("{} <{}>", facts.sender, facts.sender_email)),
-        field("Recipient", format!("{} <{}>", facts.recipient, facts.recipient_email)),
-        field("Submitted at", when(letter.submitted_at)),
-        field("Deposited at", when(letter.deposit_at)),
-        field("Event at", when(event_at)),
-        field("Content SHA-256", facts.content_sha256.clone()),
+        Block::field("Object", facts.subject.clone()),
+        Block::field("Sender", format!("{} <{}>", facts.sender, facts.sender_email)),
+        Block::field("Recipient", format!("{} <{}>", facts.recipient, facts.recipient_email)),
+        Block::field("Submitted at", when(letter.submitted_at)),
+        Block::field("Deposited at", when(letter.deposit_at)),
+        Block::field("Event at", when(event_at)),
+        Block::field("Content SHA-256", facts.content_sha256.clone()),
     ]);
-    let created = Utc.timestamp_millis_opt(event_at).single().unwrap_or_default();
     write_pdf(&TextDocument {
         title: format!("{} — {}", title(kind), facts.letter_id),
         author: "relais sandbox".to_owned(),
-        created: created.format("D:%Y%m%d%H%M%SZ").to_string(),
+        created: Utc.timestamp_millis_opt(event_at).single().unwrap_or_default(),
         watermark: Some(WATERMARK.to_owned()),
         blocks,
     })

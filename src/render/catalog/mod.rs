@@ -175,9 +175,9 @@ impl VersionRef {
     }
 }
 
-/// The partials the shipped letters still include: they render with the embedded copies (see
-/// `render::letter_registry`), so a letter re-renders the same from its pinned version.
-pub const LETTER_PARTIALS: [&str; 3] = ["letterhead", "address-block", "signature"];
+/// The partials letters may include: none, the layout places the letterhead, the address and the
+/// signature (see `render::document`), so a letter re-renders the same from its pinned version alone.
+pub const LETTER_PARTIALS: [&str; 0] = [];
 
 pub struct TemplateCatalog {
     store: Store,

@@ -87,7 +87,9 @@ pub async fn proof(
     if !mail.reached(stage) {
         return StatusCode::NOT_FOUND.into_response();
     }
-    let pdf = write_pdf(&proof_document(mail, stage));
+    let Ok(pdf) = write_pdf(&proof_document(mail, stage)) else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
     (StatusCode::OK, [(header::CONTENT_TYPE, "application/pdf")], pdf).into_response()
 }
 
@@ -99,14 +101,14 @@ fn parse_proof_name(file: &str) -> Option<(Stage, i64)> {
 /// Proofs are PDFs (providers.md §1.7, an inference); this one states the facts a proof carries.
 fn proof_document(mail: &FakeMail, stage: Stage) -> TextDocument {
     let date = mail.dates.get(stage.date_field()).cloned().unwrap_or_default();
-    let field = |label: &str, value: String| Block::Field { label: label.to_string(), value };
+    let field = |label: &str, value: String| Block::field(label, value);
     TextDocument {
         title: format!("AR24 proof {}-{}", stage.proof_kind(), mail.id),
         author: "AR24 (fake)".into(),
-        created: format!("D:{}Z", Utc::now().format("%Y%m%d%H%M%S")),
+        created: Utc::now(),
         watermark: Some("FAKE AR24 - test document".into()),
         blocks: vec![
-            Block::Heading(format!("Proof: {}", stage.status())),
+            Block::heading(format!("Proof: {}", stage.status())),
             Block::Spacer,
             field("Letter id", mail.id.to_string()),
             field("Sender id", mail.user_id.to_string()),

@@ -17,6 +17,7 @@ fn spec(name: &str, label: &str, aliases: &[&str], kind: VariableKind, required:
         aliases: aliases.iter().map(|a| (*a).to_owned()).collect(),
         kind,
         required,
+        example: None,
     }
 }
 

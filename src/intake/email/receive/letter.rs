@@ -13,10 +13,10 @@ use crate::intake::email::answer::{self, AcceptedLetter};
 use crate::intake::email::confirm;
 use crate::intake::email::parse::{EmailRequest, Language, Problem};
 use crate::intake::validate::{Draft, check_draft, safe_filename};
-use crate::letters::context::letter_context;
+use crate::letters::context::{LetterParts, compose_letter};
 use crate::letters::files::{looks_like_pdf, remove_dir, write_durably};
 use crate::letters::{LetterRequest, StagedAttachment, SubmitError, Submitted, submit_letter};
-use crate::render::{self, LetterTemplate};
+use crate::render::LetterTemplate;
 use crate::services::Services;
 use crate::store::now_ms;
 
@@ -141,15 +141,23 @@ fn not_pdf(filename: &str, request: &EmailRequest) -> Problem {
     Problem { field: filename.to_owned(), code: "not_pdf".into(), message }
 }
 
-/// The letter PDF as it will be sent, for the answers (the worker renders the same pinned version).
-pub(crate) fn preview(sender: &SenderSettings, letter: &LetterRequest, id: &LetterId) -> Vec<u8> {
-    let now = now_ms();
-    let context = letter_context(id, sender, &letter.recipient, &letter.variables, letter.reference.as_deref(), now);
-    match render::render_letter(&letter.template, &context) {
-        Ok(rendered) => render::document::letter_pdf(&rendered, &letter.template.title, &sender.company, now),
+/// The letter as it will be sent, for the answers: its PDF and its text (the worker renders the same
+/// pinned version). Empty when it cannot be made, which intake's checks have already ruled out.
+pub(crate) fn preview(sender: &SenderSettings, letter: &LetterRequest, id: &LetterId) -> (Vec<u8>, String) {
+    let parts = LetterParts {
+        id,
+        sender,
+        recipient: &letter.recipient,
+        variables: &letter.variables,
+        reference: letter.reference.as_deref(),
+        created_at: now_ms(),
+    };
+    let made = compose_letter(&letter.template, &parts).map_err(|e| e.to_string());
+    match made.and_then(|document| Ok((document.to_pdf().map_err(|e| e.to_string())?, document.to_text()))) {
+        Ok(preview) => preview,
         Err(e) => {
             tracing::warn!(error = %e, "the preview of a letter could not be rendered");
-            Vec::new()
+            (Vec::new(), String::new())
         }
     }
 }
@@ -163,6 +171,7 @@ pub(crate) async fn answer_accepted(
     id: &LetterId,
 ) {
     let base = services.public_url.as_str().trim_end_matches('/');
+    let (document, text) = preview(sender, letter, id);
     let accepted = AcceptedLetter {
         id,
         template_title: &letter.template.title,
@@ -171,7 +180,8 @@ pub(crate) async fn answer_accepted(
         reference: letter.reference.as_deref(),
         attachments: letter.attachments.iter().map(|a| a.filename.clone()).collect(),
         url: format!("{base}/v1/letters/{id}"),
-        document: preview(sender, letter, id),
+        document,
+        text,
     };
     send_answer(services, Some(answer::accepted(&services.emails, to, accepted))).await;
 }
