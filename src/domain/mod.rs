@@ -5,6 +5,7 @@ mod email;
 mod ids;
 pub mod recipient;
 mod state;
+pub mod time;
 mod validation;
 
 pub use address::PostalAddress;

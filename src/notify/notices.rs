@@ -1,11 +1,11 @@
 //! Notices to the requester: which states are worth an email, and the email for each, built from
 //! `templates/emails/` with the proof attached when there is one.
 
-use chrono::{TimeZone, Utc};
 use serde_json::json;
 
 use super::{EmailAttachment, OutgoingEmail};
 use crate::domain::LetterState;
+use crate::domain::time::rfc3339_secs as rfc3339;
 use crate::providers::ProofKind;
 use crate::render::{EmailTemplates, RenderError};
 use crate::store::LetterRecord;
@@ -48,10 +48,6 @@ pub struct Notice<'a> {
     pub proof: Option<AttachedProof>,
     pub public_url: &'a url::Url,
     pub to: &'a str,
-}
-
-fn rfc3339(ms: i64) -> String {
-    Utc.timestamp_millis_opt(ms).single().unwrap_or_default().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
 /// Renders the notice email, carrying `message_id`.

@@ -6,11 +6,11 @@ use axum::Router;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get};
-use chrono::{TimeZone, Utc};
 use serde_json::{Value, json};
 
 use crate::accounts::{self, Scope};
 use crate::domain::ApiKeyId;
+use crate::domain::time::rfc3339_secs as rfc3339;
 use crate::http::error::ApiError;
 use crate::http::extract::Caller;
 use crate::services::Services;
@@ -18,10 +18,6 @@ use crate::store::ApiKeyRecord;
 
 pub fn router() -> Router<Arc<Services>> {
     Router::new().route("/v1/api-keys", get(list)).route("/v1/api-keys/{id}", delete(revoke))
-}
-
-fn rfc3339(ms: i64) -> String {
-    Utc.timestamp_millis_opt(ms).single().unwrap_or_default().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
 /// The API view of a key: never its secret or hash, only the visible prefix.

@@ -16,6 +16,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::accounts::Scope;
+use crate::domain::time::rfc3339;
 use crate::domain::{EndpointId, FieldError, LetterId};
 use crate::http::error::ApiError;
 use crate::http::extract::{AppJson, Caller};
@@ -36,15 +37,6 @@ pub fn router() -> Router<Arc<Services>> {
 
 /// How long the previous secret keeps signing after a rotation.
 const ROTATION_OVERLAP_MS: i64 = 24 * 3600 * 1000;
-
-fn rfc3339(ms: i64) -> String {
-    use chrono::TimeZone;
-    chrono::Utc
-        .timestamp_millis_opt(ms)
-        .single()
-        .unwrap_or_default()
-        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-}
 
 fn new_secret() -> String {
     let mut bytes = [0u8; 32];

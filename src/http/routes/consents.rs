@@ -10,11 +10,12 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use chrono::{TimeZone, Utc};
+use chrono::Utc;
 use serde::Deserialize;
 use serde_json::json;
 
 use crate::accounts::Scope;
+use crate::domain::time::rfc3339_secs as rfc3339;
 use crate::domain::{EmailAddress, FieldError, FieldErrors};
 use crate::http::error::ApiError;
 use crate::http::extract::{AppJson, Caller};
@@ -33,10 +34,6 @@ struct RawConsent {
     given_at: Option<String>,
     source: Option<String>,
     proof_base64: Option<String>,
-}
-
-fn rfc3339(ms: i64) -> String {
-    Utc.timestamp_millis_opt(ms).single().unwrap_or_default().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
 fn parse_given_at(text: Option<&str>) -> Result<i64, FieldError> {

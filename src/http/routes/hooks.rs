@@ -10,12 +10,13 @@ use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use chrono::{TimeZone, Utc};
+use chrono::Utc;
 use serde::Deserialize;
 use serde_json::json;
 
 use crate::accounts::Scope;
 use crate::domain::HookDeliveryId;
+use crate::domain::time::rfc3339;
 use crate::http::error::ApiError;
 use crate::http::extract::Caller;
 use crate::intake::hooks::Hook;
@@ -127,10 +128,6 @@ async fn replay_delivery(
     let delivery = services.store.hook_delivery(&id).await?.filter(|d| d.hook == hook.name).ok_or_else(not_found)?;
     let outcome = replay(&services, hook, delivery).await.map_err(problem)?;
     Ok(answer(outcome))
-}
-
-fn rfc3339(ms: i64) -> String {
-    Utc.timestamp_millis_opt(ms).single().unwrap_or_default().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
 fn describe(d: &HookDelivery) -> serde_json::Value {

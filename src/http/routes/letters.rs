@@ -7,11 +7,11 @@ use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Path, Query, Reque
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use chrono::{TimeZone, Utc};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::accounts::Scope;
+use crate::domain::time::rfc3339;
 use crate::domain::{FieldError, LetterId, LetterState};
 use crate::http::error::ApiError;
 use crate::http::extract::Caller;
@@ -30,10 +30,6 @@ pub fn router(services: &Services) -> Router<Arc<Services>> {
         .route("/v1/letters/{id}/cancel", post(cancel))
         .route("/v1/letters/{id}/document", get(document))
         .route("/v1/letters/{id}/proofs/{kind}", get(proof))
-}
-
-fn rfc3339(ms: i64) -> String {
-    Utc.timestamp_millis_opt(ms).single().unwrap_or_default().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
 fn parse_id(id: &str) -> Result<LetterId, ApiError> {

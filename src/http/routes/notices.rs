@@ -6,11 +6,11 @@ use axum::Router;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use chrono::{TimeZone, Utc};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::domain::FieldError;
+use crate::domain::time::rfc3339;
 use crate::http::error::ApiError;
 use crate::http::extract::Caller;
 use crate::services::Services;
@@ -23,10 +23,6 @@ pub fn router() -> Router<Arc<Services>> {
 #[derive(Deserialize)]
 struct ListQuery {
     state: Option<String>,
-}
-
-fn rfc3339(ms: i64) -> String {
-    Utc.timestamp_millis_opt(ms).single().unwrap_or_default().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
 fn view(notice: &NoticeRecord) -> Value {

@@ -13,6 +13,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::accounts::Scope;
+use crate::domain::time::rfc3339;
 use crate::domain::{FieldError, FieldErrors, SenderId};
 use crate::http::error::ApiError;
 use crate::http::extract::{AppJson, Caller};
@@ -87,15 +88,6 @@ fn problems_error(problems: &[TemplateProblem]) -> ApiError {
     e.code = "template_invalid";
     e.title = "The template has problems";
     e
-}
-
-fn rfc3339(ms: i64) -> String {
-    use chrono::TimeZone;
-    chrono::Utc
-        .timestamp_millis_opt(ms)
-        .single()
-        .unwrap_or_default()
-        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
 fn summary(t: &TemplateInfo) -> Value {

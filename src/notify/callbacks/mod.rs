@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 pub use links::{proof_link_signature, verify_proof_link};
 
 use crate::config::CallbackSettings;
+use crate::domain::time::rfc3339;
 use crate::domain::{CallbackMessageId, LetterId, LetterState};
 use crate::letters::JobError;
 use crate::notify::notices::notice_kind;
@@ -174,15 +175,6 @@ fn letter_data(
         "recipient": { "name": letter.recipient.display_name(), "email": letter.recipient.email.as_str() },
         "proofs": proofs,
     })
-}
-
-fn rfc3339(ms: i64) -> String {
-    use chrono::TimeZone;
-    chrono::Utc
-        .timestamp_millis_opt(ms)
-        .single()
-        .unwrap_or_default()
-        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
 /// How one attempt ended.
