@@ -197,8 +197,7 @@ fn imap_settings(settings: &Settings) -> Vec<imap::ImapSettings> {
             tls: m.tls,
             tls_ca_file: m.tls_ca_file.clone(),
             username: m.username.clone(),
-            password: m.password.clone(),
-            oauth2: m.oauth2_token_file.is_some(),
+            credentials: imap_credentials(m),
             folder: m.folder.clone(),
             done_folder: m.done_folder.clone(),
             rejected_folder: m.rejected_folder.clone(),
@@ -209,6 +208,20 @@ fn imap_settings(settings: &Settings) -> Vec<imap::ImapSettings> {
             max_message_size: limit,
         })
         .collect()
+}
+
+/// A mailbox's login: the refresh grant, an access token file, or its password (the configuration allows
+/// exactly one).
+fn imap_credentials(m: &crate::config::ImapMailboxSettings) -> imap::ImapCredentials {
+    use imap::{AccessTokens, ImapCredentials, RefreshingTokens};
+    match (&m.oauth2, &m.oauth2_token_file) {
+        (Some(oauth2), _) => {
+            let tokens = AccessTokens::Refreshed(Box::new(RefreshingTokens::new(oauth2.clone())));
+            ImapCredentials::OAuth2(Arc::new(tokens))
+        }
+        (None, Some(file)) => ImapCredentials::OAuth2(Arc::new(AccessTokens::File(file.clone()))),
+        (None, None) => ImapCredentials::Password(m.password.clone()),
+    }
 }
 
 /// `[intake.smtp]` as the receiver's settings; `None` when it is off.

@@ -131,7 +131,7 @@ async fn sweep(services: Arc<Services>, shutdown: CancellationToken) {
 }
 
 /// The checks of each sweep that are not provider syncs: letters overdue at their provider, letters left
-/// without a job, and files no letter will use.
+/// without a job, files no letter will use, and the emails of requests that expired.
 pub async fn sweep_once(services: &Services) {
     if let Err(e) = flag_overdue(services).await {
         tracing::warn!(error = %e, "could not flag overdue letters");
@@ -143,6 +143,11 @@ pub async fn sweep_once(services: &Services) {
         Ok(0) => {}
         Ok(n) => tracing::info!(folders = n, "removed files no letter will use"),
         Err(e) => tracing::warn!(error = %e, "could not remove abandoned files"),
+    }
+    match crate::intake::email::drafts::sweep_expired(services).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(requests = n, "removed the emails of expired requests"),
+        Err(e) => tracing::warn!(error = %e, "could not remove the emails of expired requests"),
     }
 }
 

@@ -39,9 +39,13 @@ pub struct ImapMailboxSettings {
     pub password: Secret,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub password_file: Option<PathBuf>,
-    /// An XOAUTH2 access token file instead of a password.
+    /// An XOAUTH2 access token file instead of a password, read again at every login (something else
+    /// keeps it fresh).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub oauth2_token_file: Option<PathBuf>,
+    /// XOAUTH2 with access tokens relais obtains itself from a refresh token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oauth2: Option<ImapOAuth2Settings>,
     #[serde(default = "inbox")]
     pub folder: String,
     #[serde(default = "done_folder")]
@@ -57,6 +61,29 @@ pub struct ImapMailboxSettings {
     pub idle_renew: Duration,
     #[serde(default = "sixty_seconds", with = "humantime_serde")]
     pub command_timeout: Duration,
+}
+
+/// `[intake.imap.oauth2]`: the OAuth 2.0 refresh-token grant of the mail provider (Google:
+/// `https://oauth2.googleapis.com/token`; Microsoft 365: `https://login.microsoftonline.com/<tenant>/oauth2/v2.0/token`).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImapOAuth2Settings {
+    /// `https`, or `http` to a loopback address only.
+    pub token_url: String,
+    pub client_id: String,
+    /// Empty for a public client.
+    #[serde(default)]
+    pub client_secret: Secret,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_secret_file: Option<PathBuf>,
+    #[serde(default)]
+    pub refresh_token: Secret,
+    /// Where the refresh token is read from; a rotated one is written back here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token_file: Option<PathBuf>,
+    /// Sent with the refresh when set (Microsoft wants `https://outlook.office365.com/IMAP.AccessAsUser.All offline_access`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
 }
 
 fn imap_port() -> u16 {

@@ -57,4 +57,44 @@ impl Store {
         })
         .transpose()
     }
+
+    /// Root tokens of threads whose newest answer is older than `before` and whose emails are still kept.
+    pub async fn expired_draft_threads(&self, before: i64, limit: i64) -> StoreResult<Vec<String>> {
+        let rows = sqlx::query(
+            "SELECT root_token FROM email_drafts GROUP BY root_token \
+             HAVING MAX(created_at) < $1 AND MAX(sources) <> '[]' LIMIT $2",
+        )
+        .bind(before)
+        .bind(limit)
+        .fetch_all(&self.reader)
+        .await?;
+        Ok(rows.iter().map(|r| r.try_get("root_token")).collect::<Result<_, _>>()?)
+    }
+
+    /// The `sources` lists of every answer of one thread.
+    pub async fn draft_thread_sources(&self, root_token: &str) -> StoreResult<Vec<String>> {
+        let rows = sqlx::query("SELECT sources FROM email_drafts WHERE root_token = $1")
+            .bind(root_token)
+            .fetch_all(&self.reader)
+            .await?;
+        Ok(rows.iter().map(|r| r.try_get("sources")).collect::<Result<_, _>>()?)
+    }
+
+    /// The thread's emails are gone from disk: its answers stay, so a late reply is told it expired.
+    pub async fn forget_draft_sources(&self, root_token: &str) -> StoreResult<()> {
+        sqlx::query("UPDATE email_drafts SET sources = '[]' WHERE root_token = $1")
+            .bind(root_token)
+            .execute(&self.writer)
+            .await?;
+        Ok(())
+    }
+
+    /// Removes answers older than `before` altogether; a reply to one of them is read as a new request.
+    pub async fn delete_drafts_before(&self, before: i64) -> StoreResult<u64> {
+        let done = sqlx::query("DELETE FROM email_drafts WHERE created_at < $1 AND sources = '[]'")
+            .bind(before)
+            .execute(&self.writer)
+            .await?;
+        Ok(done.rows_affected())
+    }
 }

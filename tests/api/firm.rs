@@ -192,6 +192,17 @@ async fn a_reply_after_the_request_expired_sends_nothing_and_says_so(db: Db) {
     assert!(letters(&app).await.is_empty());
     let last = answers(&app).pop().unwrap().1;
     assert!(last.contains("expiré"), "{last}");
+
+    // The sweep removes the expired request's email from disk; a later reply is still told it expired.
+    let drafts = app.attachments_dir.join(".drafts");
+    assert_eq!(std::fs::read_dir(&drafts).unwrap().count(), 1);
+    let swept = relais::intake::email::drafts::sweep_expired(&app.services).await.unwrap();
+    assert_eq!(swept, 1);
+    assert_eq!(std::fs::read_dir(&drafts).unwrap().count(), 0, "no email of an expired request is kept");
+    assert_eq!(relais::intake::email::drafts::sweep_expired(&app.services).await.unwrap(), 0);
+    send(&env, port, to, &email(to, "Re: Relance", "firm-12@cabinet.example.fr", &thread, EMAIL_LINE, false)).await;
+    assert!(letters(&app).await.is_empty());
+    assert!(answers(&app).pop().unwrap().1.contains("expiré"));
     app.stop().await;
 }
 

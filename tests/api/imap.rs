@@ -15,11 +15,13 @@ use crate::helpers::{Db, OUTCOME_TIMEOUT, TestApp, TestEnv, spawn_with};
 const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/dovecot-test");
 
 /// A throwaway Dovecot on a free loopback port, stopped when dropped.
-struct Dovecot {
+pub(crate) struct Dovecot {
     dir: tempfile::TempDir,
     port: u16,
     /// Implicit TLS (and STARTTLS on `port`) with the test CA's certificate, when started with TLS.
     tls_port: Option<u16>,
+    /// The token-introspection URL of an XOAUTH2-enabled server.
+    introspection: Option<String>,
 }
 
 fn free_port() -> u16 {
@@ -28,25 +30,43 @@ fn free_port() -> u16 {
 
 impl Dovecot {
     fn start() -> Self {
-        let dovecot = Dovecot { dir: tempfile::tempdir().unwrap(), port: free_port(), tls_port: None };
-        dovecot.run("start");
-        dovecot
+        Self::started(None, None)
     }
 
     fn start_with_tls() -> Self {
-        let dovecot = Dovecot { dir: tempfile::tempdir().unwrap(), port: free_port(), tls_port: Some(free_port()) };
+        Self::started(Some(free_port()), None)
+    }
+
+    /// A server that also takes XOAUTH2 bearer tokens, checked against `introspection` (RFC 7662).
+    pub(crate) fn start_with_oauth2(introspection: String) -> Self {
+        Self::started(None, Some(introspection))
+    }
+
+    fn started(tls_port: Option<u16>, introspection: Option<String>) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let dovecot = Dovecot { dir, port: free_port(), tls_port, introspection };
         dovecot.run("start");
         dovecot
     }
 
-    fn run(&self, action: &str) {
+    pub(crate) fn run(&self, action: &str) {
         let mut command = std::process::Command::new(SCRIPT);
         command.arg(action).arg(self.path());
         if action == "start" {
             command.arg(self.port.to_string());
             command.args(self.tls_port.map(|p| p.to_string()));
+            if let Some(url) = &self.introspection {
+                command.env("DOVECOT_TEST_OAUTH2_INTROSPECTION", url);
+            }
         }
         assert!(command.status().unwrap().success(), "dovecot {action} failed");
+    }
+
+    /// Drops every session of `user`, as a server does when it revokes a login.
+    pub(crate) fn kick(&self, user: &str) {
+        let config = self.path().join("dovecot.conf");
+        let status = std::process::Command::new("doveadm").arg("-c").arg(config).args(["kick", user]).status();
+        assert!(status.unwrap().success(), "doveadm kick failed");
     }
 
     fn path(&self) -> PathBuf {
@@ -60,7 +80,11 @@ impl Dovecot {
         client.login(user, "secret").await.map_err(|(e, _)| e).unwrap()
     }
 
-    async fn append(&self, raw: &[u8]) {
+    pub(crate) fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub(crate) async fn append(&self, raw: &[u8]) {
         self.append_to("test", raw).await;
     }
 
@@ -71,7 +95,7 @@ impl Dovecot {
     }
 
     /// How many messages a folder holds (`.` is the maildir separator); 0 when it does not exist.
-    async fn count(&self, folder: &str) -> u32 {
+    pub(crate) async fn count(&self, folder: &str) -> u32 {
         self.count_of("test", folder).await
     }
 
@@ -99,7 +123,7 @@ async fn spawn_imap(db: Db, dovecot: &Dovecot) -> (TestApp, TestEnv) {
     (app, env)
 }
 
-fn mailbox(port: u16) -> ImapMailboxSettings {
+pub(crate) fn mailbox(port: u16) -> ImapMailboxSettings {
     ImapMailboxSettings {
         host: "127.0.0.1".into(),
         port,
@@ -109,6 +133,7 @@ fn mailbox(port: u16) -> ImapMailboxSettings {
         password: Secret::new("secret".into()),
         password_file: None,
         oauth2_token_file: None,
+        oauth2: None,
         folder: "INBOX".into(),
         done_folder: "relais/done".into(),
         rejected_folder: "relais/rejected".into(),
@@ -119,7 +144,7 @@ fn mailbox(port: u16) -> ImapMailboxSettings {
     }
 }
 
-fn request(message_id: &str) -> Vec<u8> {
+pub(crate) fn request(message_id: &str) -> Vec<u8> {
     format!(
         "Authentication-Results: mx.relais.example.fr; dmarc=pass header.from=cabinet.example.fr\r\n\
          From: Paul Comptable <paul@cabinet.example.fr>\r\nTo: lre@relais.example.fr\r\n\
@@ -131,11 +156,11 @@ fn request(message_id: &str) -> Vec<u8> {
     .into_bytes()
 }
 
-async fn letters(app: &TestApp) -> Vec<Value> {
+pub(crate) async fn letters(app: &TestApp) -> Vec<Value> {
     app.get("/v1/letters").await.json::<Value>().await.unwrap()["data"].as_array().unwrap().clone()
 }
 
-async fn wait_until<F: std::future::Future<Output = bool>>(what: &str, check: impl Fn() -> F) {
+pub(crate) async fn wait_until<F: std::future::Future<Output = bool>>(what: &str, check: impl Fn() -> F) {
     let deadline = tokio::time::Instant::now() + OUTCOME_TIMEOUT;
     while !check().await {
         assert!(tokio::time::Instant::now() < deadline, "never {what}");

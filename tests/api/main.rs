@@ -18,6 +18,7 @@ mod firm;
 mod hooks;
 mod idempotency;
 mod imap;
+mod imap_oauth2;
 mod import;
 mod lifecycle;
 mod notices;

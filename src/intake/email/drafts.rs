@@ -62,13 +62,17 @@ pub async fn continued(
             tracing::info!(token, "a reply to another address's answer is read as a new request");
             continue;
         }
-        let paths: Vec<PathBuf> = serde_json::from_str(&record.sources).map_err(std::io::Error::other)?;
-        let mut sources = Vec::with_capacity(paths.len());
-        for path in &paths {
-            sources.push(tokio::fs::read(path).await?);
-        }
         let sender = record.sender_id.as_deref().and_then(|s| s.parse().ok());
-        return Ok(Some(Draft { record, sender, sources }));
+        let mut draft = Draft { record, sender, sources: vec![] };
+        if draft.expired(services) {
+            // Answered as expired without reading: the sweep may already have removed its emails.
+            return Ok(Some(draft));
+        }
+        let paths: Vec<PathBuf> = serde_json::from_str(&draft.record.sources).map_err(std::io::Error::other)?;
+        for path in &paths {
+            draft.sources.push(tokio::fs::read(path).await?);
+        }
+        return Ok(Some(draft));
     }
     Ok(None)
 }
@@ -104,6 +108,33 @@ pub async fn keep(
     };
     services.store.insert_draft(&record).await?;
     Ok(message_id(&token))
+}
+
+/// How long an expired request's answers are remembered (to tell a late reply it expired) once its emails
+/// are removed.
+const REMEMBER_EXPIRED: i64 = 30 * 24 * 3600 * 1000;
+
+/// Removes the emails of requests that can no longer be continued (their newest answer is older than
+/// `intake.confirm_within`) from `attachments_dir/.drafts/`, then forgets answers a month past that.
+/// Returns how many threads lost their emails.
+pub async fn sweep_expired(services: &Services) -> Result<usize, IntakeError> {
+    let within = services.settings.intake.confirm_within.as_millis() as i64;
+    let cutoff = now_ms().saturating_sub(within);
+    let threads = services.store.expired_draft_threads(cutoff, 100).await?;
+    for root in &threads {
+        for sources in services.store.draft_thread_sources(root).await? {
+            let paths: Vec<PathBuf> = serde_json::from_str(&sources).map_err(std::io::Error::other)?;
+            for path in paths {
+                match tokio::fs::remove_file(&path).await {
+                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e.into()),
+                    _ => {}
+                }
+            }
+        }
+        services.store.forget_draft_sources(root).await?;
+    }
+    services.store.delete_drafts_before(cutoff.saturating_sub(REMEMBER_EXPIRED)).await?;
+    Ok(threads.len())
 }
 
 /// The ids in an `In-Reply-To` or `References` header, without angle brackets.

@@ -12,7 +12,8 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 
-use super::{ImapSettings, ImapTls, WatchError, timed};
+use super::{AccessTokens, ImapCredentials, ImapSettings, ImapTls, WatchError, timed};
+use crate::config::Secret;
 
 /// Any byte stream an IMAP session can run over: plain TCP or TLS.
 pub(super) trait Io: AsyncRead + AsyncWrite + Unpin + Send + Debug {}
@@ -103,13 +104,19 @@ fn private_roots(file: &std::path::Path) -> Result<rustls::RootCertStore, String
 
 async fn login(client: Client<Box<dyn Io>>, settings: &ImapSettings) -> Result<ImapSession, WatchError> {
     let user = settings.username.as_str();
-    let secret = settings.password.expose();
+    let (secret, tokens) = match &settings.credentials {
+        ImapCredentials::Password(password) => (password.clone(), None),
+        ImapCredentials::OAuth2(tokens) => {
+            let token = timed_token(settings.command_timeout, tokens).await?;
+            (token, Some(tokens))
+        }
+    };
     let attempt = async {
-        if settings.oauth2 {
-            let auth = XOAuth2 { user, token: secret, sent: false };
+        if tokens.is_some() {
+            let auth = XOAuth2 { user, token: secret.expose(), sent: false };
             client.authenticate("XOAUTH2", auth).await
         } else {
-            client.login(user, secret).await
+            client.login(user, secret.expose()).await
         }
     };
     match tokio::time::timeout(settings.command_timeout, attempt).await {
@@ -119,7 +126,21 @@ async fn login(client: Client<Box<dyn Io>>, settings: &ImapSettings) -> Result<I
         Ok(Err((async_imap::error::Error::Validate(_), _))) => {
             Err(WatchError::Login("credentials contain a line break".to_owned()))
         }
-        Ok(Err((e, _))) => Err(WatchError::Login(e.to_string())),
+        Ok(Err((e, _))) => {
+            if let Some(tokens) = tokens {
+                // The token may have been revoked before its announced expiry: the next attempt refreshes.
+                tokens.rejected().await;
+            }
+            Err(WatchError::Login(e.to_string()))
+        }
+    }
+}
+
+/// An access token, under the command timeout (a token endpoint may hang as any server can).
+async fn timed_token(limit: Duration, tokens: &AccessTokens) -> Result<Secret, WatchError> {
+    match tokio::time::timeout(limit, tokens.current()).await {
+        Err(_) => Err(WatchError::Timeout("OAuth2 token refresh")),
+        Ok(result) => result.map_err(|e| WatchError::Login(e.to_string())),
     }
 }
 

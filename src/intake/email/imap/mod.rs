@@ -2,6 +2,9 @@
 //! done or rejected folder only once the pipeline has answered.
 
 mod connect;
+mod oauth2;
+
+pub use oauth2::{AccessTokens, RefreshingTokens, TokenError};
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -45,9 +48,7 @@ pub struct ImapSettings {
     /// A private CA (PEM) to trust instead of the public roots.
     pub tls_ca_file: Option<std::path::PathBuf>,
     pub username: String,
-    /// The password, or an XOAUTH2 access token when `oauth2` is true.
-    pub password: Secret,
-    pub oauth2: bool,
+    pub credentials: ImapCredentials,
     /// The folder watched, usually `INBOX`.
     pub folder: String,
     /// Where a message goes once the pipeline accepted it (created if missing).
@@ -65,6 +66,15 @@ pub struct ImapSettings {
     pub command_timeout: Duration,
     /// Larger messages (by `RFC822.SIZE`) are moved to the rejected folder without being downloaded.
     pub max_message_size: u64,
+}
+
+/// How the listener logs in.
+#[derive(Debug, Clone)]
+pub enum ImapCredentials {
+    /// `LOGIN` with a password.
+    Password(Secret),
+    /// `AUTHENTICATE XOAUTH2` with an access token.
+    OAuth2(Arc<AccessTokens>),
 }
 
 /// Why a session ended; the text goes to the liveness report, so it never carries a secret.
