@@ -158,6 +158,7 @@ pub async fn build_services(mut settings: Settings, public_url: url::Url) -> any
     let emails = templates.emails();
     let mailer = Mailer::from_settings(&settings.mail)?;
     let callbacks = CallbackClient::from_settings(&settings.callbacks)?;
+    crate::notify::callbacks::apply_configured_endpoints(&store, &settings, &callbacks).await?;
     let providers = Providers::from_settings(&settings, &store, &public_url);
     let files = LetterFiles {
         attachments_dir: settings.storage.attachments_dir.clone(),

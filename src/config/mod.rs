@@ -10,7 +10,7 @@ mod senders;
 mod values;
 
 pub use audit::AuditSettings;
-pub use callbacks::{CallbackSettings, HostAddress};
+pub use callbacks::{CallbackSettings, HostAddress, SenderCallback, check_secret};
 pub use hooks::{
     AddressMap, HmacAlgorithm, HmacSettings, HookSettings, MapSettings, Preset, RecipientMap, SignatureEncoding,
 };
@@ -217,6 +217,14 @@ impl Settings {
                 let mut secret = Secret::default();
                 read_secret_file(&mut secret, &Some(path.clone()), &format!("hooks[{i}].secret_files[{j}]"))?;
                 hook.secrets.push(secret);
+            }
+        }
+        for (i, sender) in self.senders.iter_mut().enumerate() {
+            let key = format!("senders[{i}].callback_secret_file");
+            read_secret_file(&mut sender.callback_secret, &sender.callback_secret_file, &key)?;
+            for (j, callback) in sender.callbacks.iter_mut().enumerate() {
+                let key = format!("senders[{i}].callbacks[{j}].secret_file");
+                read_secret_file(&mut callback.secret, &callback.secret_file, &key)?;
             }
         }
         for (name, provider) in &mut self.providers {

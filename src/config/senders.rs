@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use super::callbacks::SenderCallback;
 use super::values::Secret;
 use crate::domain::address::RawAddress;
 use crate::domain::{EmailAddress, PostalAddress, SenderId};
@@ -144,6 +145,15 @@ pub struct SenderSettings {
     pub capital: String,
     #[serde(default)]
     pub rcs: String,
+    /// Signs the callbacks of this sender's letters that name a `callback_url` but no `callback_secret` of
+    /// their own: a `whsec_` secret (Standard Webhooks).
+    #[serde(default)]
+    pub callback_secret: Secret,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub callback_secret_file: Option<PathBuf>,
+    /// Endpoints that receive every letter's events, kept in step with this list at each start.
+    #[serde(default)]
+    pub callbacks: Vec<SenderCallback>,
     /// `logo_file`, read when the configuration is loaded.
     #[serde(skip)]
     pub logo: Option<DocumentImage>,
@@ -194,6 +204,13 @@ impl SenderSettings {
         if let Err(errors) = PostalAddress::parse(raw) {
             let first = &errors.0[0];
             return Err(super::invalid(key(&format!("address.{}", first.field)), first.message.clone()));
+        }
+        if !self.callback_secret.is_empty() {
+            super::callbacks::check_secret(self.callback_secret.expose())
+                .map_err(|message| super::invalid(key("callback_secret"), message))?;
+        }
+        for (j, callback) in self.callbacks.iter().enumerate() {
+            callback.validate(&key(&format!("callbacks[{j}]")))?;
         }
         Ok(())
     }

@@ -105,6 +105,10 @@ prefixed_id!(
     /// One delivery of an inbound webhook (`POST /v1/hooks/{source}`).
     HookDeliveryId, "hdl"
 );
+prefixed_id!(
+    /// One CSV import through the API (`POST /v1/imports`).
+    ImportId, "imp"
+);
 
 /// A sender account, named in the configuration (`[[senders]] id = "default"`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

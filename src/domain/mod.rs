@@ -11,8 +11,8 @@ mod validation;
 pub use address::PostalAddress;
 pub use email::EmailAddress;
 pub use ids::{
-    ApiKeyId, CallbackMessageId, ConsentId, EndpointId, HookDeliveryId, JobId, LetterId, NoticeId, PublicationId,
-    SenderId,
+    ApiKeyId, CallbackMessageId, ConsentId, EndpointId, HookDeliveryId, ImportId, JobId, LetterId, NoticeId,
+    PublicationId, SenderId,
 };
 pub use recipient::{Recipient, RecipientKind};
 pub use state::LetterState;

@@ -31,6 +31,10 @@ pub struct RawLetter {
     pub attachments: Vec<RawAttachment>,
     pub reference: Option<String>,
     pub notify_email: Option<String>,
+    /// Where this letter's events are delivered (Standard Webhooks), besides the sender's endpoints.
+    pub callback_url: Option<String>,
+    /// The `whsec_` secret signing them; the sender's `callback_secret` when absent.
+    pub callback_secret: Option<crate::config::Secret>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -131,6 +135,8 @@ async fn finish(
         recipient: raw.recipient,
         reference: raw.reference,
         notify_email: raw.notify_email,
+        callback_url: raw.callback_url,
+        callback_secret: raw.callback_secret,
     };
     match check_draft(services, sender, draft, staged, request_sha256) {
         Ok(request) => Ok(request),

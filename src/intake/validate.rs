@@ -1,10 +1,11 @@
 //! The checks every intake channel shares: a draft letter (template, variables, recipient, reference) becomes
 //! a validated `LetterRequest`, or every problem is reported at once, each under its field name.
 
+use crate::config::{Secret, check_secret};
 use crate::domain::recipient::RawRecipient;
 use crate::domain::{EmailAddress, FieldError, FieldErrors, Recipient, SenderId};
 use crate::letters::context::{ComposeError, LetterParts, compose_letter};
-use crate::letters::{LetterRequest, StagedAttachment};
+use crate::letters::{LetterCallback, LetterRequest, StagedAttachment};
 use crate::render::document::{DocumentError, address_lines};
 use crate::render::{self, RenderError};
 use crate::services::Services;
@@ -19,6 +20,8 @@ pub struct Draft {
     pub recipient: Option<RawRecipient>,
     pub reference: Option<String>,
     pub notify_email: Option<String>,
+    pub callback_url: Option<String>,
+    pub callback_secret: Option<Secret>,
 }
 
 /// Checks a draft from any channel with the same rules, reporting every problem at once; on success the
@@ -83,6 +86,10 @@ pub fn check_draft(
             }),
         None => Err(()),
     };
+    let callback = check_callback(services, &sender, raw.callback_url.as_deref(), raw.callback_secret)
+        .map_err(|e| errors.push(e))
+        .ok()
+        .flatten();
     let max = services.settings.storage.max_attachments;
     if attachments.len() > max {
         let message =
@@ -100,11 +107,53 @@ pub fn check_draft(
                 reference,
                 notify_email,
                 attachments,
+                callback,
                 request_sha256,
             })
         }
         _ => Err(IntakeError::Invalid(errors)),
     }
+}
+
+/// A letter's own callback endpoint: an URL the address guard accepts (https unless `callbacks.allow_http`,
+/// no private or loopback literal address), and the secret that signs its events — the request's
+/// `callback_secret`, else the sender's `callback_secret`; with neither, the URL is refused.
+fn check_callback(
+    services: &Services,
+    sender: &SenderId,
+    url: Option<&str>,
+    secret: Option<Secret>,
+) -> Result<Option<LetterCallback>, FieldError> {
+    let secret = secret.filter(|s| !s.is_empty());
+    let Some(text) = url.map(str::trim).filter(|u| !u.is_empty()) else {
+        return match secret {
+            Some(_) => Err(FieldError::new("callback_secret", "unused", "a callback_secret needs a callback_url")),
+            None => Ok(None),
+        };
+    };
+    let url = url::Url::parse(text)
+        .map_err(|e| FieldError::new("callback_url", "invalid_url", format!("`{text}` is not a URL: {e}")))?;
+    services
+        .callbacks
+        .check_url(&url, services.settings.callbacks.allow_http)
+        .map_err(|reason| FieldError::new("callback_url", "refused_url", reason))?;
+    let secret = match secret {
+        Some(own) => {
+            check_secret(own.expose()).map_err(|m| FieldError::new("callback_secret", "invalid_secret", m))?;
+            own
+        }
+        None => match services.settings.sender(sender).map(|s| &s.callback_secret).filter(|s| !s.is_empty()) {
+            Some(configured) => configured.clone(),
+            None => {
+                let message = format!(
+                    "sender `{sender}` has no callback secret to sign with: give callback_secret (whsec_…) or \
+                     configure senders.callback_secret"
+                );
+                return Err(FieldError::new("callback_url", "no_secret", message));
+            }
+        },
+    };
+    Ok(Some(LetterCallback { url, secret }))
 }
 
 /// Makes the letter once at intake so that a variable the template needs but the request lacks, or a letter

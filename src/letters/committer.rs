@@ -9,6 +9,7 @@ use super::jobs::PREPARE;
 use super::submit::{SubmitError, Submitted};
 use super::transitions::queue_notice;
 use crate::domain::{ApiKeyId, LetterId, LetterState};
+use crate::notify::callbacks::letter_endpoint;
 use crate::store::{self, AttachmentRecord, NewJob, NewLetter, Store, StoreError, Tx, now_ms};
 
 /// Most submissions committed in one transaction.
@@ -127,6 +128,10 @@ async fn insert_submission(conn: &mut sqlx::AnyConnection, submission: &Submissi
     store::letters::insert_letter(conn, &letter).await?;
     for attachment in attachments {
         store::letters::insert_attachment(conn, attachment).await?;
+    }
+    if let Some(callback) = &request.callback {
+        let endpoint = letter_endpoint(&request.sender, id, &callback.url, callback.secret.expose(), now);
+        store::callbacks::insert_endpoint(conn, &endpoint).await?;
     }
     let seq = store::events::append_event(conn, id, LetterState::Received, Some("request accepted"), now).await?;
     let notice =

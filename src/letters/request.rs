@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use crate::config::Secret;
 use crate::domain::{EmailAddress, Recipient, SenderId};
 use crate::render::LetterTemplate;
 
@@ -27,6 +28,16 @@ pub struct LetterRequest {
     pub reference: Option<String>,
     pub notify_email: Option<EmailAddress>,
     pub attachments: Vec<StagedAttachment>,
+    /// The letter's own callback endpoint, when the request named one.
+    pub callback: Option<LetterCallback>,
     /// SHA-256 of the request as received: the same idempotency key with another request is a conflict.
     pub request_sha256: String,
+}
+
+/// Where one letter's events go besides its sender's endpoints (the request's `callback_url`), and the
+/// `whsec_` secret that signs them: the request's own `callback_secret`, else the sender's.
+#[derive(Debug, Clone)]
+pub struct LetterCallback {
+    pub url: url::Url,
+    pub secret: Secret,
 }

@@ -21,6 +21,10 @@ pub struct EndpointRow {
     pub failing_since: Option<i64>,
     pub warned_at: Option<i64>,
     pub created_at: i64,
+    /// Where the endpoint comes from: `api`, `config` or `letter`.
+    pub origin: String,
+    /// The one letter a `letter` endpoint hears of.
+    pub letter_id: Option<String>,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -51,7 +55,7 @@ pub struct AttemptRow {
 }
 
 const ENDPOINT_COLUMNS: &str = "id, sender_id, url, secret, previous_secret, previous_until, events, description, \
-    state, disabled_reason, failing_since, warned_at, created_at";
+    state, disabled_reason, failing_since, warned_at, created_at, origin, letter_id";
 const DELIVERY_COLUMNS: &str =
     "id, endpoint_id, letter_id, seq, event, payload, state, attempts, created_at, delivered_at";
 
@@ -73,27 +77,71 @@ pub async fn insert_delivery(conn: &mut AnyConnection, d: &DeliveryRow) -> Store
     Ok(done.rows_affected() == 1)
 }
 
+/// Stores a new endpoint, enabled; one whose id exists already is left as it is.
+pub async fn insert_endpoint(conn: &mut AnyConnection, e: &EndpointRow) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO callback_endpoints (id, sender_id, url, secret, events, description, state, created_at, origin, \
+         letter_id) VALUES ($1, $2, $3, $4, $5, $6, 'enabled', $7, $8, $9) ON CONFLICT (id) DO NOTHING",
+    )
+    .bind(&e.id)
+    .bind(&e.sender_id)
+    .bind(&e.url)
+    .bind(&e.secret)
+    .bind(&e.events)
+    .bind(&e.description)
+    .bind(e.created_at)
+    .bind(&e.origin)
+    .bind(&e.letter_id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 impl Store {
     pub async fn insert_callback_endpoint(&self, e: &EndpointRow) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO callback_endpoints (id, sender_id, url, secret, events, description, state, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, 'enabled', $7)",
-        )
-        .bind(&e.id)
-        .bind(&e.sender_id)
-        .bind(&e.url)
-        .bind(&e.secret)
-        .bind(&e.events)
-        .bind(&e.description)
-        .bind(e.created_at)
-        .execute(&self.writer)
-        .await?;
-        Ok(())
+        let mut conn = self.writer.acquire().await?;
+        insert_endpoint(&mut conn, e).await
     }
 
+    /// The endpoints of a sender that hear of all its letters (created through the API or configured).
     pub async fn callback_endpoints(&self, sender: &str) -> StoreResult<Vec<EndpointRow>> {
-        let sql = format!("SELECT {ENDPOINT_COLUMNS} FROM callback_endpoints WHERE sender_id = $1 ORDER BY id");
+        let sql = format!(
+            "SELECT {ENDPOINT_COLUMNS} FROM callback_endpoints WHERE sender_id = $1 AND letter_id IS NULL ORDER BY id"
+        );
         Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(sender).fetch_all(&self.reader).await?)
+    }
+
+    /// The endpoints that hear of one letter: its sender's, and the letter's own.
+    pub async fn callback_endpoints_of_letter(&self, sender: &str, letter: &str) -> StoreResult<Vec<EndpointRow>> {
+        let sql = format!(
+            "SELECT {ENDPOINT_COLUMNS} FROM callback_endpoints WHERE sender_id = $1 \
+             AND (letter_id IS NULL OR letter_id = $2) ORDER BY id"
+        );
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(sender).bind(letter).fetch_all(&self.reader).await?)
+    }
+
+    /// The endpoint a letter's own `callback_url` became, if it named one.
+    pub async fn letter_callback_endpoint(&self, letter: &str) -> StoreResult<Option<EndpointRow>> {
+        let sql = format!("SELECT {ENDPOINT_COLUMNS} FROM callback_endpoints WHERE letter_id = $1");
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(letter).fetch_optional(&self.reader).await?)
+    }
+
+    /// The endpoints that came from the configuration, of every sender.
+    pub async fn configured_callback_endpoints(&self) -> StoreResult<Vec<EndpointRow>> {
+        let sql = format!("SELECT {ENDPOINT_COLUMNS} FROM callback_endpoints WHERE origin = 'config' ORDER BY id");
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql)).fetch_all(&self.writer).await?)
+    }
+
+    /// Brings a configured endpoint in step with its configuration (URL, events, description).
+    pub async fn update_configured_endpoint(&self, e: &EndpointRow) -> StoreResult<()> {
+        sqlx::query("UPDATE callback_endpoints SET url = $2, events = $3, description = $4 WHERE id = $1")
+            .bind(&e.id)
+            .bind(&e.url)
+            .bind(&e.events)
+            .bind(&e.description)
+            .execute(&self.writer)
+            .await?;
+        Ok(())
     }
 
     pub async fn callback_endpoint(&self, id: &str) -> StoreResult<Option<EndpointRow>> {

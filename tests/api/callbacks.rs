@@ -14,7 +14,7 @@ use crate::helpers::{Db, OUTCOME_TIMEOUT, TestApp, TestEnv, spawn_app, spawn_wit
 
 /// What the receiver answers next; the last one repeats.
 #[derive(Clone)]
-enum Answer {
+pub enum Answer {
     Status(u16),
     RetryAfter(u16, u64),
     Redirect,
@@ -27,13 +27,13 @@ struct Received {
 }
 
 /// A callback receiver on 127.0.0.1 answering by script.
-struct Receiver {
-    address: SocketAddr,
+pub struct Receiver {
+    pub address: SocketAddr,
     state: Arc<Mutex<Received>>,
 }
 
 impl Receiver {
-    async fn start(script: Vec<Answer>) -> Self {
+    pub async fn start(script: Vec<Answer>) -> Self {
         let state = Arc::new(Mutex::new(Received { deliveries: vec![], script }));
         let shared = state.clone();
         let app = axum::Router::new().route(
@@ -66,20 +66,20 @@ impl Receiver {
         Self { address, state }
     }
 
-    fn url(&self) -> String {
+    pub fn url(&self) -> String {
         format!("http://127.0.0.1:{}/hook", self.address.port())
     }
 
-    fn set(&self, script: Vec<Answer>) {
+    pub fn set(&self, script: Vec<Answer>) {
         self.state.lock().unwrap().script = script;
     }
 
-    fn deliveries(&self) -> Vec<(HeaderMap, Vec<u8>)> {
+    pub fn deliveries(&self) -> Vec<(HeaderMap, Vec<u8>)> {
         self.state.lock().unwrap().deliveries.clone()
     }
 
     /// The bodies of the deliveries, each verified with the official Standard Webhooks library.
-    fn verified(&self, secret: &str) -> Vec<Value> {
+    pub fn verified(&self, secret: &str) -> Vec<Value> {
         let webhook = standardwebhooks::Webhook::new(secret).unwrap();
         self.deliveries()
             .iter()
@@ -90,7 +90,7 @@ impl Receiver {
             .collect()
     }
 
-    async fn wait_for(&self, what: &str, done: impl Fn(&[(HeaderMap, Vec<u8>)]) -> bool) {
+    pub async fn wait_for(&self, what: &str, done: impl Fn(&[(HeaderMap, Vec<u8>)]) -> bool) {
         let deadline = tokio::time::Instant::now() + OUTCOME_TIMEOUT;
         while !done(&self.deliveries()) {
             assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
@@ -100,7 +100,7 @@ impl Receiver {
 }
 
 /// Callbacks over http to loopback (what the tests can reach), with a fast retry schedule.
-fn loopback_settings(env: &TestEnv) -> Settings {
+pub fn loopback_settings(env: &TestEnv) -> Settings {
     let mut s = env.settings();
     s.callbacks.allow_http = true;
     s.callbacks.allow_networks = vec!["127.0.0.0/8".into()];
@@ -117,7 +117,7 @@ async fn subscribe(app: &TestApp, url: &str) -> (String, String) {
     (body["id"].as_str().unwrap().to_owned(), body["secret"].as_str().unwrap().to_owned())
 }
 
-fn types(bodies: &[Value]) -> Vec<String> {
+pub fn types(bodies: &[Value]) -> Vec<String> {
     bodies.iter().map(|b| b["type"].as_str().unwrap().to_owned()).collect()
 }
 

@@ -20,6 +20,7 @@ mod idempotency;
 mod imap;
 mod imap_oauth2;
 mod import;
+mod letter_callbacks;
 mod lifecycle;
 mod notices;
 mod outage;

@@ -51,6 +51,7 @@ fn view(e: &EndpointRow) -> Value {
         "events": e.events.split(',').filter(|s| !s.is_empty()).collect::<Vec<_>>(),
         "state": e.state, "disabled_reason": e.disabled_reason,
         "failing_since": e.failing_since.map(rfc3339), "created_at": rfc3339(e.created_at),
+        "origin": e.origin, "letter": e.letter_id,
     })
 }
 
@@ -102,6 +103,8 @@ async fn create(
         failing_since: None,
         warned_at: None,
         created_at: now_ms(),
+        origin: "api".into(),
+        letter_id: None,
     };
     services.store.insert_callback_endpoint(&endpoint).await?;
     let mut body = view(&endpoint);
@@ -139,8 +142,19 @@ async fn remove(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let endpoint = owned(&services, &caller, &id).await?;
+    refuse_configured(&endpoint)?;
     services.store.delete_callback_endpoint(&endpoint.id, &endpoint.sender_id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// Configured endpoints follow `[[senders.callbacks]]`: a change through the API would be undone at the next
+/// start, so it is refused.
+fn refuse_configured(endpoint: &EndpointRow) -> Result<(), ApiError> {
+    if endpoint.origin == "config" {
+        let detail = "this endpoint comes from the configuration ([[senders.callbacks]]): change it there";
+        return Err(ApiError::new(StatusCode::CONFLICT, "configured_endpoint", "Configured endpoint", detail));
+    }
+    Ok(())
 }
 
 fn attempt_view(a: &AttemptRow) -> Value {
@@ -179,6 +193,11 @@ async fn rotate(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let endpoint = owned(&services, &caller, &id).await?;
+    refuse_configured(&endpoint)?;
+    if endpoint.origin == "letter" {
+        let detail = "this endpoint is a letter's callback_url: it signs with the secret its request named";
+        return Err(ApiError::new(StatusCode::CONFLICT, "not_rotatable", "Secret not rotatable", detail));
+    }
     let secret = new_secret();
     let until = now_ms() + ROTATION_OVERLAP_MS;
     services.store.rotate_callback_secret(&endpoint.id, &secret, until).await?;

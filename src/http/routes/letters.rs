@@ -74,6 +74,8 @@ async fn letter_view(services: &Services, letter: &LetterRecord, full: bool) -> 
             .iter()
             .map(|a| json!({ "filename": a.filename, "content_type": a.content_type, "size": a.size, "sha256": a.sha256 }))
             .collect();
+        let callback = services.store.letter_callback_endpoint(letter.id.as_str()).await?;
+        view["callback"] = json!(callback.map(|e| json!({ "id": e.id, "url": e.url, "state": e.state })));
         view["chain"] = json!(crate::audit::chain_status(&services.store, &letter.id, &events).await?);
         view["events"] = events
             .iter()

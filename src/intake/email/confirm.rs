@@ -166,6 +166,7 @@ pub async fn confirm(services: &Services, token: &str, by: Option<&SenderId>) ->
         reference: held.reference,
         notify_email: held.notify_email,
         attachments,
+        callback: None,
         request_sha256: held.request_sha256,
     };
     let kept = letter.clone();

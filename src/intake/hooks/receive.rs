@@ -187,6 +187,8 @@ fn letter_request(services: &Services, hook: &Hook, payload: &Value) -> Result<M
         recipient: raw.recipient,
         reference: raw.reference,
         notify_email: raw.notify_email,
+        callback_url: raw.callback_url,
+        callback_secret: raw.callback_secret,
     };
     match check_draft(services, hook.sender.clone(), draft, vec![], request_sha256) {
         Ok(request) => Ok(Made::Request(Box::new(request), mapped.idempotency_key)),

@@ -2,6 +2,7 @@
 //! endpoints its sender subscribed, signed with the endpoint's `whsec_` secret, durably (a delivery is a row,
 //! each attempt a job), on the retry schedule of `[callbacks]`, through the address guard of `guard`.
 
+mod configured;
 pub mod guard;
 mod links;
 
@@ -10,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+pub use configured::{apply_configured_endpoints, letter_endpoint};
 pub use links::{proof_link_signature, verify_proof_link};
 
 use crate::config::CallbackSettings;
@@ -98,7 +100,7 @@ pub async fn fan_out(
     at: i64,
 ) -> Result<(), JobError> {
     let Some(event) = event_type(state) else { return Ok(()) };
-    let endpoints = services.store.callback_endpoints(letter.sender_id.as_str()).await?;
+    let endpoints = services.store.callback_endpoints_of_letter(letter.sender_id.as_str(), letter.id.as_str()).await?;
     // A disabled endpoint gets its deliveries too, without a job: enabling it again replays them.
     let subscribed: Vec<&EndpointRow> = endpoints.iter().filter(|e| subscribes(e, &event)).collect();
     if subscribed.is_empty() {

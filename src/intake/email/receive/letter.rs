@@ -98,6 +98,8 @@ fn draft_of(request: &EmailRequest) -> Draft {
         }),
         reference: request.reference.clone(),
         notify_email: Some(answer::answer_address(request).to_owned()),
+        callback_url: None,
+        callback_secret: None,
     }
 }
 
