@@ -2,16 +2,18 @@
 //!
 //! The tour, in the order a letter travels:
 //!
-//! - [`intake`]: what arrives (HTTP JSON or multipart, an email, a billing tool's signed webhook) becomes a
-//!   validated [`letters::LetterRequest`]; email has its own parser, sender authentication and answers;
-//!   webhooks (`intake::hooks`) their verification presets, filters and mappings.
+//! - [`intake`]: what arrives (HTTP JSON or multipart, an email, a billing tool's signed webhook, a CSV export)
+//!   becomes a validated [`letters::LetterRequest`]; email has its own parser, sender authentication and
+//!   answers; webhooks (`intake::hooks`) their verification presets, filters and mappings; CSV files
+//!   (`intake::csv`, and `intake::imports` for `POST /v1/imports`) their column mapping and row keys.
 //! - [`letters`]: submission in one transaction, the explicit state transitions, the jobs that carry a
 //!   letter to its provider and back, proofs, consent and cancellation.
 //! - [`render`]: letter and email templates (handlebars, strict), their pinned versions, and the letter as a
 //!   document: a typst layout written as PDF/A-2b, or as text.
 //! - [`providers`]: the provider trait, and one folder per provider (`sandbox` is the embedded default,
 //!   `ar24` the first real one).
-//! - [`notify`]: notices to the requester by email, and webhook signatures.
+//! - [`notify`]: notices to the requester by email, and signed callbacks (`notify::callbacks`: the sender's
+//!   endpoints, configured or made through the API, and a letter's own `callback_url`).
 //! - [`worker`]: claims jobs with a lease, retries on one schedule, sweeps silent letters.
 //! - [`store`]: SQLite or PostgreSQL behind one `Store`; the job queue is a table there.
 //! - [`audit`]: `relais verify` (event chains, files against their SHA-256) and the anchors of the chains

@@ -9,7 +9,7 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use relais::config::Settings;
 use relais::domain::SenderId;
-use relais::intake::csv::{RowOutcome, check_rows, map_columns, read_table, submit_row};
+use relais::intake::csv::{RowOutcome, check_rows, key_column, map_columns, read_table, submit_row};
 use relais::startup::build_services;
 
 #[derive(Args)]
@@ -43,16 +43,7 @@ pub async fn run(settings: Settings, args: ImportArgs) -> anyhow::Result<()> {
         format!("no template `{}`; known: {}", args.template, services.templates.names().join(", "))
     })?;
     let mapping = map_columns(&table.headers, &template, &args.maps)?;
-    let key_column = match &args.key {
-        None => None,
-        Some(name) => Some(
-            table
-                .headers
-                .iter()
-                .position(|h| h.trim().eq_ignore_ascii_case(name.trim()))
-                .with_context(|| format!("--key: no column `{name}` in the file"))?,
-        ),
-    };
+    let key_column = args.key.as_deref().map(|name| key_column(&table.headers, name)).transpose()?;
     let ignored: Vec<&str> =
         (0..table.headers.len()).filter(|i| !mapping.contains_key(i)).map(|i| table.headers[i].as_str()).collect();
     if !ignored.is_empty() {
@@ -82,7 +73,7 @@ pub async fn run(settings: Settings, args: ImportArgs) -> anyhow::Result<()> {
     let (mut created, mut already) = (0, 0);
     for row in rows {
         let Ok(request) = row.result else { continue };
-        match submit_row(&services, request, &row.key).await.with_context(|| format!("line {}", row.line))? {
+        match submit_row(&services, request, None, &row.key).await.with_context(|| format!("line {}", row.line))? {
             RowOutcome::Created(id) => {
                 created += 1;
                 bar.println(format!("line {}: {id}", row.line));

@@ -1,17 +1,17 @@
 //! Field-level validation errors, collected so a request hears about every problem at once.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// One problem with one input field, named by its path in the request (`recipient.email`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FieldError {
     pub field: String,
     pub code: String,
     pub message: String,
     /// Where in a text input (a template) the problem is, counting from 1.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub line: Option<usize>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub column: Option<usize>,
 }
 

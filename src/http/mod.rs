@@ -46,6 +46,7 @@ pub fn router(services: Arc<Services>) -> Router {
         .merge(routes::senders::router())
         .merge(routes::api_keys::router())
         .merge(routes::callbacks::router())
+        .merge(routes::imports::router(&services))
         .merge(routes::templates::router())
         .merge(routes::inbound::router(&services))
         .merge(routes::webhooks::router())

@@ -9,7 +9,7 @@ use serde_json::{Map, Value, json};
 use super::IntakeError;
 use super::validate::{Draft, check_draft};
 use crate::domain::recipient::RawRecipient;
-use crate::domain::{FieldError, LetterId, SenderId};
+use crate::domain::{ApiKeyId, FieldError, LetterId, SenderId};
 use crate::intake::email::parse::fold;
 use crate::letters::files::sha256_hex;
 use crate::letters::{LetterRequest, SubmitError, Submitted, submit_letter};
@@ -32,6 +32,8 @@ pub enum CsvError {
     Empty,
     #[error("`--map {0}`: {1}")]
     BadMapping(String, String),
+    #[error("--key: no column `{0}` in the file")]
+    NoKeyColumn(String),
 }
 
 /// Reads a CSV: UTF-8 (with or without BOM), else Windows-1252; `;` when the header has more of them than
@@ -135,6 +137,14 @@ pub fn map_columns(headers: &[String], template: &LetterTemplate, overrides: &[S
         mapping.insert(index, field);
     }
     Ok(mapping)
+}
+
+/// The column that identifies a row, by its header (case does not matter).
+pub fn key_column(headers: &[String], name: &str) -> Result<usize, CsvError> {
+    headers
+        .iter()
+        .position(|h| h.trim().eq_ignore_ascii_case(name.trim()))
+        .ok_or_else(|| CsvError::NoKeyColumn(name.to_owned()))
 }
 
 fn field_of(header: &str, template: &LetterTemplate) -> Option<String> {
@@ -263,8 +273,13 @@ pub enum RowOutcome {
 }
 
 /// Submits one checked row under its key: a row imported before answers with its letter, sending nothing.
-pub async fn submit_row(services: &Services, request: LetterRequest, key: &str) -> Result<RowOutcome, SubmitError> {
-    Ok(match submit_letter(services, request, None, Some(key)).await? {
+pub async fn submit_row(
+    services: &Services,
+    request: LetterRequest,
+    api_key: Option<&ApiKeyId>,
+    key: &str,
+) -> Result<RowOutcome, SubmitError> {
+    Ok(match submit_letter(services, request, api_key, Some(key)).await? {
         Submitted::Created(id) => RowOutcome::Created(id),
         Submitted::Replayed(id) => RowOutcome::AlreadySent(id),
     })

@@ -6,6 +6,7 @@ pub mod csv;
 pub mod email;
 pub mod hooks;
 pub mod http;
+pub mod imports;
 mod memory;
 pub mod validate;
 

@@ -13,6 +13,7 @@ pub mod consents;
 mod drafts;
 pub mod events;
 mod hook_deliveries;
+pub mod imports;
 mod inbound;
 pub mod jobs;
 pub mod letters;

@@ -6,6 +6,7 @@ pub mod confirmations;
 pub mod consents;
 pub mod health;
 pub mod hooks;
+pub mod imports;
 pub mod inbound;
 pub mod letters;
 pub mod notices;
