@@ -19,13 +19,16 @@
 //! - [`audit`]: `relais verify` (event chains, files against their SHA-256) and the anchors of the chains
 //!   kept outside the database (an append-only file, the operator's mailbox, an RFC 3161 time-stamp).
 //! - [`http`]: the API routes, extractors (API key, JSON) and the one error mapping.
+//! - [`console`]: the web console for people at `/console/` (server-rendered pages, sessions, CSRF, roles),
+//!   calling the same services as the API.
 //! - [`domain`]: ids, states, recipients, addresses, emails: built only by parsing.
 //! - [`config`], [`telemetry`], [`startup`], [`services`], [`accounts`]: running it (API keys live in
-//!   `accounts`).
+//!   `accounts`, and so do the console's users with their argon2id passwords and sessions).
 
 pub mod accounts;
 pub mod audit;
 pub mod config;
+pub mod console;
 pub mod domain;
 pub mod http;
 pub mod intake;

@@ -1,5 +1,5 @@
 //! The `relais` command line: serve, migrate, check-config, api-key, sender, verify, anchor, template, letter
-//! retry, notice resend.
+//! retry, notice resend, user.
 
 use std::path::PathBuf;
 
@@ -73,6 +73,9 @@ enum Command {
     /// Act on the notice emails sent to requesters.
     #[command(subcommand)]
     Notice(NoticeCommand),
+    /// Manage the people who sign in to the web console.
+    #[command(subcommand)]
+    User(cli::user::UserCommand),
 }
 
 #[derive(Subcommand)]
@@ -151,6 +154,7 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::ApiKey(command) => api_key_command(settings, command).await,
         Command::Template(command) => cli::template::run(settings, command).await,
+        Command::User(command) => cli::user::run(settings, command).await,
         Command::Import(args) => cli::import::run(settings, args).await,
         Command::Letter(LetterCommand::Retry { id }) => {
             let id = id.parse().map_err(anyhow::Error::msg)?;
@@ -334,6 +338,9 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     );
     if let Some(key) = app.create_first_key().await? {
         println!("{}", accounts::first_key_message(&key, public_url.as_str()));
+    }
+    if let Some(message) = app.create_first_admin().await? {
+        println!("{message}");
     }
     app.run_until_stopped().await
 }

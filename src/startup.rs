@@ -66,6 +66,26 @@ impl Application {
         Ok(accounts::create_first_api_key(&self.services.store, sender).await?)
     }
 
+    /// The very first start (no console user yet) creates an `admin` user, `console.first_admin_email`, with
+    /// a generated password. Returns what to print once: where to sign in, the email and the password.
+    pub async fn create_first_admin(&self) -> anyhow::Result<Option<String>> {
+        let console = &self.services.settings.console;
+        if !console.enabled {
+            return Ok(None);
+        }
+        let Some((user, password)) =
+            crate::accounts::users::create_first_admin(&self.services.store, &console.first_admin_email).await?
+        else {
+            return Ok(None);
+        };
+        let base = self.services.public_url.as_str().trim_end_matches('/');
+        Ok(Some(format!(
+            "First start: the web console has an admin, shown only this once:\n\n    {base}/console/\n    email:    \
+             {}\n    password: {password}\n\nMore users: relais user create --email … --role admin|member|viewer\n",
+            user.email
+        )))
+    }
+
     /// Serves HTTP, runs the workers and the providers' background tasks, until SIGTERM, Ctrl-C or the
     /// shutdown token. Intake stops first; jobs in hand get `server.shutdown_grace` to finish.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {

@@ -1,7 +1,8 @@
-//! Sender accounts' API keys: 256-bit random secrets shown once, stored as SHA-256, looked up by hash; their
+//! Who may act: console users (`users`), and sender accounts' API keys: 256-bit random secrets shown once, stored as SHA-256, looked up by hash; their
 //! scopes, last use and revocation.
 
 mod scope;
+pub mod users;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;

@@ -2,3 +2,4 @@
 
 pub mod import;
 pub mod template;
+pub mod user;

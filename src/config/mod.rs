@@ -3,6 +3,7 @@
 
 mod audit;
 mod callbacks;
+mod console;
 mod hooks;
 mod intake;
 mod print;
@@ -11,6 +12,7 @@ mod values;
 
 pub use audit::AuditSettings;
 pub use callbacks::{CallbackSettings, HostAddress, SenderCallback, check_secret};
+pub use console::ConsoleSettings;
 pub use hooks::{
     AddressMap, HmacAlgorithm, HmacSettings, HookSettings, MapSettings, Preset, RecipientMap, SignatureEncoding,
 };
@@ -62,6 +64,7 @@ pub struct Settings {
     #[serde(default)]
     pub hooks: Vec<HookSettings>,
     pub render: RenderSettings,
+    pub console: ConsoleSettings,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

@@ -102,6 +102,10 @@ prefixed_id!(
     NoticeId, "ntc"
 );
 prefixed_id!(
+    /// A person who signs in to the web console.
+    UserId, "usr"
+);
+prefixed_id!(
     /// One delivery of an inbound webhook (`POST /v1/hooks/{source}`).
     HookDeliveryId, "hdl"
 );

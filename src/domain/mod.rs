@@ -12,7 +12,7 @@ pub use address::PostalAddress;
 pub use email::EmailAddress;
 pub use ids::{
     ApiKeyId, CallbackMessageId, ConsentId, EndpointId, HookDeliveryId, ImportId, JobId, LetterId, NoticeId,
-    PublicationId, SenderId,
+    PublicationId, SenderId, UserId,
 };
 pub use recipient::{Recipient, RecipientKind};
 pub use state::LetterState;

@@ -51,6 +51,7 @@ pub fn router(services: Arc<Services>) -> Router {
         .merge(routes::inbound::router(&services))
         .merge(routes::webhooks::router())
         .merge(routes::hooks::router())
+        .merge(if services.settings.console.enabled { crate::console::router(&services) } else { Router::new() })
         .fallback(|| async { ApiError::not_found("no such route; see the README for the API") })
         .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, timeout))
         .layer(axum::middleware::from_fn(problems::problems_only))

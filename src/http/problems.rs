@@ -16,11 +16,13 @@ const MAX_DETAIL_BYTES: usize = 2048;
 pub async fn problems_only(request: Request, next: Next) -> Response {
     let response = next.run(request).await;
     let status = response.status();
-    // A JSON answer was meant as it is (a problem, or `/readyz` saying what is down).
-    let is_json = response.headers().get(header::CONTENT_TYPE).is_some_and(|v| {
-        v.as_bytes().starts_with(b"application/problem+json") || v.as_bytes().starts_with(b"application/json")
+    // A JSON answer was meant as it is (a problem, or `/readyz` saying what is down), and so was an HTML page
+    // of the console (its own error pages, for people).
+    let meant = response.headers().get(header::CONTENT_TYPE).is_some_and(|v| {
+        let v = v.as_bytes();
+        v.starts_with(b"application/problem+json") || v.starts_with(b"application/json") || v.starts_with(b"text/html")
     });
-    if !(status.is_client_error() || status.is_server_error()) || is_json {
+    if !(status.is_client_error() || status.is_server_error()) || meant {
         return response;
     }
     let (parts, body) = response.into_parts();

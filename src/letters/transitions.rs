@@ -114,7 +114,12 @@ impl From<StoreError> for CancelError {
 }
 
 /// Cancels a letter of `sender` that has not been handed to its provider.
-pub async fn cancel_letter(services: &Services, sender: &SenderId, id: &LetterId) -> Result<LetterRecord, CancelError> {
+pub async fn cancel_letter(
+    services: &Services,
+    sender: &SenderId,
+    id: &LetterId,
+    by: &str,
+) -> Result<LetterRecord, CancelError> {
     let mut tx = services.store.begin().await?;
     let letter = store::letters::letter_in(&mut tx, id)
         .await?
@@ -123,7 +128,8 @@ pub async fn cancel_letter(services: &Services, sender: &SenderId, id: &LetterId
     if !letter.state.is_cancellable() {
         return Err(CancelError::TooLate(letter.state));
     }
-    if !transition(&mut tx, id, letter.state, LetterState::Cancelled, Some("cancelled by the requester"), None).await? {
+    let detail = format!("cancelled by {by}");
+    if !transition(&mut tx, id, letter.state, LetterState::Cancelled, Some(&detail), None).await? {
         return Err(CancelError::TooLate(letter.state));
     }
     tx.commit().await.map_err(StoreError::from)?;

@@ -10,6 +10,9 @@ fn translate(detail: &str) -> Option<String> {
     if detail == "cancelled by the requester" {
         return Some("annulée à la demande du demandeur".into());
     }
+    if let Some(who) = detail.strip_prefix("cancelled by ") {
+        return Some(format!("annulée par {who}"));
+    }
     if let Some(rest) = detail.strip_prefix("the recipient is an individual: ") {
         let email = rest.split_whitespace().next()?;
         return Some(format!(

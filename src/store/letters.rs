@@ -81,7 +81,7 @@ pub struct LetterFilter {
     pub limit: i64,
 }
 
-const LETTER_COLUMNS: &str = "id, sender_id, api_key_id, state, state_detail, template, template_hash, variables, \
+pub(super) const LETTER_COLUMNS: &str = "id, sender_id, api_key_id, state, state_detail, template, template_hash, variables, \
      recipient, reference, notify_email, provider, provider_ref, provider_status, content_sha256, cost_cents, \
      request_sha256, send_attempts, created_at, updated_at, deposited_at, synced_at, send_started_at, send_closed_at";
 
@@ -89,7 +89,7 @@ fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(format!("{what}: {e}"))
 }
 
-fn letter_from_row(row: &AnyRow) -> StoreResult<LetterRecord> {
+pub(super) fn letter_from_row(row: &AnyRow) -> StoreResult<LetterRecord> {
     let text = |c: &str| row.try_get::<String, _>(c);
     let opt = |c: &str| row.try_get::<Option<String>, _>(c);
     let int_opt = |c: &str| row.try_get::<Option<i64>, _>(c);

@@ -18,12 +18,14 @@ mod inbound;
 pub mod jobs;
 pub mod letters;
 pub mod notices;
+mod overview;
 mod postgres;
 pub mod proofs;
 pub mod repairs;
 mod sandbox;
 mod sqlite;
 mod templates;
+mod users;
 
 use std::sync::Arc;
 
@@ -42,9 +44,11 @@ pub use inbound::InboundRecord;
 pub use jobs::{ClaimedJob, NewJob};
 pub use letters::{AttachmentRecord, IdempotencyRecord, LetterFilter, LetterRecord, NewLetter};
 pub use notices::{NoticeRecord, NoticeState};
+pub use overview::LetterSearch;
 pub use proofs::ProofRecord;
 pub use sandbox::SandboxLetter;
 pub use templates::{NewPublication, PublicationRow, TemplateRow};
+pub use users::{SessionRecord, UserRecord};
 
 /// A database transaction: every state change and the job it implies commit together (outbox).
 pub type Tx = Transaction<'static, Any>;

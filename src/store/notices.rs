@@ -187,6 +187,13 @@ impl Store {
         rows.iter().map(notice_from_row).collect()
     }
 
+    /// The notices of one letter, oldest first.
+    pub async fn notices_of_letter(&self, letter: &LetterId) -> StoreResult<Vec<NoticeRecord>> {
+        let sql = format!("SELECT {COLUMNS} FROM notices n WHERE n.letter_id = $1 ORDER BY n.created_at, n.id");
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(letter.as_str()).fetch_all(&self.reader).await?;
+        rows.iter().map(notice_from_row).collect()
+    }
+
     /// Counts the notices that gave up and were not sent again.
     pub async fn failed_notices(&self) -> StoreResult<i64> {
         let row =

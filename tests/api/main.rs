@@ -10,6 +10,7 @@ mod audit;
 mod bad_input;
 mod callbacks;
 mod consent;
+mod console;
 mod document;
 mod email;
 mod email_readme;

@@ -223,7 +223,7 @@ async fn cancel(
 ) -> Result<Response, ApiError> {
     caller.require(Scope::Letters)?;
     let id = parse_id(&id)?;
-    let letter = cancel_letter(&services, &caller.sender, &id).await?;
+    let letter = cancel_letter(&services, &caller.sender, &id, "the requester").await?;
     Ok(axum::Json(letter_view(&services, &letter, true).await?).into_response())
 }
 

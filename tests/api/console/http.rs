@@ -1,0 +1,150 @@
+//! The console over plain HTTP: signing in (and being refused), sessions that end, CSRF, roles, throttling,
+//! and values shown as text.
+
+use std::time::Duration;
+
+use relais::accounts::users::Role;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use super::people::{PASSWORD, make_user, sign_in, try_sign_in};
+use crate::helpers::{Db, OUTCOME_TIMEOUT, TestEnv, letter_body, spawn_app, spawn_with};
+
+/// A letter to an individual without consent: it waits (cancellable) in `awaiting_consent`.
+pub fn waiting_letter(email: &str, last_name: &str) -> Value {
+    let mut body = letter_body(email);
+    body["recipient"]["kind"] = json!("individual");
+    body["recipient"]["last_name"] = json!(last_name);
+    body["recipient"].as_object_mut().unwrap().remove("company");
+    body
+}
+
+async fn the_root_leads_to_the_console_and_pages_need_a_session(db: Db) {
+    let (app, _env) = spawn_app(db).await;
+    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let root = client.get(app.url("/")).send().await.unwrap();
+    assert_eq!(root.status(), StatusCode::SEE_OTHER);
+    assert_eq!(root.headers()["location"], "/console/");
+    let page = client.get(app.url("/console/letters?state=failed")).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::SEE_OTHER);
+    assert_eq!(page.headers()["location"], "/console/login?next=%2Fconsole%2Fletters%3Fstate%3Dfailed");
+    let csp = page.headers()["content-security-policy"].to_str().unwrap();
+    assert!(csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"), "{csp}");
+    let post = client.post(app.url("/console/letters/ltr_x/cancel")).send().await.unwrap();
+    assert_eq!(post.status(), StatusCode::UNAUTHORIZED);
+    app.stop().await;
+}
+
+async fn a_person_signs_in_with_the_right_password_only(db: Db) {
+    let (app, _env) = spawn_app(db).await;
+    make_user(&app, "claire@cabinet.fr", Role::Member).await;
+    let (wrong, person) = try_sign_in(&app, "claire@cabinet.fr", "not the password").await;
+    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+    assert!(person.is_none());
+    let page = wrong.text().await.unwrap();
+    assert!(page.contains("Adresse e-mail ou mot de passe incorrect."), "{page}");
+    assert!(page.contains("value=\"claire@cabinet.fr\""), "what was typed is kept");
+
+    let (right, person) = try_sign_in(&app, "Claire@Cabinet.fr", PASSWORD).await;
+    assert_eq!(right.status(), StatusCode::SEE_OTHER);
+    let cookie = right.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"), "{cookie}");
+    assert!(!cookie.contains("Secure"), "http public_url: no Secure flag");
+    let dashboard = person.unwrap().page("/console/").await;
+    assert!(dashboard.contains("claire@cabinet.fr"), "{dashboard}");
+    app.stop().await;
+}
+
+async fn sign_in_is_refused_after_repeated_failures_even_with_the_right_password(db: Db) {
+    let (app, _env) = spawn_app(db).await;
+    make_user(&app, "claire@cabinet.fr", Role::Member).await;
+    for _ in 0..relais::accounts::users::MAX_FAILURES_PER_ACCOUNT {
+        let (wrong, _) = try_sign_in(&app, "claire@cabinet.fr", "guess guess guess").await;
+        assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+    }
+    let (throttled, person) = try_sign_in(&app, "claire@cabinet.fr", PASSWORD).await;
+    assert_eq!(throttled.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(person.is_none());
+    assert!(throttled.text().await.unwrap().contains("essais infructueux"));
+    app.stop().await;
+}
+
+async fn sessions_expire_and_signing_out_ends_them(db: Db) {
+    let env = TestEnv::new(db).await;
+    let mut settings = env.settings();
+    settings.console.session_lifetime = Duration::from_secs(2);
+    let app = spawn_with(&env, settings).await;
+    make_user(&app, "claire@cabinet.fr", Role::Viewer).await;
+    let person = sign_in(&app, "claire@cabinet.fr").await;
+    assert_eq!(person.get("/console/").await.status(), StatusCode::OK);
+    tokio::time::sleep(Duration::from_millis(2200)).await;
+    let expired = person.get("/console/").await;
+    assert_eq!(expired.status(), StatusCode::SEE_OTHER, "an expired session leads back to sign-in");
+
+    let person = sign_in(&app, "claire@cabinet.fr").await;
+    let csrf = person.csrf().await;
+    let out = person.post("/console/logout", &[("csrf", &csrf)]).await;
+    assert_eq!(out.status(), StatusCode::SEE_OTHER);
+    assert_eq!(person.get("/console/").await.status(), StatusCode::SEE_OTHER, "the old cookie opens nothing");
+    app.stop().await;
+}
+
+async fn a_cancel_without_the_csrf_token_is_refused_and_changes_nothing(db: Db) {
+    let (app, _env) = spawn_app(db).await;
+    make_user(&app, "claire@cabinet.fr", Role::Member).await;
+    let id = app.submit_letter_value(&waiting_letter("attente@example.fr", "Martin")).await;
+    app.wait_for_state(&id, "awaiting_consent", OUTCOME_TIMEOUT).await;
+    let person = sign_in(&app, "claire@cabinet.fr").await;
+    let path = format!("/console/letters/{id}/cancel");
+    assert_eq!(person.post(&path, &[]).await.status(), StatusCode::FORBIDDEN);
+    assert_eq!(person.post(&path, &[("csrf", "forged")]).await.status(), StatusCode::FORBIDDEN);
+    assert_eq!(app.get_letter(&id).await["state"], "awaiting_consent");
+
+    let csrf = person.csrf().await;
+    let done = person.post(&path, &[("csrf", &csrf)]).await;
+    assert_eq!(done.status(), StatusCode::SEE_OTHER);
+    assert_eq!(app.get_letter(&id).await["state"], "cancelled");
+    let page = person.page(&format!("/console/letters/{id}")).await;
+    assert!(page.contains("cancelled by claire@cabinet.fr"), "the timeline says who");
+    app.stop().await;
+}
+
+async fn a_viewer_who_forges_a_post_gets_403_and_nothing_changes(db: Db) {
+    let (app, _env) = spawn_app(db).await;
+    make_user(&app, "lecture@cabinet.fr", Role::Viewer).await;
+    let id = app.submit_letter_value(&waiting_letter("attente@example.fr", "Martin")).await;
+    app.wait_for_state(&id, "awaiting_consent", OUTCOME_TIMEOUT).await;
+    let viewer = sign_in(&app, "lecture@cabinet.fr").await;
+    let page = viewer.page(&format!("/console/letters/{id}")).await;
+    assert!(!page.contains("cancel-letter"), "a viewer is not offered the button");
+    let csrf = viewer.csrf().await;
+    let forged = viewer.post(&format!("/console/letters/{id}/cancel"), &[("csrf", &csrf)]).await;
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    assert_eq!(app.get_letter(&id).await["state"], "awaiting_consent");
+    app.stop().await;
+}
+
+async fn a_recipient_named_like_a_script_is_shown_as_text(db: Db) {
+    let (app, _env) = spawn_app(db).await;
+    make_user(&app, "claire@cabinet.fr", Role::Admin).await;
+    let id = app.submit_letter_value(&waiting_letter("xss@example.fr", "<script>alert(1)</script>")).await;
+    let person = sign_in(&app, "claire@cabinet.fr").await;
+    for path in
+        [format!("/console/letters/{id}"), "/console/letters".to_owned(), "/console/letters?q=script".to_owned()]
+    {
+        let page = person.page(&path).await;
+        assert!(page.contains("&#60;script&#62;alert(1)&#60;/script&#62;"), "{path}: {page}");
+        assert!(!page.contains("<script>alert(1)"), "{path}");
+    }
+    app.stop().await;
+}
+
+crate::on_both_databases!(
+    the_root_leads_to_the_console_and_pages_need_a_session,
+    a_person_signs_in_with_the_right_password_only,
+    sign_in_is_refused_after_repeated_failures_even_with_the_right_password,
+    sessions_expire_and_signing_out_ends_them,
+    a_cancel_without_the_csrf_token_is_refused_and_changes_nothing,
+    a_viewer_who_forges_a_post_gets_403_and_nothing_changes,
+    a_recipient_named_like_a_script_is_shown_as_text,
+);

@@ -1,0 +1,5 @@
+//! The web console: HTTP-level checks (sign-in, sessions, CSRF, roles, escaping) and browser tests in a
+//! real headless Chromium driven over WebDriver.
+
+mod http;
+mod people;
