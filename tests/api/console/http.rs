@@ -72,12 +72,12 @@ async fn sign_in_is_refused_after_repeated_failures_even_with_the_right_password
 async fn sessions_expire_and_signing_out_ends_them(db: Db) {
     let env = TestEnv::new(db).await;
     let mut settings = env.settings();
-    settings.console.session_lifetime = Duration::from_secs(2);
+    settings.console.session_lifetime = Duration::from_secs(4);
     let app = spawn_with(&env, settings).await;
     make_user(&app, "claire@cabinet.fr", Role::Viewer).await;
     let person = sign_in(&app, "claire@cabinet.fr").await;
     assert_eq!(person.get("/console/").await.status(), StatusCode::OK);
-    tokio::time::sleep(Duration::from_millis(2200)).await;
+    tokio::time::sleep(Duration::from_millis(4200)).await;
     let expired = person.get("/console/").await;
     assert_eq!(expired.status(), StatusCode::SEE_OTHER, "an expired session leads back to sign-in");
 
