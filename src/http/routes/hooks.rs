@@ -12,15 +12,15 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use chrono::Utc;
 use serde::Deserialize;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::accounts::Scope;
-use crate::domain::HookDeliveryId;
 use crate::domain::time::rfc3339;
+use crate::domain::{FieldErrors, HookDeliveryId};
 use crate::http::error::ApiError;
 use crate::http::extract::Caller;
 use crate::intake::hooks::Hook;
-use crate::intake::hooks::receive::{HookError, Outcome, receive, replay};
+use crate::intake::hooks::receive::{BatchItem, HookError, Outcome, receive, replay};
 use crate::intake::hooks::verify::Arrival;
 use crate::services::Services;
 use crate::store::HookDelivery;
@@ -44,11 +44,52 @@ async fn deliver(
 ) -> Result<Response, ApiError> {
     let arrival = Arrival { headers: &headers, body: &body, peer: Some(peer.ip()), now_secs: Utc::now().timestamp() };
     let outcome = receive(&services, &source, &arrival).await.map_err(problem)?;
-    Ok(answer(outcome))
+    match outcome {
+        Outcome::Batch(items) => answer_batch(items),
+        outcome => Ok(answer(outcome)),
+    }
+}
+
+/// A batch: `202` when an event made a letter, else `200`, with each event's decision; a `422` naming the
+/// fields of every event its mapping could not read (`events[1].recipient.email`), the others being decided
+/// and recorded all the same (a redelivery of the batch finds them done).
+fn answer_batch(items: Vec<BatchItem>) -> Result<Response, ApiError> {
+    let mut unmapped = FieldErrors::default();
+    for (i, item) in items.iter().enumerate() {
+        if let Err((_, errors)) = &item.result {
+            unmapped.extend_under(&format!("events[{i}]"), errors.clone());
+        }
+    }
+    if !unmapped.is_empty() {
+        let mut e = ApiError::invalid(unmapped);
+        e.code = "unmapped";
+        e.title = "The payload does not make a valid letter request";
+        e.detail = format!("{} (fix the mapping, then replay the deliveries listed)", e.detail);
+        return Err(e);
+    }
+    let accepted = items.iter().any(|i| matches!(i.result, Ok(Outcome::Accepted { .. })));
+    let events: Vec<Value> = items
+        .into_iter()
+        .filter_map(|item| {
+            let mut body = describe_outcome(item.result.ok()?)?.1;
+            body["event_id"] = json!(item.event_id);
+            Some(body)
+        })
+        .collect();
+    let status = if accepted { StatusCode::ACCEPTED } else { StatusCode::OK };
+    Ok((status, axum::Json(json!({ "outcome": "batch", "events": events }))).into_response())
 }
 
 fn answer(outcome: Outcome) -> Response {
-    let (status, body) = match outcome {
+    match describe_outcome(outcome) {
+        Some((status, body)) => (status, axum::Json(body)).into_response(),
+        // Xero's intent-to-receive check wants a 200 with no body at all.
+        None => StatusCode::OK.into_response(),
+    }
+}
+
+fn describe_outcome(outcome: Outcome) -> Option<(StatusCode, Value)> {
+    Some(match outcome {
         Outcome::Accepted { delivery, letter } => (
             StatusCode::ACCEPTED,
             json!({ "outcome": "accepted", "delivery": delivery.as_str(), "letter": letter.as_str() }),
@@ -60,10 +101,8 @@ fn answer(outcome: Outcome) -> Response {
         Outcome::Ignored { delivery, reason } => {
             (StatusCode::OK, json!({ "outcome": "ignored", "delivery": delivery.as_str(), "reason": reason }))
         }
-        // Xero's intent-to-receive check wants a 200 with no body at all.
-        Outcome::Handshake => return StatusCode::OK.into_response(),
-    };
-    (status, axum::Json(body)).into_response()
+        Outcome::Handshake | Outcome::Batch(_) => return None,
+    })
 }
 
 fn problem(e: HookError) -> ApiError {

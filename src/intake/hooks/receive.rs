@@ -26,6 +26,16 @@ pub enum Outcome {
     Ignored { delivery: HookDeliveryId, reason: String },
     /// A correctly signed check of the endpoint (Xero's intent to receive): nothing to record.
     Handshake,
+    /// A delivery carrying several events (GoCardless: `{"events": [...]}`): each decided on its own, in order.
+    Batch(Vec<BatchItem>),
+}
+
+/// The decision on one event of a batch: an outcome, or the fields its mapping could not find (its delivery
+/// is recorded and can be replayed alone).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BatchItem {
+    pub event_id: String,
+    pub result: Result<Outcome, (HookDeliveryId, FieldErrors)>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -58,18 +68,60 @@ pub async fn receive(services: &Services, name: &str, arrival: &Arrival<'_>) -> 
     if hook.verifier.preset() == Preset::Xero && payload["events"].as_array().is_some_and(Vec::is_empty) {
         return Ok(Outcome::Handshake);
     }
+    if hook.verifier.preset() == Preset::Gocardless
+        && let Some(events) = payload["events"].as_array()
+    {
+        return receive_batch(services, hook, events).await;
+    }
     let event_id = verified
         .event_id
         .or_else(|| hook.mapping.lookup("event_id", &payload))
         .unwrap_or_else(|| format!("sha256:{}", hex::encode(Sha256::digest(arrival.body))));
-    if let Some(seen) = services.store.hook_delivery_by_event(&hook.name, &event_id).await?
-        && seen.verdict != HookVerdict::Unmapped
-    {
-        services.store.count_hook_redelivery(&seen.id, now_ms()).await?;
-        return Ok(already(seen));
+    if let Some(seen) = seen_before(services, hook, &event_id).await? {
+        return Ok(seen);
     }
     let body = String::from_utf8_lossy(arrival.body).into_owned();
     process(services, hook, HookDeliveryId::generate(), event_id, &payload, body).await
+}
+
+/// The outcome of an event handled before (a redelivery), counted; `None` for a new event or one whose
+/// mapping failed (it runs again).
+async fn seen_before(services: &Services, hook: &Hook, event_id: &str) -> Result<Option<Outcome>, HookError> {
+    match services.store.hook_delivery_by_event(&hook.name, event_id).await? {
+        Some(seen) if seen.verdict != HookVerdict::Unmapped => {
+            services.store.count_hook_redelivery(&seen.id, now_ms()).await?;
+            Ok(Some(already(seen)))
+        }
+        _ => Ok(None),
+    }
+}
+
+/// Each event of a batch is a delivery of its own (its id, its filter, its mapping, its record, replayable
+/// alone), so one unpaid invoice in a batch makes its letter whatever the other events are. The mapping
+/// reads one event (`{{resource_type}}`, `{{links.payment}}`…), not the batch.
+async fn receive_batch(services: &Services, hook: &Hook, events: &[Value]) -> Result<Outcome, HookError> {
+    let mut items = Vec::with_capacity(events.len());
+    for event in events {
+        let event_id = event["id"]
+            .as_str()
+            .map(str::to_owned)
+            .or_else(|| hook.mapping.lookup("event_id", event))
+            .unwrap_or_else(|| format!("sha256:{}", hex::encode(Sha256::digest(event.to_string().as_bytes()))));
+        let result = match seen_before(services, hook, &event_id).await? {
+            Some(seen) => Ok(seen),
+            None => {
+                match process(services, hook, HookDeliveryId::generate(), event_id.clone(), event, event.to_string())
+                    .await
+                {
+                    Ok(outcome) => Ok(outcome),
+                    Err(HookError::Unmapped { delivery, errors }) => Err((delivery, errors)),
+                    Err(other) => return Err(other),
+                }
+            }
+        };
+        items.push(BatchItem { event_id, result });
+    }
+    Ok(Outcome::Batch(items))
 }
 
 /// Runs a recorded delivery again with the mapping as configured now. A delivery that made its letter

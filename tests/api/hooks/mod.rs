@@ -168,6 +168,50 @@ async fn a_payload_missing_a_field_is_a_422_naming_it_and_a_replay_after_the_fix
     assert_eq!((listed.len(), listed[0]["verdict"].as_str()), (1, Some("accepted")));
 }
 
+/// GoCardless batches its events (`{"events": [...]}`, one signature over the batch): each event is decided
+/// on its own — here one overdue invoice, one event the filter leaves out, one missing a field.
+async fn a_gocardless_batch_is_decided_event_by_event_and_a_redelivery_makes_nothing_more(db: Db) {
+    let gocardless = hook("gocardless", Preset::Gocardless, &["gc-secret"], Some("generic-json"));
+    let (app, _env, _) = spawn_with_hooks(db, vec![gocardless]).await;
+    let overdue = fixture("generic-json");
+    let mut paid = fixture("generic-json");
+    (paid["id"], paid["type"]) = (json!("EV_paid"), json!("invoice.paid"));
+    let mut incomplete = fixture("generic-json");
+    incomplete["id"] = json!("EV_incomplete");
+    incomplete["customer"].as_object_mut().unwrap().remove("email");
+    let body = serde_json::to_vec(&json!({ "events": [overdue, paid, incomplete] })).unwrap();
+    let headers = sign::body_hex("webhook-signature", "gc-secret", &body);
+
+    let response = post_hook(&app, "gocardless", &headers, &body).await;
+    assert_eq!(response.status(), 422);
+    let problem: Value = response.json().await.unwrap();
+    assert_eq!(problem["errors"][0]["field"], "events[2].recipient.email", "{problem}");
+    assert_eq!(letter_count(&app).await, 1, "the overdue invoice of the batch made its letter");
+    let listed = deliveries(&app, "gocardless").await;
+    let mut verdicts: Vec<(&str, &str)> =
+        listed.iter().map(|d| (d["event_id"].as_str().unwrap(), d["verdict"].as_str().unwrap())).collect();
+    verdicts.sort();
+    assert_eq!(verdicts, [("EV_incomplete", "unmapped"), ("EV_paid", "ignored"), ("evt_8f3c2a", "accepted")]);
+
+    // GoCardless retries the batch: nothing new for the events decided, the incomplete one fails alone again.
+    let retried = post_hook(&app, "gocardless", &headers, &body).await;
+    assert_eq!(retried.status(), 422);
+    assert_eq!(letter_count(&app).await, 1);
+    let tampered = post_hook(&app, "gocardless", &headers, &[&body[..], b" "].concat()).await;
+    assert_eq!(tampered.status(), 401);
+
+    let decided = serde_json::to_vec(&json!({ "events": [fixture("generic-json")] })).unwrap();
+    let headers = sign::body_hex("webhook-signature", "gc-secret", &decided);
+    let again = post_hook(&app, "gocardless", &headers, &decided).await;
+    assert_eq!(again.status(), 200);
+    let answer: Value = again.json().await.unwrap();
+    assert_eq!(
+        (answer["events"][0]["outcome"].as_str(), answer["events"][0]["event_id"].as_str()),
+        (Some("duplicate"), Some("evt_8f3c2a"))
+    );
+    app.stop().await;
+}
+
 async fn deliveries_are_shown_only_with_an_api_key_of_the_hooks_sender(db: Db) {
     let stripe = hook("stripe", Preset::Stripe, &[STRIPE_SECRET], Some("stripe-invoice"));
     let (app, _env, _) = spawn_with_hooks(db, vec![stripe]).await;
@@ -183,6 +227,7 @@ on_both_databases!(
     an_event_the_filter_leaves_out_is_answered_200_with_the_reason_and_makes_nothing,
     a_payload_missing_a_field_is_a_422_naming_it_and_a_replay_after_the_fix_makes_one_letter,
     deliveries_are_shown_only_with_an_api_key_of_the_hooks_sender,
+    a_gocardless_batch_is_decided_event_by_event_and_a_redelivery_makes_nothing_more,
 );
 
 #[test]
