@@ -6,13 +6,14 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use relais::config::{Ar24Settings, ProviderSettings, Secret, Settings};
+use relais::config::{Ar24Settings, Preset, ProviderSettings, Secret, SenderCallback, Settings};
 use serde_json::Value;
 use sqlx::{Connection, Row};
 
 use crate::ar24::{mail_for, states};
+use crate::callbacks::{Answer, Receiver};
 use crate::fake_ar24::{FakeAr24, Stage};
-use crate::helpers::{Db, OUTCOME_TIMEOUT, TestApp, TestEnv, files_in, spawn_with};
+use crate::helpers::{Db, OUTCOME_TIMEOUT, TestApp, TestEnv, files_in, letter_body, spawn_with};
 
 const SMTP_PASSWORD: &str = "smtp-password-0b7e41d2";
 const INGRESS_KEY: &str = "ingress-key-c4a9e803";
@@ -20,6 +21,12 @@ const SANDBOX_WEBHOOK_SECRET: &str = "sandbox-webhook-secret-6f28d1b5";
 const DATABASE_PASSWORD: &str = "database-password-a81c37e9";
 const DOWN_TOKEN: &str = "down-ar24-token-2e6f9b04";
 const DOWN_PRIVATE_KEY: &str = "down-ar24-private-key-7c3d5a16";
+const HOOK_SECRET: &str = "whsec_hook-secret-5d1e8c27";
+/// Callback secrets (`whsec_` and base64 of 32 bytes): a configured endpoint's, the sender's for letters that
+/// name a `callback_url`, and one a request gives for its letter.
+const ENDPOINT_SECRET: &str = "whsec_ZW5kcG9pbnQtc2VjcmV0LTNmOWEyYzcxLWFiY2RlZg==";
+const SENDER_CALLBACK_SECRET: &str = "whsec_c2VuZGVyLWNhbGxiYWNrLXNlY3JldC0wYTRiOGQyNg==";
+const REQUEST_CALLBACK_SECRET: &str = "whsec_cmVxdWVzdC1jYWxsYmFjay1zZWNyZXQtOTFjNWU3YjM=";
 
 /// Everything written by `tracing` (and the `log` records of reqwest) in this test process.
 #[derive(Clone, Default)]
@@ -89,7 +96,41 @@ fn settings_with_secrets(env: &TestEnv, base_url: &str, token: &str, private_key
     settings.providers.insert("ar24".into(), ProviderSettings::Ar24(ar24));
     settings.senders[0].provider = "ar24".into();
     settings.senders[0].provider_user_id = Some("4242".into());
+    let mut hook = crate::hooks::hook("stripe", Preset::Stripe, &[HOOK_SECRET], Some("stripe-invoice"));
+    hook.template = "relance-facture".into();
+    settings.hooks = vec![hook];
+    settings.callbacks.allow_http = true;
+    settings.callbacks.allow_networks = vec!["127.0.0.0/8".into()];
+    settings.senders[0].callback_secret = Secret::new(SENDER_CALLBACK_SECRET.to_owned());
     settings
+}
+
+/// A configured endpoint of the sender, on the test's receiver.
+fn with_endpoint(mut settings: Settings, url: &str) -> Settings {
+    settings.senders[0].callbacks = vec![SenderCallback {
+        url: url.parse().unwrap(),
+        events: vec![],
+        secret: Secret::new(ENDPOINT_SECRET.to_owned()),
+        secret_file: None,
+        description: None,
+    }];
+    settings
+}
+
+/// A Stripe event the hook's filter leaves out (signed), and one signed with a wrong secret: neither makes a
+/// letter, both are answered.
+async fn post_hook_events(app: &TestApp, answers: &mut Answers) {
+    let mut event = crate::hooks::fixture("stripe-invoice-overdue");
+    event["type"] = serde_json::json!("invoice.paid");
+    let body = serde_json::to_vec(&event).unwrap();
+    let now = chrono::Utc::now().timestamp();
+    for (secret, status) in [(HOOK_SECRET, 200), ("whsec_wrong", 401)] {
+        let headers = crate::hooks::sign::stripe("stripe-signature", secret, now, &body);
+        let response = crate::hooks::post_hook(app, "stripe", &headers, &body).await;
+        assert_eq!(response.status(), status);
+        answers.0.push(response.text().await.unwrap());
+    }
+    answers.get(app, "/v1/hooks/stripe/deliveries").await;
 }
 
 /// Every answer the test received, for the search.
@@ -193,13 +234,24 @@ async fn no_configured_secret_reaches_a_log_an_answer_a_row_a_file_or_an_email(d
     // AR24 back, but slow once (a timeout after it stored the letter), then refusing once (an error slug).
     let fake = FakeAr24::start().await;
     let user = fake.add_user(crate::ar24::SENDER_EMAIL, true);
+    let receiver = Receiver::start(vec![Answer::Status(200)]).await;
     let mut up = settings_with_secrets(&env, &fake.base_url(), fake.token(), fake.private_key());
     up.senders[0].provider_user_id = Some(user.to_string());
+    let up = with_endpoint(up, &receiver.url());
+    let printed = up.printable().unwrap();
     let app = spawn_with(&env, up).await;
+    post_hook_events(&app, &mut answers).await;
     let api_keys = [api_key, app.api_key.clone()];
     let resumed = app.retry_letter(&stranded).await;
     fake.timeout_next_mail();
-    let slow = app.submit("compta@boulangerie-martin.fr").await;
+    let mut with_callback = letter_body("compta@boulangerie-martin.fr");
+    with_callback["callback_url"] = receiver.url().into();
+    with_callback["callback_secret"] = REQUEST_CALLBACK_SECRET.into();
+    let response = app.post_letter(&with_callback).await;
+    assert_eq!(response.status(), 202);
+    let text = response.text().await.unwrap();
+    let slow = serde_json::from_str::<Value>(&text).unwrap()["id"].as_str().unwrap().to_owned();
+    answers.0.push(text);
     let slow_mail = mail_for(&fake, &slow).await;
     app.wait_for(&slow, "adopted", |l| l["provider"]["reference"].is_string()).await;
     fake.fail_next_mail("user_no_payment");
@@ -217,7 +269,9 @@ async fn no_configured_secret_reaches_a_log_an_answer_a_row_a_file_or_an_email(d
         app.wait_for_jobs(id, OUTCOME_TIMEOUT).await;
         answers.get(&app, &format!("/v1/letters/{id}")).await;
     }
-    for path in ["/v1/letters", "/readyz", "/healthz", "/v1/notices", "/v1/notices?state=failed"] {
+    receiver.wait_for("callbacks signed with each secret", |d| d.len() >= 4).await;
+    assert!(!receiver.verified_by_any(&[ENDPOINT_SECRET, REQUEST_CALLBACK_SECRET]).is_empty());
+    for path in ["/v1/letters", "/readyz", "/healthz", "/v1/notices", "/v1/notices?state=failed", "/v1/callbacks"] {
         answers.get(&app, path).await;
     }
     let webhook_secrets: Vec<String> =
@@ -254,6 +308,7 @@ async fn no_configured_secret_reaches_a_log_an_answer_a_row_a_file_or_an_email(d
         ("logs".into(), logs.as_str()),
         ("database".into(), database.as_str()),
         ("check-config".into(), check_config.as_str()),
+        ("the printed settings".into(), printed.as_str()),
     ];
     places.extend(answers.0.iter().map(|a| ("an API answer".to_owned(), a.as_str())));
     places.extend(files.iter().map(|(p, text)| (format!("file {p}"), text.as_str())));
@@ -264,6 +319,19 @@ async fn no_configured_secret_reaches_a_log_an_answer_a_row_a_file_or_an_email(d
                 let start = (0..=at.saturating_sub(120)).rev().find(|&i| text.is_char_boundary(i)).unwrap_or(0);
                 let context: String = text[start..].chars().take(200).collect();
                 hits.push(format!("{secret} in {place}: …{context}…"));
+            }
+        }
+    }
+    // Callback secrets sign every delivery, so relais keeps them, in the endpoints' rows and nowhere else.
+    let outside_endpoints: String =
+        database.lines().filter(|l| !l.starts_with("callback_endpoints: ")).collect::<Vec<_>>().join("\n");
+    places[1].1 = outside_endpoints.as_str();
+    // The SQLite file is that database, searched row by row above.
+    places.retain(|(place, _)| !place.contains("relais.db"));
+    for secret in [HOOK_SECRET, ENDPOINT_SECRET, SENDER_CALLBACK_SECRET, REQUEST_CALLBACK_SECRET] {
+        for (place, text) in &places {
+            if text.contains(secret) {
+                hits.push(format!("{secret} in {place}"));
             }
         }
     }

@@ -2,7 +2,7 @@
 //! are listed and, after a mapping fix, replayed.
 
 mod presets;
-mod sign;
+pub mod sign;
 
 use relais::config::{HookSettings, MapSettings, Preset, Secret, Settings};
 use relais::store::LetterFilter;
