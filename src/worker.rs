@@ -160,6 +160,7 @@ fn sync_intervals(services: &Services) -> Vec<(String, Duration)> {
         .map(|(name, provider)| {
             let own = match provider {
                 ProviderSettings::Ar24(ar24) => Some(ar24.sync_every),
+                ProviderSettings::Maileva(maileva) => Some(maileva.sync_every),
                 ProviderSettings::Sandbox(_) => None,
             };
             (name.clone(), own.unwrap_or(services.settings.worker.sync_every))

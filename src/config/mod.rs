@@ -6,6 +6,7 @@ mod callbacks;
 mod console;
 mod hooks;
 mod intake;
+mod maileva;
 mod print;
 mod senders;
 mod values;
@@ -20,6 +21,7 @@ pub use intake::{
     DnsSettings, ImapMailboxSettings, ImapOAuth2Settings, IntakeSettings, MimeIntakeSettings, SmtpIntakeSettings,
 };
 pub use print::redact_url;
+pub use maileva::{MailevaSettings, Postage};
 pub use senders::{Ar24Settings, Confirm, ProviderSettings, SandboxSettings, SenderSettings, Service};
 pub use values::{ByteSize, Secret};
 
@@ -231,10 +233,14 @@ impl Settings {
             }
         }
         for (name, provider) in &mut self.providers {
-            if let ProviderSettings::Ar24(ar24) = provider {
-                read_secret_file(&mut ar24.token, &ar24.token_file, &format!("providers.{name}.token_file"))?;
-                let key = format!("providers.{name}.private_key_file");
-                read_secret_file(&mut ar24.private_key, &ar24.private_key_file, &key)?;
+            match provider {
+                ProviderSettings::Ar24(ar24) => {
+                    read_secret_file(&mut ar24.token, &ar24.token_file, &format!("providers.{name}.token_file"))?;
+                    let key = format!("providers.{name}.private_key_file");
+                    read_secret_file(&mut ar24.private_key, &ar24.private_key_file, &key)?;
+                }
+                ProviderSettings::Maileva(maileva) => maileva.read_secret_files(name)?,
+                ProviderSettings::Sandbox(_) => {}
             }
         }
         Ok(())
@@ -266,6 +272,9 @@ impl Settings {
 
     fn validate_providers(&self) -> Result<(), ConfigError> {
         for (name, provider) in &self.providers {
+            if let ProviderSettings::Maileva(maileva) = provider {
+                maileva.validate(name)?;
+            }
             if let ProviderSettings::Ar24(ar24) = provider {
                 if ar24.token.is_empty() {
                     return Err(invalid(format!("providers.{name}.token"), "give the AR24 API token (or token_file)"));
@@ -281,6 +290,17 @@ impl Settings {
             if is_ar24 && sender.provider_user_id.is_none() {
                 let message = "an AR24 sender needs its AR24 user id (`relais sender link` creates or finds it)";
                 return Err(invalid(format!("senders[{i}].provider_user_id"), message));
+            }
+            let Some(provider) = self.providers.get(&sender.provider) else { continue };
+            if !provider.services().contains(&sender.service) {
+                let offered: Vec<&str> = provider.services().iter().map(|s| s.as_str()).collect();
+                let message = format!(
+                    "provider `{}` does not send `{}` letters here; use service = \"{}\"",
+                    sender.provider,
+                    sender.service.as_str(),
+                    offered.join("\" or \"")
+                );
+                return Err(invalid(format!("senders[{i}].service"), message));
             }
         }
         Ok(())

@@ -28,8 +28,17 @@ impl Settings {
         let mut shown = self.clone();
         shown.database.url = redact_url(&shown.database.url);
         for provider in shown.providers.values_mut() {
-            if let ProviderSettings::Ar24(ar24) = provider {
-                ar24.base_url = redact_url(ar24.base_url.as_str()).parse().unwrap_or_else(|_| ar24.base_url.clone());
+            match provider {
+                ProviderSettings::Ar24(ar24) => {
+                    ar24.base_url =
+                        redact_url(ar24.base_url.as_str()).parse().unwrap_or_else(|_| ar24.base_url.clone());
+                }
+                ProviderSettings::Maileva(maileva) => {
+                    for url in [&mut maileva.base_url, &mut maileva.auth_url].into_iter().flatten() {
+                        *url = redact_url(url.as_str()).parse().unwrap_or_else(|_| url.clone());
+                    }
+                }
+                ProviderSettings::Sandbox(_) => {}
             }
         }
         toml::to_string_pretty(&shown)

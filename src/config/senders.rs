@@ -6,6 +6,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::callbacks::SenderCallback;
+use super::maileva::MailevaSettings;
 use super::values::Secret;
 use crate::domain::address::RawAddress;
 use crate::domain::{EmailAddress, PostalAddress, SenderId};
@@ -17,6 +18,7 @@ use crate::render::document::DocumentImage;
 pub enum ProviderSettings {
     Sandbox(SandboxSettings),
     Ar24(Ar24Settings),
+    Maileva(MailevaSettings),
 }
 
 /// An AR24 account (providers.md §1): API token and private key, and where AR24's webhooks come from.
@@ -58,11 +60,20 @@ impl ProviderSettings {
         match self {
             Self::Sandbox(s) => s.resend_after,
             Self::Ar24(s) => s.resend_after,
+            Self::Maileva(s) => s.resend_after,
+        }
+    }
+
+    /// The service levels senders of this account may use.
+    pub fn services(&self) -> &'static [Service] {
+        match self {
+            Self::Sandbox(_) | Self::Ar24(_) => &[Service::Simple, Service::Qualified],
+            Self::Maileva(_) => &[Service::Paper],
         }
     }
 }
 
-fn one_hour() -> Duration {
+pub(super) fn one_hour() -> Duration {
     Duration::from_secs(3600)
 }
 
@@ -79,6 +90,23 @@ pub enum Service {
     Simple,
     /// Qualified (eIDAS art. 44, the legal equivalent of a paper LRAR): the sender approves with a one-time code.
     Qualified,
+    /// A paper registered letter with acknowledgement of receipt (LRAR), printed and posted by the provider.
+    Paper,
+}
+
+impl Service {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Simple => "simple",
+            Self::Qualified => "qualified",
+            Self::Paper => "paper",
+        }
+    }
+
+    /// Electronic letters reach the recipient by email; paper ones by post, at their postal address.
+    pub fn is_paper(self) -> bool {
+        self == Self::Paper
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -242,7 +270,7 @@ fn default_template() -> String {
     "relance-facture".to_owned()
 }
 
-fn yes() -> bool {
+pub(super) fn yes() -> bool {
     true
 }
 

@@ -101,11 +101,12 @@ async fn compose(services: &Services, letter: &LetterRecord) -> Result<render::d
     context::compose_letter(&template, &parts).map_err(|e| format!("the letter could not be rendered: {e}"))
 }
 
-/// The checks before a letter may leave: consent of an individual recipient, then the sender's approval
-/// when the service is qualified and no approval session is open.
+/// The checks before a letter may leave: consent of an individual recipient to electronic letters (a paper
+/// letter needs none), then the sender's approval when the service is qualified and no session is open.
 async fn decide(services: &Services, tx: &mut Tx, letter: &LetterRecord) -> Result<(), JobError> {
     let email = letter.recipient.email.as_str();
-    let needs = letter.recipient.kind.needs_consent();
+    let paper = services.settings.sender(&letter.sender_id).is_some_and(|s| s.service.is_paper());
+    let needs = letter.recipient.kind.needs_consent() && !paper;
     if needs && !store::consents::has_consent(tx, &letter.sender_id, email).await? {
         let detail = format!(
             "the recipient is an individual: {email} must have consented to receive electronic registered letters \

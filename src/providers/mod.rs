@@ -1,6 +1,8 @@
-//! Registered-letter providers behind one trait; one folder per provider. The embedded default is `sandbox`.
+//! Registered-letter providers behind one trait; one folder per provider. The embedded default is `sandbox`;
+//! `ar24` sends electronic letters, `maileva` paper ones (LRAR).
 
 pub mod ar24;
+pub mod maileva;
 pub mod redact;
 pub mod sandbox;
 
@@ -213,6 +215,11 @@ pub trait Provider: Send + Sync {
     /// Authenticates an inbound webhook over its raw bytes and says which letter to look at.
     fn verify_webhook(&self, request: &WebhookRequest<'_>) -> Result<WebhookHint, ProviderError>;
 
+    /// The HTTP status a verified webhook is answered with (Maileva's spec asks for 201).
+    fn webhook_answer(&self) -> axum::http::StatusCode {
+        axum::http::StatusCode::OK
+    }
+
     /// Background work the provider needs while relais runs (the sandbox plays its lifecycle here).
     async fn run(&self, _shutdown: CancellationToken) {}
 
@@ -251,6 +258,7 @@ impl Providers {
                     Arc::new(sandbox::Sandbox::new(name, s.clone(), store.clone(), public_url.clone()))
                 }
                 ProviderSettings::Ar24(s) => Arc::new(ar24::Ar24::new(name, s.clone(), public_url.clone())),
+                ProviderSettings::Maileva(s) => Arc::new(maileva::Maileva::new(name, s.clone(), public_url.clone())),
             };
             providers.insert(name.clone(), built);
         }

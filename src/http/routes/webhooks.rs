@@ -87,7 +87,8 @@ async fn handle(
     .await?;
     tx.commit().await.map_err(store::StoreError::from)?;
     services.store.wake_workers();
-    Ok((StatusCode::OK, axum::Json(json!({ "received": true, "letter": letter.as_str() }))).into_response())
+    let status = provider.webhook_answer();
+    Ok((status, axum::Json(json!({ "received": true, "letter": letter.as_str() }))).into_response())
 }
 
 /// The letter a webhook is about: named in its URL (and then the provider reference, if given, must be
