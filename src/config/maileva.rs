@@ -104,7 +104,9 @@ impl Postage {
 
 impl MailevaSettings {
     pub fn api_url(&self) -> url::Url {
-        self.base_url.clone().unwrap_or_else(|| (if self.sandbox { SANDBOX_API } else { PRODUCTION_API }).parse().unwrap())
+        self.base_url
+            .clone()
+            .unwrap_or_else(|| (if self.sandbox { SANDBOX_API } else { PRODUCTION_API }).parse().unwrap())
     }
 
     pub fn token_url(&self) -> url::Url {
@@ -186,7 +188,8 @@ mod tests {
     #[test]
     fn each_missing_credential_is_named() {
         for field in ["client_id", "client_secret", "username", "password"] {
-            let text: String = ACCOUNT.lines().filter(|l| !l.starts_with(&format!("{field} "))).collect::<Vec<_>>().join("\n");
+            let text: String =
+                ACCOUNT.lines().filter(|l| !l.starts_with(&format!("{field} "))).collect::<Vec<_>>().join("\n");
             let message = with_maileva(&text).validate().unwrap_err().to_string();
             assert!(message.contains(&format!("providers.maileva.{field}")), "{message}");
             assert!(message.contains(&format!("{field}_file")), "{message}");

@@ -20,8 +20,8 @@ pub use hooks::{
 pub use intake::{
     DnsSettings, ImapMailboxSettings, ImapOAuth2Settings, IntakeSettings, MimeIntakeSettings, SmtpIntakeSettings,
 };
-pub use print::redact_url;
 pub use maileva::{MailevaSettings, Postage};
+pub use print::redact_url;
 pub use senders::{Ar24Settings, Confirm, ProviderSettings, SandboxSettings, SenderSettings, Service};
 pub use values::{ByteSize, Secret};
 

@@ -96,6 +96,9 @@ pub fn check_draft(
             format!("a letter has at most {max} attachments (storage.max_attachments), not {}", attachments.len());
         errors.push(FieldError::new("attachments", "too_many", message));
     }
+    if let Some(recipient) = &recipient {
+        provider_rules(services, &sender, recipient, &attachments, &mut errors);
+    }
     match (template, recipient, variables) {
         (Some(template), Some(recipient), Ok(variables)) if errors.is_empty() => {
             trial_render(services, &sender, &template, &recipient, &variables, reference.as_deref())?;
@@ -154,6 +157,25 @@ fn check_callback(
         },
     };
     Ok(Some(LetterCallback { url, secret }))
+}
+
+/// What the sender's provider cannot take (a paper letter's address and documents); a field already at
+/// fault is not reported twice.
+fn provider_rules(
+    services: &Services,
+    sender: &SenderId,
+    recipient: &Recipient,
+    attachments: &[StagedAttachment],
+    errors: &mut FieldErrors,
+) {
+    let Some(settings) = services.settings.sender(sender) else { return };
+    let Some(provider) = services.providers.get(&settings.provider) else { return };
+    let sizes: Vec<u64> = attachments.iter().map(|a| a.size).collect();
+    for problem in provider.check_letter(settings, recipient, &sizes).0 {
+        if !errors.0.iter().any(|e| e.field == problem.field) {
+            errors.push(problem);
+        }
+    }
 }
 
 /// Makes the letter once at intake so that a variable the template needs but the request lacks, or a letter

@@ -16,7 +16,7 @@ use bytes::Bytes;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{ProviderSettings, SenderSettings, Settings};
-use crate::domain::{LetterId, LetterState, Recipient};
+use crate::domain::{FieldErrors, LetterId, LetterState, Recipient};
 use crate::store::Store;
 
 /// A letter ready to hand to a provider: rendered, checked, with its files on disk.
@@ -214,6 +214,12 @@ pub trait Provider: Send + Sync {
 
     /// Authenticates an inbound webhook over its raw bytes and says which letter to look at.
     fn verify_webhook(&self, request: &WebhookRequest<'_>) -> Result<WebhookHint, ProviderError>;
+
+    /// What this provider cannot take from `sender`, found at intake (fields named as in the request):
+    /// `attachments` are the sizes of the attached files, the letter itself not included.
+    fn check_letter(&self, _sender: &SenderSettings, _recipient: &Recipient, _attachments: &[u64]) -> FieldErrors {
+        FieldErrors::default()
+    }
 
     /// The HTTP status a verified webhook is answered with (Maileva's spec asks for 201).
     fn webhook_answer(&self) -> axum::http::StatusCode {

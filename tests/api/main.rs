@@ -1,6 +1,7 @@
 //! Integration tests: the real application on port 0, on SQLite and on PostgreSQL.
 
 mod fake_ar24;
+mod fake_maileva;
 mod helpers;
 mod poppler;
 
@@ -23,6 +24,7 @@ mod imap_oauth2;
 mod import;
 mod letter_callbacks;
 mod lifecycle;
+mod maileva;
 mod notices;
 mod outage;
 mod recovery;

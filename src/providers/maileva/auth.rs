@@ -51,12 +51,14 @@ impl Tokens {
         }
         let refresh = cached.as_ref().and_then(|t| t.refresh.clone()).filter(|(_, until)| *until > now + MARGIN);
         let fresh = match refresh {
-            Some((refresh, _)) => match self.grant(http, &[("grant_type", "refresh_token"), ("refresh_token", &refresh)]).await {
-                Ok(token) => token,
-                // A refresh token Maileva no longer honours: start again from the password.
-                Err(CallError::Auth(_)) => self.password_grant(http).await?,
-                Err(e) => return Err(e),
-            },
+            Some((refresh, _)) => {
+                match self.grant(http, &[("grant_type", "refresh_token"), ("refresh_token", &refresh)]).await {
+                    Ok(token) => token,
+                    // A refresh token Maileva no longer honours: start again from the password.
+                    Err(CallError::Auth(_)) => self.password_grant(http).await?,
+                    Err(e) => return Err(e),
+                }
+            }
             None => self.password_grant(http).await?,
         };
         let access = fresh.access.clone();
@@ -70,7 +72,8 @@ impl Tokens {
     }
 
     async fn password_grant(&self, http: &reqwest::Client) -> Result<Token, CallError> {
-        let form = [("grant_type", "password"), ("username", self.username.as_str()), ("password", self.password.as_str())];
+        let form =
+            [("grant_type", "password"), ("username", self.username.as_str()), ("password", self.password.as_str())];
         self.grant(http, &form).await
     }
 
@@ -82,7 +85,9 @@ impl Tokens {
             .form(form)
             .send()
             .await
-            .map_err(|e| CallError::Unreachable(format!("the Maileva token endpoint: {}", redact::transport_error(e))))?;
+            .map_err(|e| {
+                CallError::Unreachable(format!("the Maileva token endpoint: {}", redact::transport_error(e)))
+            })?;
         let status = response.status();
         let body = response.bytes().await.map_err(|e| CallError::Unreachable(redact::transport_error(e)))?;
         if !status.is_success() {
@@ -101,9 +106,9 @@ impl Tokens {
         let answer: TokenAnswer = serde_json::from_slice(&body)
             .map_err(|e| CallError::Unreachable(format!("unreadable answer of the Maileva token endpoint: {e}")))?;
         let lifetime = answer.expires_in.map(Duration::from_secs).unwrap_or(DEFAULT_LIFETIME);
-        let refresh = answer.refresh_token.map(|r| {
-            (r, started + answer.refresh_expires_in.map(Duration::from_secs).unwrap_or(DEFAULT_LIFETIME))
-        });
+        let refresh = answer
+            .refresh_token
+            .map(|r| (r, started + answer.refresh_expires_in.map(Duration::from_secs).unwrap_or(DEFAULT_LIFETIME)));
         Ok(Token { access: answer.access_token, expires: started + lifetime, refresh })
     }
 }

@@ -101,7 +101,11 @@ impl Client {
             url.query_pairs_mut().extend_pairs(query.iter().map(|(k, v)| (*k, v.as_str())));
         }
         self.send(|token| {
-            let request = self.http.request(method.clone(), url.clone()).bearer_auth(token);
+            let mut request = self.http.request(method.clone(), url.clone()).bearer_auth(token);
+            if method == Method::PATCH {
+                // notification_center v2.8 documents PATCH bodies as JSON merge patches.
+                request = request.header(reqwest::header::CONTENT_TYPE, "application/merge-patch+json");
+            }
             match body {
                 Some(body) => request.json(body),
                 None => request,

@@ -19,7 +19,7 @@ use tokio_util::sync::CancellationToken;
 use super::redact::Scrubber;
 use super::{Lookup, OutgoingLetter, ProofLink, Provider, ProviderError, ProviderLetter, WebhookHint, WebhookRequest};
 use crate::config::{MailevaSettings, SenderSettings};
-use crate::domain::LetterId;
+use crate::domain::{FieldError, FieldErrors, LetterId, Recipient};
 use client::{CallError, Client, REGISTERED_MAIL, describe};
 use wire::{DocumentMetadata, NewSending, RecipientRecord, Recipients, Sending, Sendings};
 
@@ -60,9 +60,10 @@ impl Maileva {
             CallError::Refused { status: 404, errors } => {
                 ProviderError::NotFound { provider, reference: scrub(&describe(&errors)) }
             }
-            CallError::Refused { status: 429, errors } => {
-                ProviderError::Unavailable { provider, message: format!("too many requests: {}", scrub(&describe(&errors))) }
-            }
+            CallError::Refused { status: 429, errors } => ProviderError::Unavailable {
+                provider,
+                message: format!("too many requests: {}", scrub(&describe(&errors))),
+            },
             CallError::Refused { errors, .. } => ProviderError::Rejected {
                 provider,
                 code: errors.first().map(|e| e.code.clone()).unwrap_or_else(|| "REFUSED".into()),
@@ -104,8 +105,11 @@ impl Maileva {
                 .await
                 .map_err(failed)?;
         }
-        let _: RecipientRecord =
-            self.client.json(Method::POST, &format!("{path}/recipients"), Some(&recipient), &[]).await.map_err(failed)?;
+        let _: RecipientRecord = self
+            .client
+            .json(Method::POST, &format!("{path}/recipients"), Some(&recipient), &[])
+            .await
+            .map_err(failed)?;
         Ok(sending.id)
     }
 
@@ -155,10 +159,47 @@ impl Maileva {
     }
 }
 
+/// Documents of one sending: at most 30 and 20 MB together (registered_mail v4.9, `POST …/documents`).
+const MAX_DOCUMENTS: usize = 30;
+const MAX_BYTES: u64 = 20_000_000;
+/// Room kept for the letter itself when the attachments are checked at intake, before it is rendered (a
+/// letter of relais weighs some tens of kilobytes; its fonts and images are what weighs).
+const LETTER_RESERVE: u64 = 1_000_000;
+
 #[async_trait]
 impl Provider for Maileva {
     fn name(&self) -> &str {
         &self.name
+    }
+
+    /// A paper letter needs an address Maileva can print, and documents within its limits.
+    fn check_letter(&self, sender: &SenderSettings, recipient: &Recipient, attachments: &[u64]) -> FieldErrors {
+        let mut errors = FieldErrors::default();
+        if !sender.service.is_paper() {
+            return errors;
+        }
+        if let Err(problems) = wire::recipient_lines(recipient, "") {
+            errors.extend_under("recipient", problems);
+        }
+        if attachments.len() + 1 > MAX_DOCUMENTS {
+            let message = format!(
+                "a paper letter through Maileva carries at most {MAX_DOCUMENTS} documents, the letter and {} \
+                 attachments, not {}",
+                MAX_DOCUMENTS - 1,
+                attachments.len()
+            );
+            errors.push(FieldError::new("attachments", "too_many", message));
+        }
+        let total: u64 = attachments.iter().sum();
+        if total > MAX_BYTES - LETTER_RESERVE {
+            let message = format!(
+                "a paper letter through Maileva weighs at most 20 MB with its letter: the attachments may take {} \
+                 bytes, not {total}",
+                MAX_BYTES - LETTER_RESERVE
+            );
+            errors.push(FieldError::new("attachments", "too_large", message));
+        }
+        errors
     }
 
     async fn send(&self, letter: &OutgoingLetter<'_>) -> Result<ProviderLetter, ProviderError> {
@@ -172,7 +213,8 @@ impl Provider for Maileva {
                 return Err(self.error(e, false));
             }
         };
-        let submitted = self.client.call(Method::POST, &format!("{}/submit", Self::sending_path(&sending)), None::<&()>, &[]).await;
+        let submitted =
+            self.client.call(Method::POST, &format!("{}/submit", Self::sending_path(&sending)), None::<&()>, &[]).await;
         if let Err(e) = submitted {
             if !matches!(e, CallError::NoAnswer(_)) {
                 self.discard(&sending).await;

@@ -38,8 +38,8 @@ fn classify(code: &str) -> Code {
         // Sorting, deposit and content proofs available, waiting at the post office, notice left, new
         // appointment, back in delivery, delays, arrived at the delivery site, AR available (LP18), sent
         // back to the recipient (LP23), forwarded (LP26).
-        "LP03" | "LP04" | "LP05" | "LP06" | "LP07" | "LP08" | "LP09" | "LP10" | "LP11" | "LP12" | "LP13"
-        | "LP14" | "LP18" | "LP23" | "LP26" => Code::Moving,
+        "LP03" | "LP04" | "LP05" | "LP06" | "LP07" | "LP08" | "LP09" | "LP10" | "LP11" | "LP12" | "LP13" | "LP14"
+        | "LP18" | "LP23" | "LP26" => Code::Moving,
         // Delivered; delivered with remarks; delivered after an inquiry; delivered in a batch.
         "LP15" | "LP16" | "LP28" | "LP29" => Code::Outcome(Delivered),
         // Returned: waiting period expired (LP19), customer service return after the holding period (LP25).
@@ -89,8 +89,8 @@ pub fn read_delivery(sending: &Sending, recipient: Option<&RecipientRecord>, wit
         .map(|(_, c)| (*c).to_owned())
         .or_else(|| recipient.map(|r| r.status.clone()).filter(|s| !s.is_empty()))
         .unwrap_or_else(|| sending.status.clone());
-    let stopped = STOPPED.contains(&sending.status.as_str())
-        || recipient.is_some_and(|r| STOPPED.contains(&r.status.as_str()));
+    let stopped =
+        STOPPED.contains(&sending.status.as_str()) || recipient.is_some_and(|r| STOPPED.contains(&r.status.as_str()));
     let (outcome, unmapped) = decide(&codes, recipient.and_then(|r| r.undelivered_mail_reason.as_deref()));
     let deposit = recipient.and_then(|r| r.deposit_proof_url.clone());
     let posted = codes.iter().any(|(_, c)| !matches!(classify(c), Code::Preparing));
@@ -129,10 +129,12 @@ fn decide(codes: &[(Option<i64>, &str)], reason: Option<&str>) -> (Option<Letter
                 outcome = Some(state);
                 unmapped = None;
             }
-            Code::BackToSender => match outcome.filter(|s| *s != LetterState::Delivered).or(reason.and_then(returned_reason)) {
-                Some(state) => outcome = Some(state),
-                None => unmapped = Some((*code).to_owned()),
-            },
+            Code::BackToSender => {
+                match outcome.filter(|s| *s != LetterState::Delivered).or(reason.and_then(returned_reason)) {
+                    Some(state) => outcome = Some(state),
+                    None => unmapped = Some((*code).to_owned()),
+                }
+            }
             Code::Unmapped => unmapped = Some((*code).to_owned()),
             Code::Preparing | Code::Moving => {}
         }
