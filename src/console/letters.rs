@@ -212,7 +212,7 @@ async fn show(
     });
     let page = LetterPage {
         sender: letter.sender_id.to_string(),
-        email: letter.recipient.email.as_str().to_owned(),
+        email: letter.recipient.email_text().to_owned(),
         address,
         template_title: services.templates.title(&letter.template),
         version: letter.template_hash.chars().take(12).collect(),

@@ -35,9 +35,20 @@ pub struct Recipient {
     pub last_name: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub company: Option<String>,
-    pub email: EmailAddress,
+    /// Required for electronic letters; a paper letter may go to a recipient known only by their address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<EmailAddress>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub address: Option<PostalAddress>,
+}
+
+/// How a letter reaches its recipient, which decides what must be known of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery {
+    /// By email (electronic registered letters).
+    Electronic,
+    /// By post (paper registered letters).
+    Paper,
 }
 
 /// What a request says about the recipient, before checks.
@@ -62,8 +73,15 @@ fn non_empty(value: Option<String>) -> Option<String> {
 }
 
 impl Recipient {
-    /// Checks every field and reports all problems, each named relative to the recipient.
+    /// Checks every field and reports all problems, each named relative to the recipient. The email is
+    /// required: electronic letters are delivered by email.
     pub fn parse(raw: RawRecipient) -> Result<Self, FieldErrors> {
+        Self::parse_for(raw, Delivery::Electronic)
+    }
+
+    /// As `parse`, for a letter delivered the `delivery` way: by post, the postal address is required and
+    /// the email optional.
+    pub fn parse_for(raw: RawRecipient, delivery: Delivery) -> Result<Self, FieldErrors> {
         let mut errors = FieldErrors::default();
         let kind = match non_empty(raw.kind).as_deref() {
             None | Some("individual" | "particulier") => Some(RecipientKind::Individual),
@@ -83,7 +101,8 @@ impl Recipient {
             errors.push(FieldError::new("last_name", "required", "give the recipient's last name (or a company)"));
         }
         let email = match non_empty(raw.email) {
-            Some(text) => errors.take("email", EmailAddress::parse(&text)),
+            Some(text) => errors.take("email", EmailAddress::parse(&text)).map(Some),
+            None if delivery == Delivery::Paper => Some(None),
             None => {
                 errors.push(FieldError::new(
                     "email",
@@ -93,6 +112,10 @@ impl Recipient {
                 None
             }
         };
+        if delivery == Delivery::Paper && raw.address.is_none() {
+            let message = "give the recipient's postal address: a paper registered letter is delivered by post";
+            errors.push(FieldError::new("address", "required", message));
+        }
         let address = raw.address.and_then(|a| match PostalAddress::parse(a) {
             Ok(a) => Some(a),
             Err(e) => {
@@ -107,6 +130,11 @@ impl Recipient {
             }
             _ => Err(errors),
         }
+    }
+
+    /// The email address as text; empty for a paper letter's recipient known only by their address.
+    pub fn email_text(&self) -> &str {
+        self.email.as_ref().map_or("", EmailAddress::as_str)
     }
 
     /// "Jeanne Martin (Boulangerie Martin SARL)", for emails and logs.
@@ -149,6 +177,23 @@ mod tests {
         let r = Recipient::parse(raw(Some("professionnel"), "compta@martin.fr")).unwrap();
         assert_eq!(r.kind, RecipientKind::Professional);
         assert_eq!(r.display_name(), "Jeanne Martin (Boulangerie Martin SARL)");
+    }
+
+    #[test]
+    fn a_paper_letter_needs_an_address_and_no_email() {
+        let mut without_email = raw(None, "");
+        without_email.email = None;
+        assert_eq!(Recipient::parse(without_email.clone()).unwrap_err().0[0].field, "email");
+        let errors = Recipient::parse_for(without_email.clone(), Delivery::Paper).unwrap_err();
+        assert_eq!(errors.0.iter().map(|e| e.field.as_str()).collect::<Vec<_>>(), ["address"]);
+        without_email.address = Some(RawAddress {
+            lines: vec!["12 rue des Lilas".into()],
+            postal_code: "69003".into(),
+            city: "Lyon".into(),
+            country: None,
+        });
+        let r = Recipient::parse_for(without_email, Delivery::Paper).unwrap();
+        assert_eq!(r.email, None);
     }
 
     #[test]

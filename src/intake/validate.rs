@@ -2,7 +2,7 @@
 //! a validated `LetterRequest`, or every problem is reported at once, each under its field name.
 
 use crate::config::{Secret, check_secret};
-use crate::domain::recipient::RawRecipient;
+use crate::domain::recipient::{Delivery, RawRecipient};
 use crate::domain::{EmailAddress, FieldError, FieldErrors, Recipient, SenderId};
 use crate::letters::context::{ComposeError, LetterParts, compose_letter};
 use crate::letters::{LetterCallback, LetterRequest, StagedAttachment};
@@ -54,7 +54,9 @@ pub fn check_draft(
             errors.push(FieldError::new("recipient", "required", "give the recipient (kind, names, email, address)"));
             None
         }
-        Some(r) => Recipient::parse(r).map_err(|e| errors.extend_under("recipient", e)).ok(),
+        Some(r) => Recipient::parse_for(r, delivery_of(services, &sender))
+            .map_err(|e| errors.extend_under("recipient", e))
+            .ok(),
     };
     if let Some(Err(problems)) = recipient.as_ref().map(address_lines) {
         errors.extend_under("recipient", problems);
@@ -157,6 +159,12 @@ fn check_callback(
         },
     };
     Ok(Some(LetterCallback { url, secret }))
+}
+
+/// How the sender's letters reach their recipients: by post for a paper sender, else by email.
+fn delivery_of(services: &Services, sender: &SenderId) -> Delivery {
+    let paper = services.settings.sender(sender).is_some_and(|s| s.service.is_paper());
+    if paper { Delivery::Paper } else { Delivery::Electronic }
 }
 
 /// What the sender's provider cannot take (a paper letter's address and documents); a field already at

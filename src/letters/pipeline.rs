@@ -104,7 +104,7 @@ async fn compose(services: &Services, letter: &LetterRecord) -> Result<render::d
 /// The checks before a letter may leave: consent of an individual recipient to electronic letters (a paper
 /// letter needs none), then the sender's approval when the service is qualified and no session is open.
 async fn decide(services: &Services, tx: &mut Tx, letter: &LetterRecord) -> Result<(), JobError> {
-    let email = letter.recipient.email.as_str();
+    let email = letter.recipient.email_text();
     let paper = services.settings.sender(&letter.sender_id).is_some_and(|s| s.service.is_paper());
     let needs = letter.recipient.kind.needs_consent() && !paper;
     if needs && !store::consents::has_consent(tx, &letter.sender_id, email).await? {

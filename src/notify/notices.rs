@@ -63,7 +63,7 @@ pub fn compose(templates: &EmailTemplates, notice: Notice<'_>, message_id: &str)
             "template_title": notice.template_title,
             "reference": letter.reference,
             "recipient_name": letter.recipient.display_name(),
-            "recipient_email": letter.recipient.email.as_str(),
+            "recipient_email": letter.recipient.email_text(),
             "url": format!("{base}/v1/letters/{}", letter.id),
             "created_at": rfc3339(letter.created_at),
             "provider": letter.provider,

@@ -139,7 +139,7 @@ pub async fn insert_letter(conn: &mut AnyConnection, l: &NewLetter<'_>) -> Store
     .bind(l.template_hash)
     .bind(variables)
     .bind(recipient)
-    .bind(l.recipient.email.as_str().to_lowercase())
+    .bind(l.recipient.email_text().to_lowercase())
     .bind(l.reference)
     .bind(l.notify_email.map(EmailAddress::as_str))
     .bind(l.provider)

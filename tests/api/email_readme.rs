@@ -71,7 +71,7 @@ async fn the_readme_email_example_sends_the_formal_notice_it_promises(db: Db) {
     assert_eq!(letters.len(), 1, "the README promises one letter; outbox: {:?}", crate::helpers::files_in(&app.outbox));
     let letter = &letters[0];
     assert_eq!(letter.template, "mise-en-demeure", "the To header's +tag names the template");
-    assert_eq!(letter.recipient.email.as_str(), "compta@boulangerie-martin.fr");
+    assert_eq!(letter.recipient.email_text(), "compta@boulangerie-martin.fr");
     assert_eq!(letter.recipient.company.as_deref(), Some("Boulangerie Martin SARL"));
     assert_eq!(letter.reference.as_deref(), Some("dossier-881"));
     assert_eq!(app.services.settings.sender(&dupont).unwrap().company, "Dupont SARL");

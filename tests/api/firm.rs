@@ -167,7 +167,7 @@ async fn a_reply_with_the_missing_line_makes_one_letter_with_the_original_attach
     assert_eq!(made.len(), 1, "answers: {:?}", answers(&app));
     let letter = &made[0];
     assert_eq!((letter.sender_id.as_str(), letter.template.as_str()), ("dupont", "mise-en-demeure"));
-    assert_eq!(letter.recipient.email.as_str(), "compta@boulangerie-martin.fr");
+    assert_eq!(letter.recipient.email_text(), "compta@boulangerie-martin.fr");
     let files = app.store.attachments(&letter.id).await.unwrap();
     assert_eq!(files.iter().map(|f| f.filename.as_str()).collect::<Vec<_>>(), ["F-2026-0042.pdf"]);
 

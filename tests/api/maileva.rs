@@ -129,6 +129,30 @@ async fn a_paper_letter_to_an_unknown_address_ends_bounced(db: Db) {
     outcome(db, Stage::Bounced, "bounced", "bounce").await;
 }
 
+async fn a_recipient_known_only_by_address_gets_a_paper_letter_and_the_requester_its_receipt(db: Db) {
+    let (app, _env, fake) = spawn_maileva(db, |_| {}).await;
+    let mut body = paper_letter();
+    body["recipient"].as_object_mut().unwrap().remove("email");
+    let id = app.submit_letter_value(&body).await;
+    let sending = submitted(&fake, &id).await;
+    app.wait_for(&id, "given its sending id", |l| l["provider"]["reference"] == sending.id).await;
+    assert!(fake.advance(&sending.id, Stage::Delivered).await);
+    let letter = app.wait_for_state(&id, "delivered", OUTCOME_TIMEOUT).await;
+    assert!(letter["recipient"].get("email").is_none_or(Value::is_null), "{letter:#}");
+    assert!(proof_kinds(&letter).contains(&"receipt".to_owned()));
+    app.wait_for_jobs(&id, OUTCOME_TIMEOUT).await;
+    let emails = app.emails_about(&id);
+    let (_, raw) = emails.iter().find(|(k, _)| k == "delivered").expect("the requester hears of the delivery");
+    let message = mail_parser::MessageParser::default().parse(raw).unwrap();
+    assert_eq!(message.attachment_count(), 1, "the scanned acknowledgement of receipt is attached");
+    let mut no_address = paper_letter();
+    no_address["recipient"].as_object_mut().unwrap().remove("email");
+    no_address["recipient"].as_object_mut().unwrap().remove("address");
+    let p = problem(app.post_letter(&no_address).await, 422).await;
+    assert_eq!(fields(&p), ["recipient.address"]);
+    app.stop().await;
+}
+
 async fn a_submit_lost_after_maileva_stored_it_yields_exactly_one_sending(db: Db) {
     let (app, _env, fake) = spawn_maileva(db, |_| {}).await;
     fake.hang_next_submit();
@@ -279,6 +303,7 @@ crate::on_both_databases!(
     a_paper_letter_left_at_the_post_office_ends_not_claimed,
     a_paper_letter_to_an_unknown_address_ends_bounced,
     a_submit_lost_after_maileva_stored_it_yields_exactly_one_sending,
+    a_recipient_known_only_by_address_gets_a_paper_letter_and_the_requester_its_receipt,
     a_creation_lost_before_submit_is_sent_once_and_its_draft_never_printed,
     an_unmapped_delivery_code_needs_attention_with_the_code,
     callbacks_are_authenticated_then_refetched_never_trusted,

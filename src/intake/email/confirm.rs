@@ -113,7 +113,7 @@ pub async fn hold(
     let shown = HeldLetter {
         template_title: letter.template.title.clone(),
         recipient_name: letter.recipient.display_name(),
-        recipient_email: letter.recipient.email.to_string(),
+        recipient_email: letter.recipient.email_text().to_owned(),
         reference: letter.reference.clone(),
         attachments: letter.attachments.iter().map(|a| a.filename.clone()).collect(),
         link: format!("{base}/v1/confirmations/{token}"),

@@ -174,7 +174,7 @@ fn letter_data(
         "state_detail": letter.state_detail,
         "sender": letter.sender_id.as_str(),
         "template": { "name": letter.template, "version": letter.template_hash },
-        "recipient": { "name": letter.recipient.display_name(), "email": letter.recipient.email.as_str() },
+        "recipient": { "name": letter.recipient.display_name(), "email": letter.recipient.email },
         "proofs": proofs,
     })
 }

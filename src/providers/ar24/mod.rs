@@ -118,7 +118,7 @@ impl Ar24 {
             pair("id_user", user),
             pair("to_firstname", r.first_name.as_deref().unwrap_or("")),
             pair("to_lastname", &r.last_name),
-            pair("to_email", r.email.as_str()),
+            pair("to_email", r.email_text()),
             pair("to_company", r.company.as_deref().unwrap_or("")),
             pair("dest_statut", if r.kind == RecipientKind::Professional { "professionnel" } else { "particulier" }),
             // Shown to the recipient once they accept; the same letter is the first attachment, as a PDF.

@@ -115,7 +115,7 @@ impl Provider for Sandbox {
             sender: letter.sender.company.clone(),
             sender_email: letter.sender.email.to_string(),
             recipient: letter.recipient.display_name(),
-            recipient_email: letter.recipient.email.to_string(),
+            recipient_email: letter.recipient.email_text().to_owned(),
             content_sha256: letter.content_sha256.to_owned(),
         };
         let record = SandboxLetter {
@@ -123,7 +123,9 @@ impl Provider for Sandbox {
             account: self.name.clone(),
             letter_id: letter.letter_id.to_string(),
             facts: serde_json::to_string(&facts).map_err(|e| self.error(e))?,
-            outcome: Self::outcome_for(letter.recipient.email.local_part()).as_str().to_owned(),
+            outcome: Self::outcome_for(letter.recipient.email.as_ref().map_or("", |e| e.local_part()))
+                .as_str()
+                .to_owned(),
             submitted_at: now,
             deposit_at,
             outcome_at: deposit_at + self.settings.outcome_after.as_millis() as i64,

@@ -52,9 +52,9 @@ pub fn address_lines(recipient: &Recipient) -> Result<Vec<String>, FieldErrors> 
         ));
     }
     let mut lines: Vec<String> = lines.into_iter().map(|(line, _)| line).collect();
-    if recipient.address.is_none() {
+    if let (None, Some(email)) = (&recipient.address, &recipient.email) {
         // An electronic letter without a postal address: the window names the recipient by email.
-        lines.push(recipient.email.to_string());
+        lines.push(email.to_string());
     }
     errors.into_result(|| lines)
 }

@@ -178,7 +178,7 @@ pub(crate) async fn answer_accepted(
         id,
         template_title: &letter.template.title,
         recipient_name: letter.recipient.display_name(),
-        recipient_email: letter.recipient.email.as_str(),
+        recipient_email: letter.recipient.email_text(),
         reference: letter.reference.as_deref(),
         attachments: letter.attachments.iter().map(|a| a.filename.clone()).collect(),
         url: format!("{base}/v1/letters/{id}"),
