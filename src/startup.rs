@@ -189,7 +189,7 @@ pub async fn build_services(mut settings: Settings, public_url: url::Url) -> any
     let settings_memory = settings.server.intake_memory.0;
     Ok(Services {
         settings: Arc::new(settings),
-        committer: Committer::start(store.clone()),
+        committer: Committer::start(store.clone(), files.attachments_dir.clone()),
         store,
         providers,
         templates,

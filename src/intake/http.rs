@@ -220,7 +220,7 @@ async fn stage_base64(
             continue; // the request fails anyway: nothing more to write
         }
         let path = staging.join(format!("{i}.bin"));
-        let sha256 = crate::letters::files::write_durably(&path, &bytes).await?;
+        let sha256 = crate::letters::files::write_staged(&path, &bytes).await?;
         staged.push(StagedAttachment {
             filename: safe_filename(filename.as_deref(), i),
             content_type: content_type.unwrap_or_else(|| "application/pdf".into()),
@@ -286,7 +286,8 @@ async fn read_multipart(
             hasher.update(&chunk);
             file.write_all(&chunk).await?;
         }
-        file.sync_all().await?;
+        // Synced with the rest of its batch by the committer, before the letter's transaction.
+        file.flush().await?;
         let sha256 = hex::encode(hasher.finalize());
         digest.update(sha256.as_bytes());
         staged.push(StagedAttachment { filename, content_type, path, size, sha256 });

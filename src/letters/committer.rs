@@ -1,5 +1,9 @@
-//! Group commit of submissions: requests arriving together share one transaction and one fsync, each in
-//! its own savepoint, so a `202` stays durable while throughput is not bound by one fsync per letter.
+//! Group commit of submissions: requests arriving together share one transaction and one fsync, and
+//! their attachment files one `syncfs`, so a `202` stays durable while throughput is not bound by one fsync
+//! per letter or per file. A batch first runs without savepoints; only when one submission fails in the
+//! database is the batch run again with each submission in its own savepoint, so that it fails alone.
+
+use std::path::PathBuf;
 
 use serde_json::json;
 use tokio::sync::{mpsc, oneshot};
@@ -37,9 +41,11 @@ pub struct Committer {
 }
 
 impl Committer {
-    pub fn start(store: Store) -> Self {
+    /// `attachments_dir` is where the submissions' files were placed: its file system is synced before a
+    /// batch holding files is committed.
+    pub fn start(store: Store, attachments_dir: PathBuf) -> Self {
         let (queue, receiver) = mpsc::channel(1024);
-        tokio::spawn(run(store, receiver));
+        tokio::spawn(run(store, attachments_dir, receiver));
         Self { queue }
     }
 
@@ -52,30 +58,70 @@ impl Committer {
     }
 }
 
-async fn run(store: Store, mut receiver: mpsc::Receiver<Pending>) {
+async fn run(store: Store, attachments_dir: PathBuf, mut receiver: mpsc::Receiver<Pending>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while receiver.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        commit_batch(&store, std::mem::take(&mut batch)).await;
+        commit_batch(&store, &attachments_dir, std::mem::take(&mut batch)).await;
         store.wake_workers();
     }
 }
 
-/// One transaction for the batch; a submission that fails rolls back to its savepoint alone.
-async fn commit_batch(store: &Store, batch: Vec<Pending>) {
-    let mut tx = match store.begin().await {
-        Ok(tx) => tx,
-        Err(e) => return fail_all(batch, &e),
+/// How a batch runs its submissions.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Isolation {
+    /// All in the transaction directly: the common case, where every submission succeeds.
+    Together,
+    /// Each in its own savepoint, after a failure in `Together`: the failing one rolls back alone.
+    Savepoints,
+}
+
+/// One transaction for the batch, after one sync of the files it references.
+async fn commit_batch(store: &Store, attachments_dir: &std::path::Path, batch: Vec<Pending>) {
+    if batch.iter().any(|p| !p.submission.attachments.is_empty())
+        && let Err(e) = crate::letters::files::sync_filesystem(attachments_dir).await
+    {
+        return fail_all(batch, &StoreError::Unavailable(format!("attachments could not be synced to disk: {e}")));
+    }
+    let results = match run_batch(store, &batch, Isolation::Together).await {
+        Ok(Some(results)) => Ok(results),
+        Ok(None) => run_batch(store, &batch, Isolation::Savepoints).await.map(Option::unwrap_or_default),
+        Err(e) => Err(e),
     };
+    match results {
+        Ok(results) => {
+            for (pending, result) in batch.into_iter().zip(results) {
+                let _ = pending.reply.send(result);
+            }
+        }
+        Err(e) => fail_all(batch, &e),
+    }
+}
+
+/// Runs and commits the batch. `Ok(None)`: a submission failed under `Together`, and the
+/// transaction was rolled back so the batch can run again in savepoints.
+async fn run_batch(
+    store: &Store,
+    batch: &[Pending],
+    isolation: Isolation,
+) -> Result<Option<Vec<Result<Submitted, SubmitError>>>, StoreError> {
+    let mut tx = store.begin().await?;
     let mut results = Vec::with_capacity(batch.len());
-    for pending in &batch {
-        results.push(in_savepoint(&mut tx, &pending.submission).await);
+    for pending in batch {
+        let result = match isolation {
+            Isolation::Together => insert_submission(&mut tx, &pending.submission).await,
+            Isolation::Savepoints => in_savepoint(&mut tx, &pending.submission).await,
+        };
+        // A conflicting idempotency key is found before the submission's first write; any other failure may
+        // have left part of it written.
+        let may_be_partial = matches!(&result, Err(e) if !matches!(e, SubmitError::IdempotencyConflict(_)));
+        if isolation == Isolation::Together && may_be_partial {
+            tx.rollback().await?;
+            return Ok(None);
+        }
+        results.push(result);
     }
-    if let Err(e) = tx.commit().await {
-        return fail_all(batch, &StoreError::from(e));
-    }
-    for (pending, result) in batch.into_iter().zip(results) {
-        let _ = pending.reply.send(result);
-    }
+    tx.commit().await?;
+    Ok(Some(results))
 }
 
 /// Answers every submission of a batch whose transaction failed with that failure, transient or not.

@@ -116,6 +116,9 @@ async fn place_attachments(
     id: &LetterId,
     staged: &[StagedAttachment],
 ) -> Result<Vec<AttachmentRecord>, SubmitError> {
+    if staged.is_empty() {
+        return Ok(vec![]); // no folder for a letter without files
+    }
     let dir = services.files.attachments_of(id);
     tokio::fs::create_dir_all(&dir).await?;
     let mut records = Vec::with_capacity(staged.len());
