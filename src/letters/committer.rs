@@ -9,12 +9,12 @@ use serde_json::json;
 use tokio::sync::{mpsc, oneshot};
 
 use super::LetterRequest;
-use super::jobs::PREPARE;
+use super::jobs::{NOTIFY, PREPARE};
 use super::submit::{SubmitError, Submitted};
-use super::transitions::queue_notice;
-use crate::domain::{ApiKeyId, LetterId, LetterState};
+use crate::domain::{ApiKeyId, JobId, LetterId, LetterState, NoticeId};
 use crate::notify::callbacks::letter_endpoint;
-use crate::store::{self, AttachmentRecord, NewJob, NewLetter, Store, StoreError, Tx, now_ms};
+use crate::store::arrivals::{ArrivalJob, ArrivalNotice, Arrivals};
+use crate::store::{self, AttachmentRecord, NewLetter, Store, StoreError, Tx, now_ms};
 
 /// Most submissions committed in one transaction.
 const MAX_BATCH: usize = 128;
@@ -97,31 +97,51 @@ async fn commit_batch(store: &Store, attachments_dir: &std::path::Path, batch: V
     }
 }
 
-/// Runs and commits the batch. `Ok(None)`: a submission failed under `Together`, and the
-/// transaction was rolled back so the batch can run again in savepoints.
-async fn run_batch(
-    store: &Store,
-    batch: &[Pending],
-    isolation: Isolation,
-) -> Result<Option<Vec<Result<Submitted, SubmitError>>>, StoreError> {
+/// Runs and commits the batch. `Ok(None)`: a submission failed under `Together`, and the transaction was
+/// rolled back so the batch can run again in savepoints.
+async fn run_batch(store: &Store, batch: &[Pending], isolation: Isolation) -> Result<Option<Answers>, StoreError> {
     let mut tx = store.begin().await?;
-    let mut results = Vec::with_capacity(batch.len());
-    for pending in batch {
-        let result = match isolation {
-            Isolation::Together => insert_submission(&mut tx, &pending.submission).await,
-            Isolation::Savepoints => in_savepoint(&mut tx, &pending.submission).await,
-        };
-        // A conflicting idempotency key is found before the submission's first write; any other failure may
-        // have left part of it written.
-        let may_be_partial = matches!(&result, Err(e) if !matches!(e, SubmitError::IdempotencyConflict(_)));
-        if isolation == Isolation::Together && may_be_partial {
-            tx.rollback().await?;
-            return Ok(None);
+    let results = match isolation {
+        Isolation::Together => match insert_together(&mut tx, batch).await {
+            Ok(results) => results,
+            Err(e) => {
+                tracing::debug!(error = %e, "a batch failed as a whole: committing its submissions one by one");
+                tx.rollback().await?;
+                return Ok(None);
+            }
+        },
+        Isolation::Savepoints => {
+            let mut results = Vec::with_capacity(batch.len());
+            for pending in batch {
+                results.push(in_savepoint(&mut tx, &pending.submission).await);
+            }
+            results
         }
-        results.push(result);
-    }
+    };
     tx.commit().await?;
     Ok(Some(results))
+}
+
+type Answers = Vec<Result<Submitted, SubmitError>>;
+
+/// Every submission's idempotency key checked and recorded, then the rows of all the new letters with one
+/// statement per table.
+async fn insert_together(conn: &mut sqlx::AnyConnection, batch: &[Pending]) -> Result<Answers, SubmitError> {
+    let now = now_ms();
+    let mut arrivals = Arrivals::default();
+    let mut results = Vec::with_capacity(batch.len());
+    for pending in batch {
+        let submission = &pending.submission;
+        match claim_key(conn, submission, now).await? {
+            Some(earlier) => results.push(earlier),
+            None => {
+                add_rows(&mut arrivals, submission, now);
+                results.push(Ok(Submitted::Created(submission.id.clone())));
+            }
+        }
+    }
+    arrivals.insert(conn).await?;
+    Ok(results)
 }
 
 /// Answers every submission of a batch whose transaction failed with that failure, transient or not.
@@ -146,18 +166,40 @@ async fn in_savepoint(tx: &mut Tx, submission: &Submission) -> Result<Submitted,
     }
 }
 
-/// The idempotency record, the letter, its attachments, its first event and its first jobs.
+/// The idempotency record, the letter, its attachments, its first event, its acceptance notice and its first
+/// jobs.
 async fn insert_submission(conn: &mut sqlx::AnyConnection, submission: &Submission) -> Result<Submitted, SubmitError> {
-    let Submission { id, request, api_key, idempotency_key, provider, attachments } = submission;
     let now = now_ms();
-    if let Some(key) = idempotency_key {
-        // Checked again inside the transaction: two identical requests racing create one letter.
-        if let Some(seen) = store::letters::find_idempotency(conn, &request.sender, key).await? {
-            return super::submit::replay(seen, &request.request_sha256);
-        }
-        store::letters::insert_idempotency(conn, &request.sender, key, &request.request_sha256, id, now).await?;
+    if let Some(earlier) = claim_key(conn, submission, now).await? {
+        return earlier;
     }
-    let letter = NewLetter {
+    let mut arrivals = Arrivals::default();
+    add_rows(&mut arrivals, submission, now);
+    arrivals.insert(conn).await?;
+    Ok(Submitted::Created(submission.id.clone()))
+}
+
+/// Records the submission's idempotency key, checked again inside the transaction (two identical requests
+/// racing create one letter). `Some`: the key was used before, and this is the answer.
+async fn claim_key(
+    conn: &mut sqlx::AnyConnection,
+    submission: &Submission,
+    now: i64,
+) -> Result<Option<Result<Submitted, SubmitError>>, StoreError> {
+    let Submission { id, request, idempotency_key, .. } = submission;
+    let Some(key) = idempotency_key else { return Ok(None) };
+    if let Some(seen) = store::letters::find_idempotency(conn, &request.sender, key).await? {
+        return Ok(Some(super::submit::replay(seen, &request.request_sha256)));
+    }
+    store::letters::insert_idempotency(conn, &request.sender, key, &request.request_sha256, id, now).await?;
+    Ok(None)
+}
+
+/// The rows of one new letter: the letter, its attachments, the `accepted` notice with the job that sends
+/// it, and the job that prepares the letter. (Its first event is written with the letter.)
+fn add_rows<'a>(arrivals: &mut Arrivals<'a>, submission: &'a Submission, now: i64) {
+    let Submission { id, request, api_key, provider, attachments, .. } = submission;
+    arrivals.letters.push(NewLetter {
         id,
         sender_id: &request.sender,
         api_key_id: api_key.as_ref().map(ApiKeyId::as_str),
@@ -170,20 +212,28 @@ async fn insert_submission(conn: &mut sqlx::AnyConnection, submission: &Submissi
         provider,
         request_sha256: &request.request_sha256,
         now,
-    };
-    store::letters::insert_letter(conn, &letter).await?;
-    for attachment in attachments {
-        store::letters::insert_attachment(conn, attachment).await?;
-    }
+    });
+    arrivals.attachments.extend(attachments);
+    let notice = NoticeId::generate();
+    let told = json!({ "state": LetterState::Received.as_str(), "seq": 1, "at": now, "detail": null, "proof": null });
+    let notify = json!({ "notice": notice.as_str() }).to_string();
+    arrivals.notices.push(ArrivalNotice {
+        id: notice,
+        letter_id: id,
+        kind: "accepted",
+        payload: told.to_string(),
+        at: now,
+    });
+    arrivals.jobs.push(ArrivalJob { id: JobId::generate(), kind: NOTIFY, letter_id: id, payload: notify, at: now });
+    arrivals.jobs.push(ArrivalJob {
+        id: JobId::generate(),
+        kind: PREPARE,
+        letter_id: id,
+        payload: "{}".into(),
+        at: now,
+    });
     if let Some(callback) = &request.callback {
         let endpoint = letter_endpoint(&request.sender, id, &callback.url, callback.secret.expose(), now);
-        store::callbacks::insert_endpoint(conn, &endpoint).await?;
+        arrivals.callback_endpoints.push(endpoint);
     }
-    let seq = store::events::append_event(conn, id, LetterState::Received, Some("request accepted"), now).await?;
-    let notice =
-        json!({ "state": LetterState::Received.as_str(), "seq": seq, "at": now, "detail": null, "proof": null });
-    queue_notice(conn, id, "accepted", &notice, now).await?;
-    store::jobs::enqueue(conn, NewJob { kind: PREPARE, letter_id: Some(id), payload: json!({}), run_at: now }, now)
-        .await?;
-    Ok(Submitted::Created(id.clone()))
 }

@@ -7,6 +7,7 @@
 pub mod anchors;
 mod api_keys;
 pub mod approvals;
+pub mod arrivals;
 pub mod callbacks;
 mod confirmations;
 pub mod consents;
