@@ -1,5 +1,5 @@
 //! Group commit of submissions: requests arriving together share one transaction and one fsync, and
-//! their attachment files one `syncfs`, so a `202` stays durable while throughput is not bound by one fsync
+//! their attachment files are synced together just before it, so a `202` stays durable while throughput is not bound by one fsync
 //! per letter or per file. A batch first runs without savepoints; only when one submission fails in the
 //! database is the batch run again with each submission in its own savepoint, so that it fails alone.
 
@@ -77,8 +77,10 @@ enum Isolation {
 
 /// One transaction for the batch, after one sync of the files it references.
 async fn commit_batch(store: &Store, attachments_dir: &std::path::Path, batch: Vec<Pending>) {
-    if batch.iter().any(|p| !p.submission.attachments.is_empty())
-        && let Err(e) = crate::letters::files::sync_filesystem(attachments_dir).await
+    let files = batch.iter().flat_map(|p| &p.submission.attachments).map(|a| PathBuf::from(&a.path));
+    let files: Vec<PathBuf> = files.collect();
+    if !files.is_empty()
+        && let Err(e) = crate::letters::files::sync_all(attachments_dir, files).await
     {
         return fail_all(batch, &StoreError::Unavailable(format!("attachments could not be synced to disk: {e}")));
     }

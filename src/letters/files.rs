@@ -58,7 +58,7 @@ pub async fn write_durably(path: &Path, bytes: &[u8]) -> std::io::Result<String>
 }
 
 /// Writes a staged attachment without syncing it: the committer makes every file of a batch durable with
-/// one [`sync_filesystem`] before the batch's transaction, instead of one fsync per file per request.
+/// one [`sync_all`] before the batch's transaction, instead of one fsync per file per request.
 pub async fn write_staged(path: &Path, bytes: &[u8]) -> std::io::Result<String> {
     if let Some(parent) = path.parent() {
         tokio::fs::create_dir_all(parent).await?;
@@ -67,18 +67,25 @@ pub async fn write_staged(path: &Path, bytes: &[u8]) -> std::io::Result<String> 
     Ok(sha256_hex(bytes))
 }
 
-/// Flushes every written file and directory entry of the file system holding `dir` to disk (`syncfs(2)`):
-/// the attachments of a whole batch, and the renames that put them in their letters' folders, in one call.
-pub async fn sync_filesystem(dir: &Path) -> std::io::Result<()> {
-    let dir = dir.to_owned();
-    tokio::task::spawn_blocking(move || {
-        use std::os::fd::AsRawFd;
-        let handle = std::fs::File::open(&dir)?;
-        // SAFETY: syncfs only reads the descriptor, which `handle` keeps open for the duration of the call.
-        if unsafe { libc::syncfs(handle.as_raw_fd()) } == 0 { Ok(()) } else { Err(std::io::Error::last_os_error()) }
-    })
-    .await
-    .map_err(std::io::Error::other)?
+/// Makes files written with [`write_staged`] and moved into place durable: each file, each folder holding
+/// one, and `root` (which holds the folders), all synced at once. Concurrent syncs on one file system share
+/// its journal commits, so a batch costs about one sync, not one per file.
+pub async fn sync_all(root: &Path, files: impl IntoIterator<Item = PathBuf>) -> std::io::Result<()> {
+    let mut paths: Vec<PathBuf> = vec![root.to_owned()];
+    for file in files {
+        if let Some(parent) = file.parent() {
+            paths.push(parent.to_owned());
+        }
+        paths.push(file);
+    }
+    paths.sort();
+    paths.dedup();
+    let syncs =
+        paths.into_iter().map(|path| tokio::task::spawn_blocking(move || std::fs::File::open(path)?.sync_all()));
+    for done in futures_util::future::join_all(syncs).await {
+        done.map_err(std::io::Error::other)??;
+    }
+    Ok(())
 }
 
 /// Removes a folder and what it holds, ignoring a folder that is already gone.
