@@ -126,7 +126,7 @@ async fn insert_letters(conn: &mut AnyConnection, letters: &[NewLetter<'_>]) -> 
             .bind(l.template_hash.to_owned())
             .bind(variables)
             .bind(recipient)
-            .bind(l.recipient.email.as_str().to_lowercase())
+            .bind(l.recipient.email_text().to_lowercase())
             .bind(l.reference.map(str::to_owned))
             .bind(l.notify_email.map(|e| EmailAddress::as_str(e).to_owned()))
             .bind(l.provider.to_owned())
