@@ -18,7 +18,8 @@
 //! - [`store`]: SQLite or PostgreSQL behind one `Store`; the job queue is a table there.
 //! - [`audit`]: `relais verify` (event chains, files against their SHA-256) and the anchors of the chains
 //!   kept outside the database (an append-only file, the operator's mailbox, an RFC 3161 time-stamp).
-//! - [`http`]: the API routes, extractors (API key, JSON) and the one error mapping.
+//! - [`http`]: the API routes, extractors (API key, JSON), the one error mapping, and the OpenAPI document
+//!   generated from the routes' annotations (`http::openapi`, served at `/openapi.json` and `/docs/api`).
 //! - [`console`]: the web console for people at `/console/` (server-rendered pages, sessions, CSRF, roles),
 //!   calling the same services as the API.
 //! - [`domain`]: ids, states, recipients, addresses, emails: built only by parsing.

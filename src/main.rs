@@ -70,6 +70,8 @@ enum Command {
     /// Act on one letter.
     #[command(subcommand)]
     Letter(LetterCommand),
+    /// Print the API's OpenAPI 3.1 document (what GET /openapi.json serves): `relais openapi > openapi.json`.
+    Openapi,
     /// Act on the notice emails sent to requesters.
     #[command(subcommand)]
     Notice(NoticeCommand),
@@ -136,6 +138,10 @@ fn parse_scope(text: &str) -> Result<Scope, String> {
 async fn main() -> anyhow::Result<()> {
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let cli = Cli::parse();
+    if matches!(cli.command, Command::Openapi) {
+        print!("{}", relais::http::openapi::document_json());
+        return Ok(());
+    }
     telemetry::init(cli.json_logs);
     let settings = Settings::load(cli.config.as_deref())?;
     match cli.command {
@@ -156,6 +162,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Template(command) => cli::template::run(settings, command).await,
         Command::User(command) => cli::user::run(settings, command).await,
         Command::Import(args) => cli::import::run(settings, args).await,
+        Command::Openapi => unreachable!("printed before the configuration is loaded"),
         Command::Letter(LetterCommand::Retry { id }) => {
             let id = id.parse().map_err(anyhow::Error::msg)?;
             let public_url = settings.server.public_url.clone();

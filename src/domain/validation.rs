@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 /// One problem with one input field, named by its path in the request (`recipient.email`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct FieldError {
     pub field: String,
     pub code: String,

@@ -3,7 +3,6 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
 
 use crate::accounts::{Scope, Scopes};
 use crate::domain::{FieldError, FieldErrors};
@@ -102,16 +101,32 @@ impl ApiError {
     }
 }
 
+/// An error, as `application/problem+json` (RFC 9457) with relais's extensions `code` and `errors`.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct Problem {
+    /// `/problems/{code}`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    /// What went wrong, in words.
+    pub detail: String,
+    /// A stable code to match on (`validation_failed`, `not_found`, `missing_scope`, `unmapped`…).
+    pub code: String,
+    /// Every field at fault, all at once.
+    pub errors: Vec<FieldError>,
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = json!({
-            "type": format!("/problems/{}", self.code),
-            "title": self.title,
-            "status": self.status.as_u16(),
-            "detail": self.detail,
-            "code": self.code,
-            "errors": self.errors,
-        });
+        let body = Problem {
+            kind: format!("/problems/{}", self.code),
+            title: self.title.to_owned(),
+            status: self.status.as_u16(),
+            detail: self.detail,
+            code: self.code.to_owned(),
+            errors: self.errors,
+        };
         let mut response = (self.status, axum::Json(body)).into_response();
         response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
         if let Some(seconds) = self.retry_after {

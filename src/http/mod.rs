@@ -3,6 +3,7 @@
 
 pub mod error;
 pub mod extract;
+pub mod openapi;
 mod problems;
 pub mod routes;
 
@@ -39,6 +40,7 @@ pub fn router(services: Arc<Services>) -> Router {
     let timeout = services.settings.server.request_timeout;
     Router::new()
         .merge(routes::health::router())
+        .merge(routes::docs::router())
         .merge(routes::letters::router(&services))
         .merge(routes::consents::router())
         .merge(routes::notices::router())

@@ -20,12 +20,20 @@ use crate::services::Services;
 
 /// The JSON of a letter request, as sent. Every field is optional here so that missing ones are reported
 /// together, by name, instead of failing on the first.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = LetterRequest)]
 pub struct RawLetter {
+    /// The API key's own sender, if named.
     pub sender: Option<String>,
+    /// The letter template (`relance-facture`).
     pub template: Option<String>,
+    /// The template's variables (`invoice_number`, `amount_due` as `1250.00` or `1 250,00 €`, `due_date`…).
+    #[schema(value_type = Option<Object>)]
     pub variables: Option<serde_json::Map<String, serde_json::Value>>,
+    /// `kind` (`professional` or `individual`), `first_name`, `last_name`, `company`, `email`, `address`
+    /// (`lines`, `postal_code`, `city`, `country`).
+    #[schema(value_type = Option<Object>)]
     pub recipient: Option<RawRecipient>,
     #[serde(default)]
     pub attachments: Vec<RawAttachment>,
@@ -34,10 +42,24 @@ pub struct RawLetter {
     /// Where this letter's events are delivered (Standard Webhooks), besides the sender's endpoints.
     pub callback_url: Option<String>,
     /// The `whsec_` secret signing them; the sender's `callback_secret` when absent.
+    #[schema(value_type = Option<String>)]
     pub callback_secret: Option<crate::config::Secret>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+/// A letter request as `multipart/form-data`: the `letter` part holds the JSON (without `attachments`), and
+/// each other part is one file, streamed to disk.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // describes the form for the OpenAPI document; the parts are read as they stream
+pub struct LetterParts {
+    /// The letter request as JSON, without `attachments`.
+    letter: String,
+    /// One part per file, any part name.
+    #[schema(format = Binary)]
+    files: Option<Vec<String>>,
+}
+
+/// A file of a JSON letter request, in base64.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawAttachment {
     pub filename: Option<String>,

@@ -26,6 +26,7 @@ mod letter_callbacks;
 mod lifecycle;
 mod maileva;
 mod notices;
+mod openapi;
 mod outage;
 mod recovery;
 mod secrets;

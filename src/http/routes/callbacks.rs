@@ -12,8 +12,8 @@ use axum::routing::{get, post};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use rand::RngCore;
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use crate::accounts::Scope;
 use crate::domain::time::rfc3339;
@@ -44,25 +44,111 @@ fn new_secret() -> String {
     format!("whsec_{}", STANDARD.encode(bytes))
 }
 
-/// The API view of an endpoint; never its secret.
-fn view(e: &EndpointRow) -> Value {
-    json!({
-        "id": e.id, "url": e.url, "description": e.description,
-        "events": e.events.split(',').filter(|s| !s.is_empty()).collect::<Vec<_>>(),
-        "state": e.state, "disabled_reason": e.disabled_reason,
-        "failing_since": e.failing_since.map(rfc3339), "created_at": rfc3339(e.created_at),
-        "origin": e.origin, "letter": e.letter_id,
-    })
+/// An endpoint that receives signed callbacks; never its secret.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EndpointView {
+    /// `cbe_…`
+    pub id: String,
+    pub url: String,
+    pub description: Option<String>,
+    /// The event types it receives (`letter.delivered`…).
+    pub events: Vec<String>,
+    /// `enabled` or `disabled`.
+    pub state: String,
+    pub disabled_reason: Option<String>,
+    pub failing_since: Option<String>,
+    pub created_at: String,
+    /// `api` (made through this API), `config` (`[[senders.callbacks]]`) or `letter` (a letter's own
+    /// `callback_url`).
+    pub origin: String,
+    /// The one letter a `letter` endpoint hears of.
+    pub letter: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+/// A new endpoint, with its secret: shown this once.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CreatedEndpoint {
+    #[serde(flatten)]
+    pub endpoint: EndpointView,
+    /// `whsec_…`: verify every delivery with it (Standard Webhooks).
+    pub secret: String,
+}
+
+/// An endpoint enabled again, and how many missed deliveries were queued again.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EnabledEndpoint {
+    #[serde(flatten)]
+    pub endpoint: EndpointView,
+    pub replayed: usize,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EndpointList {
+    pub callbacks: Vec<EndpointView>,
+}
+
+/// A rotated secret: shown this once; the previous one keeps signing beside it until the time given.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RotatedSecret {
+    pub id: String,
+    pub secret: String,
+    pub previous_secret_valid_until: String,
+}
+
+/// One attempt to deliver a callback.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AttemptView {
+    /// The `webhook-id` of the message, the same across its attempts.
+    pub message_id: String,
+    pub attempt: i64,
+    pub at: String,
+    /// The HTTP status answered, if any.
+    pub status: Option<i64>,
+    pub duration_ms: i64,
+    /// The start of the answer's body.
+    pub response: Option<String>,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AttemptList {
+    pub attempts: Vec<AttemptView>,
+}
+
+/// The API view of an endpoint; never its secret.
+fn view(e: &EndpointRow) -> EndpointView {
+    EndpointView {
+        id: e.id.clone(),
+        url: e.url.clone(),
+        description: e.description.clone(),
+        events: e.events.split(',').filter(|s| !s.is_empty()).map(str::to_owned).collect(),
+        state: e.state.clone(),
+        disabled_reason: e.disabled_reason.clone(),
+        failing_since: e.failing_since.map(rfc3339),
+        created_at: rfc3339(e.created_at),
+        origin: e.origin.clone(),
+        letter: e.letter_id.clone(),
+    }
+}
+
+/// A new endpoint: its URL, the event types it receives (all when left out), a description.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct NewEndpoint {
+pub struct NewEndpoint {
     url: Option<String>,
     events: Option<Vec<String>>,
     description: Option<String>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/callbacks",
+    tag = "callbacks",
+    summary = "Subscribe an endpoint to the sender's letter events (the secret is shown once)",
+    request_body = NewEndpoint,
+    responses((status = 201, description = "The endpoint and its secret", body = CreatedEndpoint), (status = 401, description = "No API key, or not a valid one", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 403, description = "The key lacks the scope or belongs to another sender", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid fields, each named", body = crate::http::error::Problem, content_type = "application/problem+json")),
+    security(("api_key" = []))
+)]
 async fn create(
     State(services): State<Arc<Services>>,
     caller: Caller,
@@ -107,15 +193,22 @@ async fn create(
         letter_id: None,
     };
     services.store.insert_callback_endpoint(&endpoint).await?;
-    let mut body = view(&endpoint);
-    body["secret"] = json!(secret);
+    let body = CreatedEndpoint { endpoint: view(&endpoint), secret };
     Ok((StatusCode::CREATED, axum::Json(body)).into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/callbacks",
+    tag = "callbacks",
+    summary = "The sender's endpoints (created through the API or configured)",
+    responses((status = 200, description = "The endpoints", body = EndpointList), (status = 401, description = "No API key, or not a valid one", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 403, description = "The key lacks the scope or belongs to another sender", body = crate::http::error::Problem, content_type = "application/problem+json")),
+    security(("api_key" = []))
+)]
 async fn list(State(services): State<Arc<Services>>, caller: Caller) -> Result<Response, ApiError> {
     caller.require(Scope::Letters)?;
     let endpoints = services.store.callback_endpoints(caller.sender.as_str()).await?;
-    Ok(axum::Json(json!({ "callbacks": endpoints.iter().map(view).collect::<Vec<_>>() })).into_response())
+    Ok(axum::Json(EndpointList { callbacks: endpoints.iter().map(view).collect() }).into_response())
 }
 
 async fn owned(services: &Services, caller: &Caller, id: &str) -> Result<EndpointRow, ApiError> {
@@ -128,6 +221,15 @@ async fn owned(services: &Services, caller: &Caller, id: &str) -> Result<Endpoin
         .ok_or_else(|| ApiError::not_found(format!("no callback endpoint {id}")))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/callbacks/{id}",
+    tag = "callbacks",
+    summary = "An endpoint",
+    params(("id" = String, Path, description = "cbe_…")),
+    responses((status = 200, description = "The endpoint", body = EndpointView), (status = 401, description = "No API key, or not a valid one", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 403, description = "The key lacks the scope or belongs to another sender", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 404, description = "No such resource for this sender", body = crate::http::error::Problem, content_type = "application/problem+json")),
+    security(("api_key" = []))
+)]
 async fn show(
     State(services): State<Arc<Services>>,
     caller: Caller,
@@ -136,6 +238,15 @@ async fn show(
     Ok(axum::Json(view(&owned(&services, &caller, &id).await?)).into_response())
 }
 
+#[utoipa::path(
+    delete,
+    path = "/v1/callbacks/{id}",
+    tag = "callbacks",
+    summary = "Remove an endpoint (its deliveries stay as history)",
+    params(("id" = String, Path, description = "cbe_…")),
+    responses((status = 204, description = "Removed"), (status = 401, description = "No API key, or not a valid one", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 403, description = "The key lacks the scope or belongs to another sender", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 404, description = "No such resource for this sender", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 409, description = "A configured endpoint: change the configuration", body = crate::http::error::Problem, content_type = "application/problem+json")),
+    security(("api_key" = []))
+)]
 async fn remove(
     State(services): State<Arc<Services>>,
     caller: Caller,
@@ -157,13 +268,27 @@ fn refuse_configured(endpoint: &EndpointRow) -> Result<(), ApiError> {
     Ok(())
 }
 
-fn attempt_view(a: &AttemptRow) -> Value {
-    json!({
-        "message_id": a.delivery_id, "attempt": a.attempt, "at": rfc3339(a.at), "status": a.status,
-        "duration_ms": a.duration_ms, "response": a.response, "error": a.error,
-    })
+fn attempt_view(a: &AttemptRow) -> AttemptView {
+    AttemptView {
+        message_id: a.delivery_id.clone(),
+        attempt: a.attempt,
+        at: rfc3339(a.at),
+        status: a.status,
+        duration_ms: a.duration_ms,
+        response: a.response.clone(),
+        error: a.error.clone(),
+    }
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/callbacks/{id}/attempts",
+    tag = "callbacks",
+    summary = "The newest delivery attempts to an endpoint",
+    params(("id" = String, Path, description = "cbe_…")),
+    responses((status = 200, description = "The attempts, newest first", body = AttemptList), (status = 401, description = "No API key, or not a valid one", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 403, description = "The key lacks the scope or belongs to another sender", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 404, description = "No such resource for this sender", body = crate::http::error::Problem, content_type = "application/problem+json")),
+    security(("api_key" = []))
+)]
 async fn attempts(
     State(services): State<Arc<Services>>,
     caller: Caller,
@@ -171,9 +296,18 @@ async fn attempts(
 ) -> Result<Response, ApiError> {
     let endpoint = owned(&services, &caller, &id).await?;
     let attempts = services.store.callback_attempts(&endpoint.id, 200).await?;
-    Ok(axum::Json(json!({ "attempts": attempts.iter().map(attempt_view).collect::<Vec<_>>() })).into_response())
+    Ok(axum::Json(AttemptList { attempts: attempts.iter().map(attempt_view).collect() }).into_response())
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/callbacks/{id}/enable",
+    tag = "callbacks",
+    summary = "Enable an endpoint again and replay what it missed",
+    params(("id" = String, Path, description = "cbe_…")),
+    responses((status = 200, description = "The endpoint, and how many deliveries were replayed", body = EnabledEndpoint), (status = 401, description = "No API key, or not a valid one", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 403, description = "The key lacks the scope or belongs to another sender", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 404, description = "No such resource for this sender", body = crate::http::error::Problem, content_type = "application/problem+json")),
+    security(("api_key" = []))
+)]
 async fn enable(
     State(services): State<Arc<Services>>,
     caller: Caller,
@@ -182,11 +316,18 @@ async fn enable(
     let endpoint = owned(&services, &caller, &id).await?;
     let replayed = enable_and_replay(&services, &endpoint).await.map_err(|e| ApiError::internal(&e))?;
     let endpoint = owned(&services, &caller, &id).await?;
-    let mut body = view(&endpoint);
-    body["replayed"] = json!(replayed);
-    Ok(axum::Json(body).into_response())
+    Ok(axum::Json(EnabledEndpoint { endpoint: view(&endpoint), replayed }).into_response())
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/callbacks/{id}/rotate",
+    tag = "callbacks",
+    summary = "A new secret; the previous one keeps signing for 24 hours",
+    params(("id" = String, Path, description = "cbe_…")),
+    responses((status = 200, description = "The new secret, shown once", body = RotatedSecret), (status = 401, description = "No API key, or not a valid one", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 403, description = "The key lacks the scope or belongs to another sender", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 404, description = "No such resource for this sender", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 409, description = "A configured endpoint, or a letter's own", body = crate::http::error::Problem, content_type = "application/problem+json")),
+    security(("api_key" = []))
+)]
 async fn rotate(
     State(services): State<Arc<Services>>,
     caller: Caller,
@@ -201,18 +342,27 @@ async fn rotate(
     let secret = new_secret();
     let until = now_ms() + ROTATION_OVERLAP_MS;
     services.store.rotate_callback_secret(&endpoint.id, &secret, until).await?;
-    let body = json!({ "id": endpoint.id, "secret": secret, "previous_secret_valid_until": rfc3339(until) });
+    let body = RotatedSecret { id: endpoint.id, secret, previous_secret_valid_until: rfc3339(until) };
     Ok(axum::Json(body).into_response())
 }
 
 #[derive(Debug, Deserialize)]
-struct LinkQuery {
+pub struct LinkQuery {
     endpoint: String,
     expires: i64,
     signature: String,
 }
 
 /// A proof through the link a callback carried: no API key, the link's signature and expiry instead.
+#[utoipa::path(
+    get,
+    path = "/v1/proof-links/{letter}/{kind}",
+    tag = "callbacks",
+    summary = "A proof through the signed, expiring link a callback carried (no API key)",
+    params(("letter" = String, Path, description = "ltr_…"), ("kind" = String, Path, description = "The proof kind"), ("endpoint" = String, Query, description = "The endpoint the link was made for"), ("expires" = i64, Query, description = "Unix time"), ("signature" = String, Query, description = "The link's signature")),
+    responses((status = 200, description = "The proof", content_type = "application/pdf", body = Vec<u8>), (status = 403, description = "The link is invalid or has expired", body = crate::http::error::Problem, content_type = "application/problem+json")),
+    security(())
+)]
 async fn proof_link(
     State(services): State<Arc<Services>>,
     Path((letter, kind)): Path<(String, String)>,

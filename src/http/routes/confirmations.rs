@@ -30,6 +30,14 @@ fn token_ok(token: &str) -> bool {
     token.len() == 43 && token.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/confirmations/{token}",
+    tag = "confirmations",
+    summary = "The confirmation page of a held emailed request",
+    params(("token" = String, Path, description = "From the confirmation link")),
+    responses((status = 200, description = "An HTML page", content_type = "text/html", body = String))
+)]
 async fn show(State(services): State<Arc<Services>>, Path(token): Path<String>) -> Response {
     let record = if token_ok(&token) { services.store.confirmation(&token).await.ok().flatten() } else { None };
     match record {
@@ -52,6 +60,14 @@ async fn show(State(services): State<Arc<Services>>, Path(token): Path<String>) 
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/confirmations/{token}",
+    tag = "confirmations",
+    summary = "Confirm a held emailed request: it is sent",
+    params(("token" = String, Path, description = "From the confirmation link")),
+    responses((status = 200, description = "An HTML page", content_type = "text/html", body = String))
+)]
 async fn accept(State(services): State<Arc<Services>>, Path(token): Path<String>) -> Response {
     if !token_ok(&token) {
         return page(

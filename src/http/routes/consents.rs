@@ -51,6 +51,15 @@ fn parse_given_at(text: Option<&str>) -> Result<i64, FieldError> {
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/consents",
+    tag = "consents",
+    summary = "Record that an individual consented to electronic registered letters",
+    request_body(content = serde_json::Value, description = "email, given_at (date or RFC 3339), source, optional proof_base64"),
+    responses((status = 201, description = "The consent", body = serde_json::Value), (status = 401, description = "No API key, or not a valid one", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 403, description = "The key lacks the scope or belongs to another sender", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid fields, each named", body = crate::http::error::Problem, content_type = "application/problem+json")),
+    security(("api_key" = []))
+)]
 async fn create(
     State(services): State<Arc<Services>>,
     caller: Caller,
@@ -101,6 +110,15 @@ struct ConsentQuery {
     email: Option<String>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/consents",
+    tag = "consents",
+    summary = "The consents recorded for an address",
+    params(("email" = Option<String>, Query, description = "The recipient's address")),
+    responses((status = 200, description = "The consents", body = serde_json::Value), (status = 401, description = "No API key, or not a valid one", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 403, description = "The key lacks the scope or belongs to another sender", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid fields, each named", body = crate::http::error::Problem, content_type = "application/problem+json")),
+    security(("api_key" = []))
+)]
 async fn list(
     State(services): State<Arc<Services>>,
     caller: Caller,

@@ -16,10 +16,24 @@ pub fn router() -> Router<Arc<Services>> {
     Router::new().route("/healthz", get(healthz)).route("/readyz", get(readyz))
 }
 
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "health",
+    summary = "Liveness",
+    responses((status = 200, description = "The process answers", body = serde_json::Value))
+)]
 async fn healthz() -> Response {
     axum::Json(json!({ "status": "ok" })).into_response()
 }
 
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    tag = "health",
+    summary = "Readiness: database, jobs, email channels, problems in words",
+    responses((status = 200, description = "Ready (or degraded: see problems)", body = serde_json::Value), (status = 503, description = "Unavailable", body = serde_json::Value))
+)]
 async fn readyz(State(services): State<Arc<Services>>) -> Response {
     let database = services.store.ping().await;
     let jobs = services.store.pending_jobs(None).await.ok();

@@ -11,8 +11,8 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use chrono::Utc;
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use crate::accounts::Scope;
 use crate::domain::time::rfc3339;
@@ -35,6 +35,16 @@ pub fn router() -> Router<Arc<Services>> {
         .route("/v1/hooks/{source}/deliveries/{id}/replay", post(replay_delivery))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/hooks/{source}",
+    tag = "hooks",
+    summary = "A billing tool's webhook, authenticated by the source's preset (no API key)",
+    params(("source" = String, Path, description = "The [[hooks]] name")),
+    request_body(content = serde_json::Value, description = "The tool's own event, as it sends it"),
+    responses((status = 202, description = "A letter was made (or, for a batch, at least one)", body = HookAnswer), (status = 200, description = "A duplicate, or an event ignored with the reason (empty for Xero's intent-to-receive check)", body = HookAnswer), (status = 401, description = "Bad signature: nothing stored", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 404, description = "No such resource for this sender", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 422, description = "The mapping could not find a field (named); the delivery can be replayed", body = crate::http::error::Problem, content_type = "application/problem+json")),
+    security(("stripe" = []), ("standard_webhooks" = []), ("paddle" = []), ("pennylane" = []), ("qonto" = []), ("gocardless" = []), ("quickbooks" = []), ("xero" = []), ("chargebee" = []), ("hmac" = []), ())
+)]
 async fn deliver(
     State(services): State<Arc<Services>>,
     Path(source): Path<String>,
@@ -68,16 +78,60 @@ fn answer_batch(items: Vec<BatchItem>) -> Result<Response, ApiError> {
         return Err(e);
     }
     let accepted = items.iter().any(|i| matches!(i.result, Ok(Outcome::Accepted { .. })));
-    let events: Vec<Value> = items
+    let events: Vec<HookAnswer> = items
         .into_iter()
         .filter_map(|item| {
-            let mut body = describe_outcome(item.result.ok()?)?.1;
-            body["event_id"] = json!(item.event_id);
-            Some(body)
+            let body = describe_outcome(item.result.ok()?)?.1;
+            Some(HookAnswer { event_id: Some(item.event_id), ..body })
         })
         .collect();
     let status = if accepted { StatusCode::ACCEPTED } else { StatusCode::OK };
-    Ok((status, axum::Json(json!({ "outcome": "batch", "events": events }))).into_response())
+    let body = HookAnswer { outcome: "batch", events: Some(events), ..HookAnswer::default() };
+    Ok((status, axum::Json(body)).into_response())
+}
+
+/// What a delivery became.
+#[derive(Debug, Default, Serialize, ToSchema)]
+pub struct HookAnswer {
+    /// `accepted` (a letter was made), `duplicate` (handled before), `ignored` (with the reason) or `batch`.
+    pub outcome: &'static str,
+    /// The delivery's record (`hdl_…`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delivery: Option<String>,
+    /// The letter made, or made before.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub letter: Option<Option<String>>,
+    /// Why the event makes no letter.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// In a batch: the event's id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub event_id: Option<String>,
+    /// A batch: each event's outcome, in order.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(no_recursion)]
+    pub events: Option<Vec<HookAnswer>>,
+}
+
+/// One recorded delivery of a source.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeliveryView {
+    pub id: String,
+    pub event_id: String,
+    pub event_type: Option<String>,
+    /// `accepted`, `duplicate`, `ignored` or `unmapped`.
+    pub verdict: String,
+    pub letter: Option<String>,
+    pub error: Option<String>,
+    pub attempts: i64,
+    pub received_at: String,
+    pub updated_at: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeliveryList {
+    pub deliveries: Vec<DeliveryView>,
 }
 
 fn answer(outcome: Outcome) -> Response {
@@ -88,18 +142,22 @@ fn answer(outcome: Outcome) -> Response {
     }
 }
 
-fn describe_outcome(outcome: Outcome) -> Option<(StatusCode, Value)> {
+fn describe_outcome(outcome: Outcome) -> Option<(StatusCode, HookAnswer)> {
+    let answer = |outcome, delivery: HookDeliveryId| HookAnswer {
+        outcome,
+        delivery: Some(delivery.to_string()),
+        ..HookAnswer::default()
+    };
     Some(match outcome {
         Outcome::Accepted { delivery, letter } => (
             StatusCode::ACCEPTED,
-            json!({ "outcome": "accepted", "delivery": delivery.as_str(), "letter": letter.as_str() }),
+            HookAnswer { letter: Some(Some(letter.to_string())), ..answer("accepted", delivery) },
         ),
-        Outcome::Duplicate { delivery, letter } => (
-            StatusCode::OK,
-            json!({ "outcome": "duplicate", "delivery": delivery.as_str(), "letter": letter.map(String::from) }),
-        ),
+        Outcome::Duplicate { delivery, letter } => {
+            (StatusCode::OK, HookAnswer { letter: Some(letter.map(String::from)), ..answer("duplicate", delivery) })
+        }
         Outcome::Ignored { delivery, reason } => {
-            (StatusCode::OK, json!({ "outcome": "ignored", "delivery": delivery.as_str(), "reason": reason }))
+            (StatusCode::OK, HookAnswer { reason: Some(reason), ..answer("ignored", delivery) })
         }
         Outcome::Handshake | Outcome::Batch(_) => return None,
     })
@@ -143,6 +201,15 @@ struct ListQuery {
     limit: Option<i64>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/hooks/{source}/deliveries",
+    tag = "hooks",
+    summary = "The source's deliveries, newest first",
+    params(("source" = String, Path, description = "The [[hooks]] name"), ("limit" = Option<i64>, Query, description = "1 to 500 (default 50)")),
+    responses((status = 200, description = "The deliveries", body = DeliveryList), (status = 401, description = "No API key, or not a valid one", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 403, description = "The key lacks the scope or belongs to another sender", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 404, description = "No such resource for this sender", body = crate::http::error::Problem, content_type = "application/problem+json")),
+    security(("api_key" = []))
+)]
 async fn list(
     State(services): State<Arc<Services>>,
     caller: Caller,
@@ -152,10 +219,19 @@ async fn list(
     let hook = hook_of(&services, &caller, &source)?;
     let limit = query.limit.unwrap_or(50).clamp(1, 500);
     let deliveries = services.store.hook_deliveries(&hook.name, limit).await?;
-    let items: Vec<_> = deliveries.iter().map(describe).collect();
-    Ok(axum::Json(json!({ "deliveries": items })).into_response())
+    let deliveries = deliveries.iter().map(describe).collect();
+    Ok(axum::Json(DeliveryList { deliveries }).into_response())
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/hooks/{source}/deliveries/{id}/replay",
+    tag = "hooks",
+    summary = "Run a delivery again with the mapping as configured now (one letter at most)",
+    params(("source" = String, Path, description = "The [[hooks]] name"), ("id" = String, Path, description = "hdl_…")),
+    responses((status = 202, description = "A letter was made", body = HookAnswer), (status = 200, description = "Made before, or ignored", body = HookAnswer), (status = 401, description = "No API key, or not a valid one", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 403, description = "The key lacks the scope or belongs to another sender", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 404, description = "No such resource for this sender", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 422, description = "Still not mapped", body = crate::http::error::Problem, content_type = "application/problem+json")),
+    security(("api_key" = []))
+)]
 async fn replay_delivery(
     State(services): State<Arc<Services>>,
     caller: Caller,
@@ -169,16 +245,16 @@ async fn replay_delivery(
     Ok(answer(outcome))
 }
 
-fn describe(d: &HookDelivery) -> serde_json::Value {
-    json!({
-        "id": d.id.as_str(),
-        "event_id": d.event_id,
-        "event_type": d.event_type,
-        "verdict": d.verdict,
-        "letter": d.letter_id.as_ref().map(|l| l.as_str()),
-        "error": d.error,
-        "attempts": d.attempts,
-        "received_at": rfc3339(d.received_at),
-        "updated_at": rfc3339(d.updated_at),
-    })
+fn describe(d: &HookDelivery) -> DeliveryView {
+    DeliveryView {
+        id: d.id.to_string(),
+        event_id: d.event_id.clone(),
+        event_type: d.event_type.clone(),
+        verdict: serde_json::to_value(d.verdict).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default(),
+        letter: d.letter_id.as_ref().map(|l| l.to_string()),
+        error: d.error.clone(),
+        attempts: d.attempts,
+        received_at: rfc3339(d.received_at),
+        updated_at: rfc3339(d.updated_at),
+    }
 }

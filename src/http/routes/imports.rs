@@ -9,6 +9,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::accounts::Scope;
 use crate::domain::time::rfc3339;
@@ -27,7 +28,7 @@ pub fn router(services: &Services) -> Router<Arc<Services>> {
 }
 
 /// An import and what became of each row.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct ImportView {
     pub id: String,
     /// `submitted`, or `checked` for a dry run (nothing sent).
@@ -41,7 +42,7 @@ pub struct ImportView {
 }
 
 /// How many rows ended each way.
-#[derive(Debug, Default, Serialize)]
+#[derive(Debug, Default, Serialize, ToSchema)]
 pub struct ImportSummary {
     pub rows: usize,
     pub created: usize,
@@ -53,13 +54,32 @@ pub struct ImportSummary {
 
 /// One row: its line in the file (the header is line 1), its idempotency key, its outcome (`created`,
 /// `already_sent`, `valid`, `invalid`, `failed`), its letter and its problems.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct ImportRowView {
     pub line: i64,
     pub key: String,
     pub outcome: String,
     pub letter: Option<String>,
     pub errors: Vec<FieldError>,
+}
+
+/// The parts of `POST /v1/imports` (multipart/form-data), as the options of `relais import`.
+#[derive(ToSchema)]
+#[allow(dead_code)] // describes the form for the OpenAPI document; the parts are read one by one
+pub struct ImportForm {
+    /// The CSV file (`;` or `,`, UTF-8 or Windows-1252, a header line).
+    #[schema(format = Binary, content_media_type = "text/csv")]
+    file: String,
+    /// The letter template of every row.
+    template: String,
+    /// `column=field`, one part per column (`N° facture=invoice_number`).
+    map: Option<Vec<String>>,
+    /// The column that identifies a row (its idempotency key); else all its values.
+    key: Option<String>,
+    /// `true`: check every row and send nothing.
+    dry_run: Option<bool>,
+    /// The API key's own sender, if named.
+    sender: Option<String>,
 }
 
 fn view(import: ImportRecord, rows: Vec<ImportRowRecord>) -> ImportView {
@@ -132,6 +152,15 @@ async fn read_parts(mut multipart: Multipart) -> Result<(Vec<u8>, Option<String>
     Ok((file, sender, options))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/imports",
+    tag = "imports",
+    summary = "Import a CSV of overdue invoices as letters (options as relais import)",
+    request_body(content = ImportForm, content_type = "multipart/form-data"),
+    responses((status = 201, description = "The import and each row's outcome", body = ImportView), (status = 200, description = "A dry run: each row checked, nothing sent", body = ImportView), (status = 401, description = "No API key, or not a valid one", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 403, description = "The key lacks the scope or belongs to another sender", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 422, description = "The file, a mapping or rows at fault (rows[LINE].field): nothing sent", body = crate::http::error::Problem, content_type = "application/problem+json")),
+    security(("api_key" = []))
+)]
 async fn create(
     State(services): State<Arc<Services>>,
     caller: Caller,
@@ -159,6 +188,15 @@ async fn load(services: &Services, sender: &SenderId, id: &str) -> Result<Import
     Ok(view(import, rows))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/imports/{id}",
+    tag = "imports",
+    summary = "An import and what became of each row",
+    params(("id" = String, Path, description = "imp_…")),
+    responses((status = 200, description = "The import", body = ImportView), (status = 401, description = "No API key, or not a valid one", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 403, description = "The key lacks the scope or belongs to another sender", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 404, description = "No such resource for this sender", body = crate::http::error::Problem, content_type = "application/problem+json")),
+    security(("api_key" = []))
+)]
 async fn show(
     State(services): State<Arc<Services>>,
     caller: Caller,

@@ -50,6 +50,16 @@ fn authorized(services: &Services, headers: &HeaderMap) -> Result<(), ApiError> 
 
 /// The ingress key is checked from the headers before a byte of the body is read: an unauthenticated
 /// request costs no memory.
+#[utoipa::path(
+    post,
+    path = "/v1/inbound/mime",
+    tag = "inbound",
+    summary = "An email as raw RFC 5322 bytes, from an MTA pipe (ingress key)",
+    params(("to" = Option<String>, Query, description = "The envelope recipient")),
+    request_body(content = Vec<u8>, content_type = "message/rfc822"),
+    responses((status = 202, description = "The message was taken", body = serde_json::Value), (status = 401, description = "No or wrong ingress key", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 413, description = "Too large", body = crate::http::error::Problem, content_type = "application/problem+json")),
+    security(("ingress_key" = []))
+)]
 async fn create(
     State(services): State<Arc<Services>>,
     Query(query): Query<InboundQuery>,

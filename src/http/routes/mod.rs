@@ -4,6 +4,7 @@ pub mod api_keys;
 pub mod callbacks;
 pub mod confirmations;
 pub mod consents;
+pub mod docs;
 pub mod health;
 pub mod hooks;
 pub mod imports;

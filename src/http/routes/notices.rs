@@ -41,6 +41,15 @@ fn view(notice: &NoticeRecord) -> Value {
 
 /// The newest 200 notices of the caller's letters; `?state=failed` lists those that gave up (send them
 /// again with `relais notice resend ID`).
+#[utoipa::path(
+    get,
+    path = "/v1/notices",
+    tag = "notices",
+    summary = "The notice emails about the sender's letters",
+    params(("state" = Option<String>, Query, description = "pending, sent or failed")),
+    responses((status = 200, description = "The notices", body = serde_json::Value), (status = 401, description = "No API key, or not a valid one", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 403, description = "The key lacks the scope or belongs to another sender", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid fields, each named", body = crate::http::error::Problem, content_type = "application/problem+json")),
+    security(("api_key" = []))
+)]
 async fn list(
     State(services): State<Arc<Services>>,
     caller: Caller,

@@ -104,6 +104,14 @@ fn summary(t: &TemplateInfo) -> Value {
     })
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/templates",
+    tag = "templates",
+    summary = "The letter templates",
+    responses((status = 200, description = "The templates", body = serde_json::Value), (status = 401, description = "No API key, or not a valid one", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 403, description = "The key lacks the scope or belongs to another sender", body = crate::http::error::Problem, content_type = "application/problem+json")),
+    security(("api_key" = []))
+)]
 async fn list(State(services): State<Arc<Services>>, caller: Caller) -> Result<Response, ApiError> {
     let templates = services.templates.list().await.map_err(catalog_error)?;
     let visible: Vec<Value> =
@@ -111,6 +119,15 @@ async fn list(State(services): State<Arc<Services>>, caller: Caller) -> Result<R
     Ok(axum::Json(json!({ "templates": visible })).into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/templates/{name}",
+    tag = "templates",
+    summary = "A template: its current version, variables and draft",
+    params(("name" = String, Path, description = "The template"), ("sender" = Option<String>, Query, description = "A sender's override of the template (its own sender only)")),
+    responses((status = 200, description = "The template", body = serde_json::Value), (status = 401, description = "No API key, or not a valid one", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 403, description = "The key lacks the scope or belongs to another sender", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 404, description = "No such resource for this sender", body = crate::http::error::Problem, content_type = "application/problem+json")),
+    security(("api_key" = []))
+)]
 async fn show(
     State(services): State<Arc<Services>>,
     caller: Caller,
@@ -139,6 +156,15 @@ fn history_entry(p: &PublicationRow, current: Option<&str>) -> Value {
     })
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/templates/{name}/versions",
+    tag = "templates",
+    summary = "The published versions of a template",
+    params(("name" = String, Path, description = "The template"), ("sender" = Option<String>, Query, description = "A sender's override of the template (its own sender only)")),
+    responses((status = 200, description = "The versions", body = serde_json::Value), (status = 401, description = "No API key, or not a valid one", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 403, description = "The key lacks the scope or belongs to another sender", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 404, description = "No such resource for this sender", body = crate::http::error::Problem, content_type = "application/problem+json")),
+    security(("api_key" = []))
+)]
 async fn versions(
     State(services): State<Arc<Services>>,
     caller: Caller,
@@ -153,6 +179,15 @@ async fn versions(
     Ok(axum::Json(json!({ "name": name, "published_version": current, "versions": entries })).into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/templates/{name}/versions/{version}",
+    tag = "templates",
+    summary = "One version of a template",
+    params(("name" = String, Path, description = "The template"), ("version" = String, Path, description = "Its SHA-256"), ("sender" = Option<String>, Query, description = "A sender's override of the template (its own sender only)")),
+    responses((status = 200, description = "The version", body = serde_json::Value), (status = 401, description = "No API key, or not a valid one", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 403, description = "The key lacks the scope or belongs to another sender", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 404, description = "No such resource for this sender", body = crate::http::error::Problem, content_type = "application/problem+json")),
+    security(("api_key" = []))
+)]
 async fn version(
     State(services): State<Arc<Services>>,
     caller: Caller,
@@ -199,6 +234,16 @@ fn draft_source(headers: &axum::http::HeaderMap, body: &Bytes) -> Result<String,
     Ok(source)
 }
 
+#[utoipa::path(
+    put,
+    path = "/v1/templates/{name}/draft",
+    tag = "templates",
+    summary = "Save a draft of the template (its problems are listed)",
+    params(("name" = String, Path, description = "The template"), ("sender" = Option<String>, Query, description = "A sender's override of the template (its own sender only)")),
+    request_body(content = String, content_type = "text/plain", description = "The template source (front matter and body)"),
+    responses((status = 200, description = "The draft and its problems", body = serde_json::Value), (status = 401, description = "No API key, or not a valid one", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 403, description = "The key lacks the scope or belongs to another sender", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid fields, each named", body = crate::http::error::Problem, content_type = "application/problem+json")),
+    security(("api_key" = []))
+)]
 async fn save_draft(
     State(services): State<Arc<Services>>,
     caller: Caller,
@@ -223,6 +268,15 @@ struct PublishBody {
     comment: Option<String>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/templates/{name}/publish",
+    tag = "templates",
+    summary = "Publish the draft as the current version",
+    params(("name" = String, Path, description = "The template"), ("sender" = Option<String>, Query, description = "A sender's override of the template (its own sender only)")),
+    responses((status = 200, description = "The published version", body = serde_json::Value), (status = 401, description = "No API key, or not a valid one", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 403, description = "The key lacks the scope or belongs to another sender", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 404, description = "No such resource for this sender", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid fields, each named", body = crate::http::error::Problem, content_type = "application/problem+json")),
+    security(("api_key" = []))
+)]
 async fn publish(
     State(services): State<Arc<Services>>,
     caller: Caller,
@@ -245,6 +299,16 @@ struct RollbackBody {
     comment: Option<String>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/templates/{name}/rollback",
+    tag = "templates",
+    summary = "Make an earlier version current again",
+    params(("name" = String, Path, description = "The template"), ("sender" = Option<String>, Query, description = "A sender's override of the template (its own sender only)")),
+    request_body(content = serde_json::Value, description = "{\"version\": \"<sha256>\"}"),
+    responses((status = 200, description = "The current version", body = serde_json::Value), (status = 401, description = "No API key, or not a valid one", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 403, description = "The key lacks the scope or belongs to another sender", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 404, description = "No such resource for this sender", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid fields, each named", body = crate::http::error::Problem, content_type = "application/problem+json")),
+    security(("api_key" = []))
+)]
 async fn rollback(
     State(services): State<Arc<Services>>,
     caller: Caller,
@@ -271,6 +335,15 @@ struct DiffQuery {
     sender: Option<String>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/templates/{name}/diff",
+    tag = "templates",
+    summary = "The difference between two versions (or the draft)",
+    params(("name" = String, Path, description = "The template"), ("from" = Option<String>, Query, description = "A version"), ("to" = Option<String>, Query, description = "A version, or draft"), ("sender" = Option<String>, Query, description = "A sender's override of the template (its own sender only)")),
+    responses((status = 200, description = "A unified diff", body = serde_json::Value), (status = 401, description = "No API key, or not a valid one", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 403, description = "The key lacks the scope or belongs to another sender", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 404, description = "No such resource for this sender", body = crate::http::error::Problem, content_type = "application/problem+json")),
+    security(("api_key" = []))
+)]
 async fn diff(
     State(services): State<Arc<Services>>,
     caller: Caller,
@@ -297,6 +370,16 @@ struct PreviewQuery {
     format: Option<String>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/templates/{name}/preview",
+    tag = "templates",
+    summary = "Render the template with sample or given data",
+    params(("name" = String, Path, description = "The template"), ("format" = Option<String>, Query, description = "pdf (default) or text")),
+    request_body(content = serde_json::Value, description = "Optional: variables, recipient, reference"),
+    responses((status = 200, description = "The letter as it would go", content_type = "application/pdf", body = Vec<u8>), (status = 401, description = "No API key, or not a valid one", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 403, description = "The key lacks the scope or belongs to another sender", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 404, description = "No such resource for this sender", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid fields, each named", body = crate::http::error::Problem, content_type = "application/problem+json")),
+    security(("api_key" = []))
+)]
 async fn preview(
     State(services): State<Arc<Services>>,
     caller: Caller,

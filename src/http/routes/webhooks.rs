@@ -26,6 +26,15 @@ pub fn router() -> Router<Arc<Services>> {
 }
 
 /// A webhook on the per-letter URL (providers that do not sign, like AR24).
+#[utoipa::path(
+    post,
+    path = "/v1/providers/{provider}/webhooks/{letter}/{secret}",
+    tag = "providers",
+    summary = "A provider's webhook for one letter, with the letter's secret in the path",
+    params(("provider" = String, Path, description = "The [providers] name"), ("letter" = String, Path, description = "ltr_…"), ("secret" = String, Path, description = "The letter's webhook secret")),
+    request_body(content = serde_json::Value),
+    responses((status = 200, description = "Taken", body = serde_json::Value))
+)]
 async fn receive_for_letter(
     State(services): State<Arc<Services>>,
     Path((provider_name, letter, secret)): Path<(String, String, String)>,
@@ -40,6 +49,15 @@ async fn receive_for_letter(
     handle(&services, &provider_name, peer, &headers, &body, Some((&letter, &secret))).await
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/providers/{provider}/webhooks",
+    tag = "providers",
+    summary = "A provider's webhook (a hint: relais asks the provider)",
+    params(("provider" = String, Path, description = "The [providers] name")),
+    request_body(content = serde_json::Value),
+    responses((status = 200, description = "Taken", body = serde_json::Value))
+)]
 async fn receive(
     State(services): State<Arc<Services>>,
     Path(provider_name): Path<String>,

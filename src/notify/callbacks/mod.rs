@@ -112,7 +112,8 @@ pub async fn fan_out(
     for endpoint in subscribed {
         let id = CallbackMessageId::generate();
         let data = letter_data(services, letter, state, &proofs, endpoint, now);
-        let body = json!({ "type": event, "timestamp": rfc3339(at), "data": data });
+        let body = serde_json::to_value(CallbackEvent { kind: event.clone(), timestamp: rfc3339(at), data })
+            .map_err(|e| JobError::Permanent(format!("a callback body could not be written: {e}")))?;
         let delivery = DeliveryRow {
             id: id.to_string(),
             endpoint_id: endpoint.id.clone(),
@@ -144,8 +145,45 @@ async fn enqueue(tx: &mut store::Tx, letter: &LetterId, delivery: &str, run_at: 
     Ok(())
 }
 
-/// What a callback says about the letter: never the PDF, but links to the proofs that need no API key and
+/// The body of a callback (Standard Webhooks): the event type, when it happened, and the letter.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct CallbackEvent {
+    /// One of the event types (`letter.delivered`…).
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// When the state changed (RFC 3339).
+    pub timestamp: String,
+    pub data: CallbackLetter,
+}
+
+/// The letter, as a callback tells of it: never the PDF, but links to the proofs that need no API key and
 /// expire.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct CallbackLetter {
+    /// `ltr_…`
+    pub id: String,
+    pub reference: Option<String>,
+    /// The state the event is about.
+    pub state: String,
+    pub state_detail: Option<String>,
+    pub sender: String,
+    /// `{name, version}`: the template and the SHA-256 of its version.
+    #[schema(value_type = Object)]
+    pub template: Value,
+    /// `{name, email}`.
+    #[schema(value_type = Object)]
+    pub recipient: Value,
+    pub proofs: Vec<CallbackProof>,
+}
+
+/// A proof: its kind, its SHA-256, and a signed link that expires (`callbacks.proof_links_valid`).
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct CallbackProof {
+    pub kind: String,
+    pub sha256: String,
+    pub url: String,
+}
+
 fn letter_data(
     services: &Services,
     letter: &LetterRecord,
@@ -153,10 +191,10 @@ fn letter_data(
     proofs: &[store::ProofRecord],
     endpoint: &EndpointRow,
     now: i64,
-) -> Value {
+) -> CallbackLetter {
     let base = services.public_url.as_str().trim_end_matches('/');
     let expires = (now + services.settings.callbacks.proof_links_valid.as_millis() as i64) / 1000;
-    let proofs: Vec<Value> = proofs
+    let proofs = proofs
         .iter()
         .map(|p| {
             let signature = proof_link_signature(&endpoint.secret, &letter.id, &p.kind, expires);
@@ -164,19 +202,19 @@ fn letter_data(
                 "{base}/v1/proof-links/{}/{}?endpoint={}&expires={expires}&signature={signature}",
                 letter.id, p.kind, endpoint.id
             );
-            json!({ "kind": p.kind, "sha256": p.sha256, "url": url })
+            CallbackProof { kind: p.kind.clone(), sha256: p.sha256.clone(), url }
         })
         .collect();
-    json!({
-        "id": letter.id.as_str(),
-        "reference": letter.reference,
-        "state": state.as_str(),
-        "state_detail": letter.state_detail,
-        "sender": letter.sender_id.as_str(),
-        "template": { "name": letter.template, "version": letter.template_hash },
-        "recipient": { "name": letter.recipient.display_name(), "email": letter.recipient.email },
-        "proofs": proofs,
-    })
+    CallbackLetter {
+        id: letter.id.to_string(),
+        reference: letter.reference.clone(),
+        state: state.as_str().to_owned(),
+        state_detail: letter.state_detail.clone(),
+        sender: letter.sender_id.to_string(),
+        template: json!({ "name": letter.template, "version": letter.template_hash }),
+        recipient: json!({ "name": letter.recipient.display_name(), "email": letter.recipient.email }),
+        proofs,
+    }
 }
 
 /// How one attempt ended.

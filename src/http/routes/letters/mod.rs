@@ -8,10 +8,8 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
-use serde_json::{Value, json};
 
 use crate::accounts::Scope;
-use crate::domain::time::rfc3339;
 use crate::domain::{FieldError, LetterId, LetterState};
 use crate::http::error::ApiError;
 use crate::http::extract::Caller;
@@ -21,6 +19,11 @@ use crate::letters::{Submitted, cancel_letter, submit_letter};
 use crate::providers::ProofKind;
 use crate::services::Services;
 use crate::store::{LetterFilter, LetterRecord};
+
+mod view;
+
+use view::letter_view;
+pub use view::{LetterPage, LetterView};
 
 pub fn router(services: &Services) -> Router<Arc<Services>> {
     let limit = services.settings.server.max_request_size.0 as usize;
@@ -46,52 +49,6 @@ async fn owned_letter(services: &Services, caller: &Caller, id: &str) -> Result<
         .ok_or_else(|| ApiError::not_found(format!("no letter {id}")))
 }
 
-/// The API view of a letter; `full` adds the timeline and the proofs.
-async fn letter_view(services: &Services, letter: &LetterRecord, full: bool) -> Result<Value, ApiError> {
-    let base = services.public_url.as_str().trim_end_matches('/');
-    let mut view = json!({
-        "id": letter.id.as_str(),
-        "state": letter.state.as_str(),
-        "state_detail": letter.state_detail,
-        "sender": letter.sender_id.as_str(),
-        "template": { "name": letter.template, "title": services.templates.title(&letter.template), "version": letter.template_hash },
-        "recipient": letter.recipient,
-        "reference": letter.reference,
-        "notify_email": letter.notify_email,
-        "provider": { "name": letter.provider, "reference": letter.provider_ref, "status": letter.provider_status },
-        "cost": letter.cost_cents.map(|c| json!({ "amount": format!("{}.{:02}", c / 100, c % 100), "currency": "EUR" })),
-        "content_sha256": letter.content_sha256,
-        "document_url": letter.content_sha256.as_ref().map(|_| format!("{base}/v1/letters/{}/document", letter.id)),
-        "created_at": rfc3339(letter.created_at),
-        "updated_at": rfc3339(letter.updated_at),
-        "deposited_at": letter.deposited_at.map(rfc3339),
-    });
-    if full {
-        let attachments = services.store.attachments(&letter.id).await?;
-        let events = services.store.events(&letter.id).await?;
-        let proofs = services.store.proofs(&letter.id).await?;
-        view["attachments"] = attachments
-            .iter()
-            .map(|a| json!({ "filename": a.filename, "content_type": a.content_type, "size": a.size, "sha256": a.sha256 }))
-            .collect();
-        let callback = services.store.letter_callback_endpoint(letter.id.as_str()).await?;
-        view["callback"] = json!(callback.map(|e| json!({ "id": e.id, "url": e.url, "state": e.state })));
-        view["chain"] = json!(crate::audit::chain_status(&services.store, &letter.id, &events).await?);
-        view["events"] = events
-            .iter()
-            .map(|e| json!({ "seq": e.seq, "at": rfc3339(e.at), "state": e.state.as_str(), "detail": e.detail, "hash": e.hash }))
-            .collect();
-        view["proofs"] = proofs
-            .iter()
-            .map(|p| {
-                json!({ "kind": p.kind, "sha256": p.sha256, "size": p.size, "archived_at": rfc3339(p.archived_at),
-                             "url": format!("{base}/v1/letters/{}/proofs/{}", letter.id, p.kind) })
-            })
-            .collect();
-    }
-    Ok(view)
-}
-
 fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     let Some(value) = headers.get("idempotency-key") else { return Ok(None) };
     let key = value.to_str().unwrap_or_default().trim();
@@ -108,6 +65,16 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     Ok(Some(key.to_owned()))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/letters",
+    tag = "letters",
+    summary = "Submit a letter",
+    params(("Idempotency-Key" = Option<String>, Header, description = "A retry with the same key returns the same letter")),
+    request_body(content((crate::intake::http::RawLetter = "application/json"), (crate::intake::http::LetterParts = "multipart/form-data"))),
+    responses((status = 202, description = "Accepted: the letter, its request durably stored", body = crate::http::routes::letters::LetterView), (status = 200, description = "The same request with the same Idempotency-Key: the letter made then", body = crate::http::routes::letters::LetterView), (status = 400, description = "The body cannot be read", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 401, description = "No API key, or not a valid one", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 403, description = "The key lacks the scope or belongs to another sender", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 409, description = "The Idempotency-Key was used with another request", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 413, description = "Too large", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 415, description = "Neither JSON nor multipart", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid fields, each named", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 503, description = "The database is busy: retry with the same Idempotency-Key", body = crate::http::error::Problem, content_type = "application/problem+json")),
+    security(("api_key" = []))
+)]
 async fn create(State(services): State<Arc<Services>>, caller: Caller, request: Request) -> Result<Response, ApiError> {
     caller.require(Scope::Letters)?;
     let key = idempotency_key(request.headers())?;
@@ -150,6 +117,15 @@ async fn create(State(services): State<Arc<Services>>, caller: Caller, request: 
     Ok((status, [(header::LOCATION, location)], axum::Json(view)).into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/letters/{id}",
+    tag = "letters",
+    summary = "A letter with its timeline, files, proofs and chain status",
+    params(("id" = String, Path, description = "ltr_…")),
+    responses((status = 200, description = "The letter", body = crate::http::routes::letters::LetterView), (status = 401, description = "No API key, or not a valid one", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 403, description = "The key lacks the scope or belongs to another sender", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 404, description = "No such resource for this sender", body = crate::http::error::Problem, content_type = "application/problem+json")),
+    security(("api_key" = []))
+)]
 async fn show(
     State(services): State<Arc<Services>>,
     caller: Caller,
@@ -182,6 +158,15 @@ fn parse_time(field: &str, value: Option<&str>) -> Result<Option<i64>, FieldErro
         })
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/letters",
+    tag = "letters",
+    summary = "List letters, newest first",
+    params(("state" = Option<String>, Query, description = "Only letters in this state"), ("reference" = Option<String>, Query, description = "Only letters with this reference"), ("created_from" = Option<String>, Query, description = "A date (2026-11-26) or an RFC 3339 time"), ("created_to" = Option<String>, Query, description = "A date or an RFC 3339 time"), ("cursor" = Option<String>, Query, description = "The next_cursor of the previous page"), ("limit" = Option<i64>, Query, description = "1 to 200 (default 50)")),
+    responses((status = 200, description = "A page of letters", body = crate::http::routes::letters::LetterPage), (status = 401, description = "No API key, or not a valid one", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 403, description = "The key lacks the scope or belongs to another sender", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid fields, each named", body = crate::http::error::Problem, content_type = "application/problem+json")),
+    security(("api_key" = []))
+)]
 async fn list(
     State(services): State<Arc<Services>>,
     caller: Caller,
@@ -213,9 +198,18 @@ async fn list(
         data.push(letter_view(&services, letter, false).await?);
     }
     let next_cursor = if more { letters.last().map(|l| l.id.to_string()) } else { None };
-    Ok(axum::Json(json!({ "data": data, "next_cursor": next_cursor })).into_response())
+    Ok(axum::Json(LetterPage { data, next_cursor }).into_response())
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/letters/{id}/cancel",
+    tag = "letters",
+    summary = "Cancel a letter not yet handed to the provider",
+    params(("id" = String, Path, description = "ltr_…")),
+    responses((status = 200, description = "The cancelled letter", body = crate::http::routes::letters::LetterView), (status = 401, description = "No API key, or not a valid one", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 403, description = "The key lacks the scope or belongs to another sender", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 404, description = "No such resource for this sender", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 409, description = "Too late to cancel", body = crate::http::error::Problem, content_type = "application/problem+json")),
+    security(("api_key" = []))
+)]
 async fn cancel(
     State(services): State<Arc<Services>>,
     caller: Caller,
@@ -238,6 +232,15 @@ fn pdf_response(bytes: Vec<u8>, filename: &str) -> Response {
         .into_response()
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/letters/{id}/document",
+    tag = "letters",
+    summary = "The rendered letter (PDF/A-2b)",
+    params(("id" = String, Path, description = "ltr_…")),
+    responses((status = 200, description = "The letter", content_type = "application/pdf", body = Vec<u8>), (status = 401, description = "No API key, or not a valid one", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 403, description = "The key lacks the scope or belongs to another sender", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 404, description = "No such resource for this sender", body = crate::http::error::Problem, content_type = "application/problem+json")),
+    security(("api_key" = []))
+)]
 async fn document(
     State(services): State<Arc<Services>>,
     caller: Caller,
@@ -252,6 +255,15 @@ async fn document(
     Ok(pdf_response(bytes, &format!("{}.pdf", letter.id)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/letters/{id}/proofs/{kind}",
+    tag = "letters",
+    summary = "An archived proof",
+    params(("id" = String, Path, description = "ltr_…"), ("kind" = String, Path, description = "deposit, receipt, refusal, non_claim or bounce")),
+    responses((status = 200, description = "The proof", content_type = "application/pdf", body = Vec<u8>), (status = 401, description = "No API key, or not a valid one", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 403, description = "The key lacks the scope or belongs to another sender", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 404, description = "No such resource for this sender", body = crate::http::error::Problem, content_type = "application/problem+json")),
+    security(("api_key" = []))
+)]
 async fn proof(
     State(services): State<Arc<Services>>,
     caller: Caller,
