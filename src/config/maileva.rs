@@ -216,6 +216,22 @@ mod tests {
     }
 
     #[test]
+    fn a_paper_fallback_names_a_maileva_account() {
+        let mut settings = with_maileva(ACCOUNT);
+        let sender = &mut settings.senders[0];
+        (sender.provider, sender.service) = ("sandbox".into(), Service::Simple);
+        sender.fallback = Some(crate::config::Fallback::Paper);
+        let message = settings.validate().unwrap_err().to_string();
+        assert!(message.contains("senders[0].fallback_provider"), "{message}");
+        settings.senders[0].fallback_provider = Some("sandbox".into());
+        let message = settings.validate().unwrap_err().to_string();
+        assert!(message.contains("does not send paper letters"), "{message}");
+        settings.senders[0].fallback_provider = Some("maileva".into());
+        assert!(settings.validate().is_ok());
+        assert_eq!(settings.senders[0].paper_fallback(), Some("maileva"));
+    }
+
+    #[test]
     fn secrets_can_come_from_files() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("password");

@@ -22,7 +22,7 @@ pub use intake::{
 };
 pub use maileva::{MailevaSettings, Postage};
 pub use print::redact_url;
-pub use senders::{Ar24Settings, Confirm, ProviderSettings, SandboxSettings, SenderSettings, Service};
+pub use senders::{Ar24Settings, Confirm, Fallback, ProviderSettings, SandboxSettings, SenderSettings, Service};
 pub use values::{ByteSize, Secret};
 
 use std::collections::BTreeMap;
@@ -291,6 +291,7 @@ impl Settings {
                 let message = "an AR24 sender needs its AR24 user id (`relais sender link` creates or finds it)";
                 return Err(invalid(format!("senders[{i}].provider_user_id"), message));
             }
+            self.validate_fallback(i, sender)?;
             let Some(provider) = self.providers.get(&sender.provider) else { continue };
             if !provider.services().contains(&sender.service) {
                 let offered: Vec<&str> = provider.services().iter().map(|s| s.as_str()).collect();
@@ -304,6 +305,23 @@ impl Settings {
             }
         }
         Ok(())
+    }
+
+    /// A paper fallback names a Maileva account, for a sender whose own letters are electronic.
+    fn validate_fallback(&self, i: usize, sender: &SenderSettings) -> Result<(), ConfigError> {
+        let Some(Fallback::Paper) = sender.fallback else { return Ok(()) };
+        let key = format!("senders[{i}].fallback_provider");
+        if sender.service.is_paper() {
+            return Err(invalid(format!("senders[{i}].fallback"), "a paper sender needs no paper fallback"));
+        }
+        let Some(name) = &sender.fallback_provider else {
+            return Err(invalid(key, "name the Maileva account of [providers] that sends the paper letters"));
+        };
+        match self.providers.get(name) {
+            Some(ProviderSettings::Maileva(_)) => Ok(()),
+            Some(_) => Err(invalid(key, format!("`{name}` does not send paper letters: name a Maileva account"))),
+            None => Err(invalid(key, format!("no provider named `{name}` in [providers]"))),
+        }
     }
 
     /// Checks what the types alone cannot: references between sections, URL shapes, non-zero limits.

@@ -142,6 +142,13 @@ pub struct SenderSettings {
     pub provider_user_id: Option<String>,
     #[serde(default)]
     pub service: Service,
+    /// For an electronic sender: send as a paper registered letter through `fallback_provider` (a Maileva
+    /// account) a letter that cannot go electronically — an individual who has not consented, a recipient
+    /// without an email address — instead of letting it wait.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fallback: Option<Fallback>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fallback_provider: Option<String>,
     /// Who may ask for letters by email: addresses, or `@domain`.
     #[serde(default)]
     pub allowed_from: Vec<String>,
@@ -191,6 +198,14 @@ pub struct SenderSettings {
 }
 
 impl SenderSettings {
+    /// The provider account a letter that cannot go electronically is sent through on paper, if any.
+    pub fn paper_fallback(&self) -> Option<&str> {
+        match self.fallback {
+            Some(Fallback::Paper) if !self.service.is_paper() => self.fallback_provider.as_deref(),
+            _ => None,
+        }
+    }
+
     /// Reads the logo and signature image files, naming the key of a file that cannot be used.
     pub fn load_images(&mut self, key: &str) -> Result<(), (String, String)> {
         let load = |file: &Option<PathBuf>, name: &str| -> Result<Option<DocumentImage>, (String, String)> {
@@ -204,6 +219,14 @@ impl SenderSettings {
         }
         Ok(())
     }
+}
+
+/// Another way out for letters the sender's service cannot send.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Fallback {
+    /// A paper registered letter with acknowledgement of receipt.
+    Paper,
 }
 
 /// Whether emailed requests leave at once or after the requester confirms.

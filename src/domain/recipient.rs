@@ -49,6 +49,8 @@ pub enum Delivery {
     Electronic,
     /// By post (paper registered letters).
     Paper,
+    /// By email, or by post when there is no email (an electronic sender with a paper fallback).
+    EitherWay,
 }
 
 /// What a request says about the recipient, before checks.
@@ -100,9 +102,11 @@ impl Recipient {
         if last_name.is_none() {
             errors.push(FieldError::new("last_name", "required", "give the recipient's last name (or a company)"));
         }
-        let email = match non_empty(raw.email) {
+        let given = non_empty(raw.email);
+        let by_post = delivery == Delivery::Paper || (delivery == Delivery::EitherWay && given.is_none());
+        let email = match given {
             Some(text) => errors.take("email", EmailAddress::parse(&text)).map(Some),
-            None if delivery == Delivery::Paper => Some(None),
+            None if delivery != Delivery::Electronic => Some(None),
             None => {
                 errors.push(FieldError::new(
                     "email",
@@ -112,7 +116,7 @@ impl Recipient {
                 None
             }
         };
-        if delivery == Delivery::Paper && raw.address.is_none() {
+        if by_post && raw.address.is_none() {
             let message = "give the recipient's postal address: a paper registered letter is delivered by post";
             errors.push(FieldError::new("address", "required", message));
         }

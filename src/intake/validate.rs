@@ -2,6 +2,7 @@
 //! a validated `LetterRequest`, or every problem is reported at once, each under its field name.
 
 use crate::config::{Secret, check_secret};
+use crate::config::{SenderSettings, Service};
 use crate::domain::recipient::{Delivery, RawRecipient};
 use crate::domain::{EmailAddress, FieldError, FieldErrors, Recipient, SenderId};
 use crate::letters::context::{ComposeError, LetterParts, compose_letter};
@@ -163,8 +164,11 @@ fn check_callback(
 
 /// How the sender's letters reach their recipients: by post for a paper sender, else by email.
 fn delivery_of(services: &Services, sender: &SenderId) -> Delivery {
-    let paper = services.settings.sender(sender).is_some_and(|s| s.service.is_paper());
-    if paper { Delivery::Paper } else { Delivery::Electronic }
+    match services.settings.sender(sender) {
+        Some(s) if s.service.is_paper() => Delivery::Paper,
+        Some(s) if s.paper_fallback().is_some() => Delivery::EitherWay,
+        _ => Delivery::Electronic,
+    }
 }
 
 /// What the sender's provider cannot take (a paper letter's address and documents); a field already at
@@ -179,7 +183,14 @@ fn provider_rules(
     let Some(settings) = services.settings.sender(sender) else { return };
     let Some(provider) = services.providers.get(&settings.provider) else { return };
     let sizes: Vec<u64> = attachments.iter().map(|a| a.size).collect();
-    for problem in provider.check_letter(settings, recipient, &sizes).0 {
+    let mut problems = provider.check_letter(settings, recipient, &sizes).0;
+    // A letter to a recipient without an email leaves on paper at once: the paper rules apply now.
+    let paper = settings.paper_fallback().filter(|_| recipient.email.is_none());
+    if let Some(paper) = paper.and_then(|name| services.providers.get(name)) {
+        let as_paper = SenderSettings { service: Service::Paper, ..settings.clone() };
+        problems.extend(paper.check_letter(&as_paper, recipient, &sizes).0);
+    }
+    for problem in problems {
         if !errors.0.iter().any(|e| e.field == problem.field) {
             errors.push(problem);
         }

@@ -262,6 +262,16 @@ pub async fn record_content(conn: &mut AnyConnection, id: &LetterId, sha256: &st
     Ok(())
 }
 
+/// Hands a letter not yet sent to another provider account (the paper fallback of an electronic letter).
+pub async fn switch_provider(conn: &mut AnyConnection, id: &LetterId, provider: &str) -> StoreResult<()> {
+    sqlx::query("UPDATE letters SET provider = $1 WHERE id = $2 AND provider_ref IS NULL")
+        .bind(provider)
+        .bind(id.as_str())
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 /// Counts an attempt to hand the letter over, starting `now`; the first one's start is kept.
 pub async fn count_send_attempt(conn: &mut AnyConnection, id: &LetterId, now: i64) -> StoreResult<()> {
     sqlx::query(

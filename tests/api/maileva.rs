@@ -153,6 +153,57 @@ async fn a_recipient_known_only_by_address_gets_a_paper_letter_and_the_requester
     app.stop().await;
 }
 
+/// An electronic sender (the sandbox) whose letters that cannot go electronically leave on paper.
+async fn spawn_with_fallback(db: Db) -> (TestApp, TestEnv, FakeMaileva) {
+    spawn_maileva(db, |s| {
+        let sender = &mut s.senders[0];
+        sender.provider = "sandbox".into();
+        sender.service = Service::Simple;
+        sender.fallback = Some(relais::config::Fallback::Paper);
+        sender.fallback_provider = Some("maileva".into());
+    })
+    .await
+}
+
+async fn an_individual_without_consent_gets_the_letter_on_paper_through_the_fallback(db: Db) {
+    let (app, _env, fake) = spawn_with_fallback(db).await;
+    let id = app.submit_letter_value(&paper_letter()).await;
+    let sending = submitted(&fake, &id).await;
+    assert!(fake.advance(&sending.id, Stage::Delivered).await);
+    let letter = app.wait_for_state(&id, "delivered", OUTCOME_TIMEOUT).await;
+    assert_eq!(letter["provider"]["name"], "maileva");
+    assert!(!states(&letter).contains(&"awaiting_consent".to_owned()), "it did not wait: {letter:#}");
+    let queued = letter["events"].as_array().unwrap().iter().find(|e| e["state"] == "queued").unwrap();
+    let why = queued["detail"].as_str().unwrap_or_default();
+    assert!(why.contains("paper") && why.contains("not consented"), "the timeline says the route and why: {why}");
+    assert!(proof_kinds(&letter).contains(&"receipt".to_owned()));
+    assert_eq!(fake.sendings().len(), 1, "sent once");
+    // A professional needs no consent: the electronic route.
+    let mut professional = paper_letter();
+    professional["recipient"]["kind"] = json!("professional");
+    let electronic = app.submit_letter_value(&professional).await;
+    let letter = app.wait_for(&electronic, "sent", |l| l["provider"]["reference"].is_string()).await;
+    assert_eq!(letter["provider"]["name"], "sandbox");
+    app.stop().await;
+}
+
+async fn a_recipient_without_email_goes_on_paper_at_once_through_the_fallback(db: Db) {
+    let (app, _env, fake) = spawn_with_fallback(db).await;
+    let mut body = paper_letter();
+    body["recipient"]["kind"] = json!("professional");
+    body["recipient"].as_object_mut().unwrap().remove("email");
+    let id = app.submit_letter_value(&body).await;
+    let sending = submitted(&fake, &id).await;
+    let letter = app.wait_for(&id, "handed to Maileva", |l| l["provider"]["reference"] == sending.id).await;
+    let queued = letter["events"].as_array().unwrap().iter().find(|e| e["state"] == "queued").unwrap();
+    assert!(queued["detail"].as_str().unwrap_or_default().contains("no email"), "{letter:#}");
+    body["recipient"]["address"]["country"] = json!("BE");
+    body["recipient"]["address"]["postal_code"] = json!("1000");
+    let p = problem(app.post_letter(&body).await, 422).await;
+    assert_eq!(fields(&p), ["recipient.address.country"], "paper rules apply at intake to a letter going on paper");
+    app.stop().await;
+}
+
 async fn a_submit_lost_after_maileva_stored_it_yields_exactly_one_sending(db: Db) {
     let (app, _env, fake) = spawn_maileva(db, |_| {}).await;
     fake.hang_next_submit();
@@ -303,6 +354,8 @@ crate::on_both_databases!(
     a_paper_letter_left_at_the_post_office_ends_not_claimed,
     a_paper_letter_to_an_unknown_address_ends_bounced,
     a_submit_lost_after_maileva_stored_it_yields_exactly_one_sending,
+    an_individual_without_consent_gets_the_letter_on_paper_through_the_fallback,
+    a_recipient_without_email_goes_on_paper_at_once_through_the_fallback,
     a_recipient_known_only_by_address_gets_a_paper_letter_and_the_requester_its_receipt,
     a_creation_lost_before_submit_is_sent_once_and_its_draft_never_printed,
     an_unmapped_delivery_code_needs_attention_with_the_code,
