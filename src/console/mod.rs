@@ -2,12 +2,16 @@
 //! compiled into the binary) over the same services as the API, for people who never read the API
 //! reference. Sessions and CSRF in `session`, words in `i18n`, one module per page family.
 
+mod admin;
+mod approvals;
 mod assets;
+mod consents;
 mod dashboard;
 pub mod i18n;
 mod letters;
 mod login;
 pub mod session;
+mod templates;
 
 use std::sync::Arc;
 
@@ -163,6 +167,10 @@ pub fn router(services: &Arc<Services>) -> Router<Arc<Services>> {
         .merge(login::router())
         .merge(dashboard::router())
         .merge(letters::router())
+        .merge(approvals::router())
+        .merge(consents::router())
+        .merge(templates::router())
+        .merge(admin::router())
         .route("/console/{*rest}", get(|| async { ConsoleError::NotFound }).post(|| async { ConsoleError::NotFound }))
         .layer(axum::middleware::from_fn_with_state(services.clone(), session::require_session))
         .route("/", get(|| async { Redirect::to("/console/") }))

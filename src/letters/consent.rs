@@ -5,7 +5,7 @@ use serde_json::json;
 use super::files;
 use super::jobs::PREPARE;
 use super::transitions::{TransitionError, transition};
-use crate::domain::{ConsentId, EmailAddress, LetterState, SenderId};
+use crate::domain::{ConsentId, EmailAddress, FieldError, FieldErrors, LetterState, SenderId};
 use crate::services::Services;
 use crate::store::{self, NewConsent, NewJob, StoreError, now_ms};
 
@@ -19,6 +19,67 @@ pub struct ConsentInput {
     pub source: String,
     /// The evidence (any file: a signed form, a screenshot), kept beside the proofs.
     pub proof: Option<Vec<u8>>,
+}
+
+/// When a consent was given: a date (2026-11-26) or an RFC 3339 time, not in the future; now when not given.
+pub fn parse_given_at(text: Option<&str>) -> Result<i64, FieldError> {
+    let now = now_ms();
+    let Some(text) = text else { return Ok(now) };
+    let parsed = chrono::DateTime::parse_from_rfc3339(text).map(|t| t.timestamp_millis()).or_else(|_| {
+        chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+            .map(|d| d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc().timestamp_millis())
+    });
+    match parsed {
+        Ok(ms) if ms <= now => Ok(ms),
+        Ok(_) => Err(FieldError::new("", "in_the_future", "a consent cannot be given in the future")),
+        Err(_) => {
+            Err(FieldError::new("", "invalid_time", format!("`{text}` is not a date (2026-11-26) or an RFC 3339 time")))
+        }
+    }
+}
+
+/// A consent as given by a person or a client (API or console), checked: every field at fault is named.
+pub fn parse_consent(
+    sender: SenderId,
+    email: Option<&str>,
+    given_at: Option<&str>,
+    source: Option<String>,
+    proof: Option<Vec<u8>>,
+) -> Result<ConsentInput, FieldErrors> {
+    let mut errors = FieldErrors::default();
+    let email = match email.map(str::trim).filter(|e| !e.is_empty()) {
+        Some(e) => errors.take("email", EmailAddress::parse(e)),
+        None => {
+            errors.push(FieldError::new("email", "required", "give the email address that consented"));
+            None
+        }
+    };
+    let given_at = errors.take("given_at", parse_given_at(given_at));
+    let source = source.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
+    if source.is_none() {
+        errors.push(FieldError::new(
+            "source",
+            "required",
+            "say how the consent was obtained (e.g. \"signed form of 2026-11-02\")",
+        ));
+    }
+    match (email, given_at, source) {
+        (Some(email), Some(given_at), Some(source)) if errors.is_empty() => {
+            Ok(ConsentInput { sender, email, given_at, source, proof })
+        }
+        _ => Err(errors),
+    }
+}
+
+/// Withdraws a consent of `sender` (recording who did it): letters to that address wait for consent again
+/// from their next check on. False when there is no such live consent.
+pub async fn withdraw_consent(
+    services: &Services,
+    sender: &SenderId,
+    id: &ConsentId,
+    by: &str,
+) -> Result<bool, StoreError> {
+    services.store.withdraw_consent(sender, id, by, now_ms()).await
 }
 
 #[derive(Debug, thiserror::Error)]

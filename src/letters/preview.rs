@@ -86,10 +86,35 @@ pub async fn preview_letter(
         }
         Err(e) => return Err(e.into()),
     };
-    let problems = services.templates.check(name, &source);
-    let template =
-        render::parse_letter_template(name, &source).map_err(|_| PreviewError::Problems(problems.clone()))?;
-    let (variables, recipient) = checked_input(&template, request.variables, request.recipient)?;
+    render_source(services, sender, name, &source, request.variables, request.recipient)
+}
+
+/// Renders `source`, the text of template `name` as someone is editing it (saved or not), for `caller`, with
+/// the request's data over the template's examples: the console's live preview.
+pub async fn preview_source(
+    services: &Services,
+    caller: &SenderId,
+    name: &str,
+    source: &str,
+    request: PreviewRequest,
+) -> Result<Preview, PreviewError> {
+    let sender = services.settings.sender(caller).ok_or_else(|| {
+        PreviewError::Invalid(FieldError::new("sender", "unknown_sender", format!("no sender `{caller}`")).into())
+    })?;
+    render_source(services, sender, name, source, request.variables, request.recipient)
+}
+
+fn render_source(
+    services: &Services,
+    sender: &crate::config::SenderSettings,
+    name: &str,
+    source: &str,
+    variables: Map<String, Value>,
+    recipient: Option<RawRecipient>,
+) -> Result<Preview, PreviewError> {
+    let problems = services.templates.check(name, source);
+    let template = render::parse_letter_template(name, source).map_err(|_| PreviewError::Problems(problems.clone()))?;
+    let (variables, recipient) = checked_input(&template, variables, recipient)?;
     let id = LetterId::generate();
     let parts = LetterParts {
         id: &id,
@@ -116,7 +141,7 @@ pub async fn preview_letter(
         .to_pdf()
         .map_err(|e| PreviewError::Invalid(FieldError::new("template", "render_failed", e.to_string()).into()))?;
     Ok(Preview {
-        version: content_hash(&source),
+        version: content_hash(source),
         html: html_of(&document),
         text: document.to_text(),
         subject: document.subject.clone(),

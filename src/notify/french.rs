@@ -17,17 +17,17 @@ fn translate(detail: &str) -> Option<String> {
         let email = rest.split_whitespace().next()?;
         return Some(format!(
             "le destinataire est un particulier : {email} doit avoir accepté de recevoir des lettres recommandées \
-             électroniques de cet expéditeur (CPCE art. L.100) ; enregistrez son consentement par POST /v1/consents"
+             électroniques de cet expéditeur (CPCE art. L.100) ; enregistrez son consentement dans la console, page « Consentements »"
         ));
     }
     if let Some(rest) =
         detail.strip_prefix("a qualified letter leaves once the sender approves with their one-time code: ")
     {
-        let route = rest.split_whitespace().next()?;
         let waiting = rest.rsplit("; ").next()?.split_whitespace().next()?;
         return Some(format!(
-            "une lettre qualifiée part dès que l'expéditeur l'approuve avec son code à usage unique : {route} \
-             (ou `relais sender approve`) ; {waiting} lettre(s) de cet expéditeur l'attendent"
+            "une lettre qualifiée part dès que l'expéditeur l'approuve avec son code à usage unique : dans la \
+             console, page « Validations », saisissez le code et cliquez sur « Valider et envoyer » ; {waiting} \
+             lettre(s) de cet expéditeur l'attendent"
         ));
     }
     if let Some(rest) = detail.strip_prefix("the outcome of the send is unknown (") {

@@ -64,7 +64,7 @@ pub fn compose(templates: &EmailTemplates, notice: Notice<'_>, message_id: &str)
             "reference": letter.reference,
             "recipient_name": letter.recipient.display_name(),
             "recipient_email": letter.recipient.email_text(),
-            "url": format!("{base}/v1/letters/{}", letter.id),
+            "url": format!("{base}/console/letters/{}", letter.id),
             "created_at": rfc3339(letter.created_at),
             "provider": letter.provider,
         },
@@ -75,7 +75,10 @@ pub fn compose(templates: &EmailTemplates, notice: Notice<'_>, message_id: &str)
             "filename": proof_filename,
             "sha256": p.sha256,
         })),
-        "consent_url": format!("{base}/v1/consents"),
+        "consent_url": format!(
+            "{base}/console/consents?email={}",
+            url::form_urlencoded::byte_serialize(letter.recipient.email_text().as_bytes()).collect::<String>()
+        ),
     });
     templates.render(kind, &context).map(|rendered| OutgoingEmail {
         to: notice.to.to_owned(),

@@ -24,6 +24,9 @@ pub struct ConsentRecord {
     pub source: String,
     pub proof_sha256: Option<String>,
     pub recorded_at: i64,
+    /// When it was withdrawn (it no longer counts), and by whom.
+    pub withdrawn_at: Option<i64>,
+    pub withdrawn_by: Option<String>,
 }
 
 pub async fn insert_consent(conn: &mut AnyConnection, c: &NewConsent<'_>) -> StoreResult<()> {
@@ -46,18 +49,19 @@ pub async fn insert_consent(conn: &mut AnyConnection, c: &NewConsent<'_>) -> Sto
 
 /// True when `email` has consented to letters from `sender` (checked inside the deciding transaction).
 pub async fn has_consent(conn: &mut AnyConnection, sender: &SenderId, email: &str) -> StoreResult<bool> {
-    let row = sqlx::query("SELECT COUNT(*) AS n FROM consents WHERE sender_id = $1 AND email = $2")
-        .bind(sender.as_str())
-        .bind(email.to_lowercase())
-        .fetch_one(conn)
-        .await?;
+    let row =
+        sqlx::query("SELECT COUNT(*) AS n FROM consents WHERE sender_id = $1 AND email = $2 AND withdrawn_at IS NULL")
+            .bind(sender.as_str())
+            .bind(email.to_lowercase())
+            .fetch_one(conn)
+            .await?;
     Ok(row.try_get::<i64, _>("n")? > 0)
 }
 
 impl Store {
     pub async fn consents(&self, sender: &SenderId, email: &str) -> StoreResult<Vec<ConsentRecord>> {
         let rows = sqlx::query(
-            "SELECT id, email, given_at, source, proof_sha256, recorded_at FROM consents \
+            "SELECT id, email, given_at, source, proof_sha256, recorded_at, withdrawn_at, withdrawn_by FROM consents \
              WHERE sender_id = $1 AND email = $2 ORDER BY recorded_at",
         )
         .bind(sender.as_str())
@@ -73,9 +77,26 @@ impl Store {
                     source: r.try_get("source")?,
                     proof_sha256: r.try_get("proof_sha256")?,
                     recorded_at: r.try_get("recorded_at")?,
+                    withdrawn_at: r.try_get("withdrawn_at")?,
+                    withdrawn_by: r.try_get("withdrawn_by")?,
                 })
             })
             .collect()
+    }
+
+    /// Marks a live consent of `sender` withdrawn; false when there is none with this id.
+    pub async fn withdraw_consent(&self, sender: &SenderId, id: &ConsentId, by: &str, now: i64) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE consents SET withdrawn_at = $1, withdrawn_by = $2 \
+             WHERE id = $3 AND sender_id = $4 AND withdrawn_at IS NULL",
+        )
+        .bind(now)
+        .bind(by)
+        .bind(id.as_str())
+        .bind(sender.as_str())
+        .execute(&self.writer)
+        .await?;
+        Ok(done.rows_affected() == 1)
     }
 
     /// A page of the consents that keep a proof file: id, path and SHA-256, in id order after the cursor.

@@ -10,16 +10,15 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use chrono::Utc;
 use serde::Deserialize;
 use serde_json::json;
 
 use crate::accounts::Scope;
 use crate::domain::time::rfc3339_secs as rfc3339;
-use crate::domain::{EmailAddress, FieldError, FieldErrors};
+use crate::domain::{EmailAddress, FieldError};
 use crate::http::error::ApiError;
 use crate::http::extract::{AppJson, Caller};
-use crate::letters::consent::{ConsentError, ConsentInput, record_consent};
+use crate::letters::consent::{ConsentError, parse_consent, record_consent};
 use crate::services::Services;
 
 pub fn router() -> Router<Arc<Services>> {
@@ -34,21 +33,6 @@ struct RawConsent {
     given_at: Option<String>,
     source: Option<String>,
     proof_base64: Option<String>,
-}
-
-fn parse_given_at(text: Option<&str>) -> Result<i64, FieldError> {
-    let Some(text) = text else { return Ok(Utc::now().timestamp_millis()) };
-    let parsed = chrono::DateTime::parse_from_rfc3339(text).map(|t| t.timestamp_millis()).or_else(|_| {
-        chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
-            .map(|d| d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc().timestamp_millis())
-    });
-    match parsed {
-        Ok(ms) if ms <= Utc::now().timestamp_millis() => Ok(ms),
-        Ok(_) => Err(FieldError::new("", "in_the_future", "a consent cannot be given in the future")),
-        Err(_) => {
-            Err(FieldError::new("", "invalid_time", format!("`{text}` is not a date (2026-11-26) or an RFC 3339 time")))
-        }
-    }
 }
 
 #[utoipa::path(
@@ -66,36 +50,29 @@ async fn create(
     AppJson(raw): AppJson<RawConsent>,
 ) -> Result<Response, ApiError> {
     caller.require(Scope::Letters)?;
-    let mut errors = FieldErrors::default();
-    let email = match raw.email.as_deref() {
-        Some(e) => errors.take("email", EmailAddress::parse(e)),
-        None => {
-            errors.push(FieldError::new("email", "required", "give the email address that consented"));
-            None
+    let proof = match raw.proof_base64.as_deref().map(|b| STANDARD.decode(b.trim())) {
+        Some(Ok(bytes)) => Ok(Some(bytes)),
+        Some(Err(e)) => Err(FieldError::new("proof_base64", "invalid_base64", e.to_string())),
+        None => Ok(None),
+    };
+    let parsed = parse_consent(
+        caller.sender,
+        raw.email.as_deref(),
+        raw.given_at.as_deref(),
+        raw.source,
+        proof.clone().unwrap_or_default(),
+    );
+    let input = match (parsed, proof) {
+        (Ok(input), Ok(_)) => input,
+        (parsed, proof) => {
+            let mut errors = parsed.err().unwrap_or_default();
+            if let Err(e) = proof {
+                errors.push(e);
+            }
+            return Err(ApiError::invalid(errors));
         }
     };
-    let given_at = errors.take("given_at", parse_given_at(raw.given_at.as_deref()));
-    let source = raw.source.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
-    if source.is_none() {
-        errors.push(FieldError::new(
-            "source",
-            "required",
-            "say how the consent was obtained (e.g. \"signed form of 2026-11-02\")",
-        ));
-    }
-    let proof = raw.proof_base64.as_deref().and_then(|b| {
-        errors.take(
-            "proof_base64",
-            STANDARD.decode(b.trim()).map_err(|e| FieldError::new("", "invalid_base64", e.to_string())),
-        )
-    });
-    let (Some(email), Some(given_at), Some(source)) = (email, given_at, source) else {
-        return Err(ApiError::invalid(errors));
-    };
-    if !errors.is_empty() {
-        return Err(ApiError::invalid(errors));
-    }
-    let input = ConsentInput { sender: caller.sender, email: email.clone(), given_at, source: source.clone(), proof };
+    let (email, given_at, source) = (input.email.clone(), input.given_at, input.source.clone());
     let (id, released) = record_consent(&services, input).await.map_err(|e| match e {
         ConsentError::Store(s) => ApiError::from(s),
         other => ApiError::internal(&other),

@@ -181,7 +181,7 @@ pub(crate) async fn answer_accepted(
         recipient_email: letter.recipient.email_text(),
         reference: letter.reference.as_deref(),
         attachments: letter.attachments.iter().map(|a| a.filename.clone()).collect(),
-        url: format!("{base}/v1/letters/{id}"),
+        url: format!("{base}/console/letters/{id}"),
         document,
         text,
     };

@@ -178,7 +178,7 @@ async fn duplicate(cx: &Context<'_>, earlier: &InboundRecord) -> Result<Outcome,
 
 async fn answer_duplicate(cx: &Context<'_>, received_at: i64, letter: Option<&LetterId>) {
     let base = cx.services.public_url.as_str().trim_end_matches('/');
-    let letter = letter.map(|id| (id.as_str(), format!("{base}/v1/letters/{id}")));
+    let letter = letter.map(|id| (id.as_str(), format!("{base}/console/letters/{id}")));
     let when = chrono::DateTime::from_timestamp_millis(received_at).unwrap_or_default();
     let when = when.format("%d/%m/%Y %H:%M UTC").to_string();
     let to = AnswerTo::of(&cx.request);
