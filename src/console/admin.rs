@@ -205,10 +205,7 @@ async fn senders(State(services): State<Arc<Services>>, signed: Signed) -> PageR
             company: s.company.clone(),
             email: s.email.as_str().to_owned(),
             provider: s.provider.clone(),
-            service: match s.service {
-                crate::config::Service::Simple => "simple",
-                crate::config::Service::Qualified => "qualified",
-            },
+            service: s.service.as_str(),
             linked: s.provider_user_id.is_some() || s.provider == "sandbox",
         })
         .collect();
