@@ -10,6 +10,7 @@ mod dashboard;
 pub mod i18n;
 mod letters;
 mod login;
+mod new_letter;
 pub mod session;
 mod templates;
 
@@ -166,6 +167,7 @@ pub fn router(services: &Arc<Services>) -> Router<Arc<Services>> {
         .merge(assets::router())
         .merge(login::router())
         .merge(dashboard::router())
+        .merge(new_letter::router())
         .merge(letters::router())
         .merge(approvals::router())
         .merge(consents::router())

@@ -84,6 +84,9 @@ async fn a_person_follows_cancels_and_releases_letters_in_a_browser(db: Db) {
     b.open("/console/consents?email=consent@example.fr").await;
     b.text_of("#no-waiting").await;
     b.screenshot("consents").await;
+    b.open("/console/letters/new?template=mise-en-demeure").await;
+    b.text_of("#letter-form").await;
+    b.screenshot("new-letter").await;
     b.stop().await;
     app.stop().await;
 }

@@ -147,4 +147,56 @@ crate::on_both_databases!(
     a_cancel_without_the_csrf_token_is_refused_and_changes_nothing,
     a_viewer_who_forges_a_post_gets_403_and_nothing_changes,
     a_recipient_named_like_a_script_is_shown_as_text,
+    a_letter_is_sent_from_the_form_after_a_preview_with_errors_beside_their_fields,
 );
+
+async fn a_letter_is_sent_from_the_form_after_a_preview_with_errors_beside_their_fields(db: Db) {
+    let (app, _env) = spawn_app(db).await;
+    make_user(&app, "claire@cabinet.fr", Role::Member).await;
+    let person = sign_in(&app, "claire@cabinet.fr").await;
+    let form = person.page("/console/letters/new?template=relance-facture").await;
+    assert!(form.contains("name=\"variables.invoice_number\"") && form.contains("Numéro de facture"), "{form}");
+    let csrf = person.csrf().await;
+    let mut fields = vec![
+        ("csrf", csrf.as_str()),
+        ("template", "relance-facture"),
+        ("variables.invoice_number", "F-2026-0099"),
+        ("variables.amount_due", "pas un montant"),
+        ("variables.due_date", "2026-10-31"),
+        ("recipient.kind", "professional"),
+        ("recipient.company", "Boulangerie Martin SARL"),
+        ("recipient.email", "pas-une-adresse"),
+        ("recipient.address.line", "12 rue des Lilas"),
+        ("recipient.address.postal_code", "69003"),
+        ("recipient.address.city", "Lyon"),
+        ("reference", "dossier-form"),
+        ("action", "preview"),
+    ];
+    let refused = person.post("/console/letters/new", &fields).await;
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = refused.text().await.unwrap();
+    assert!(page.contains("data-field=\"variables.amount_due\""), "{page}");
+    assert!(page.contains("data-field=\"recipient.email\""), "{page}");
+    assert!(page.contains("value=\"F-2026-0099\""), "what was typed is kept");
+
+    fields[3] = ("variables.amount_due", "1250.00");
+    fields[7] = ("recipient.email", "compta@boulangerie.example");
+    fields.push(("recipient.last_name", "Martin"));
+    let preview = person.post("/console/letters/new", &fields).await;
+    assert_eq!(preview.status(), StatusCode::OK);
+    let page = preview.text().await.unwrap();
+    assert!(page.contains("id=\"letter-preview\"") && page.contains("F-2026-0099"), "{page}");
+    let letters: Value = app.get("/v1/letters").await.json().await.unwrap();
+    assert_eq!(letters["data"].as_array().unwrap().len(), 0, "a preview sends nothing");
+
+    let last = fields.len() - 2;
+    fields[last] = ("action", "send");
+    let sent = person.post("/console/letters/new", &fields).await;
+    assert_eq!(sent.status(), StatusCode::SEE_OTHER);
+    let location = sent.headers()["location"].to_str().unwrap().to_owned();
+    let id = location.strip_prefix("/console/letters/").expect("the letter's page");
+    let letter = app.get_letter(id).await;
+    assert_eq!(letter["reference"], "dossier-form");
+    app.wait_for_state(id, "delivered", OUTCOME_TIMEOUT).await;
+    app.stop().await;
+}
