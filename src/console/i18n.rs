@@ -270,6 +270,12 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("city", "Ville", "City"),
     ("country", "Pays (FR par défaut)", "Country (FR by default)"),
     ("send", "Envoyer la lettre", "Send the letter"),
+    (
+        "retry",
+        "Relancer maintenant (vérifié auprès du prestataire d'abord)",
+        "Move on now (checked with the provider first)",
+    ),
+    ("resend", "Renvoyer", "Send again"),
     // States, by their API names.
     ("received", "reçue", "received"),
     ("ready", "prête", "ready"),

@@ -159,6 +159,7 @@ pub struct Event {
 }
 
 pub struct Notice {
+    pub id: String,
     pub kind: String,
     pub state: &'static str,
     pub at: String,
@@ -179,6 +180,8 @@ struct LetterPage {
     detail: String,
     rendered: bool,
     cancellable: bool,
+    /// Waiting, or in doubt: a person may move it onward now (reconciled first, never sent twice).
+    retryable: bool,
     attachments: Vec<AttachmentRecord>,
     proofs: Vec<ProofRecord>,
     events: Vec<Event>,
@@ -220,6 +223,8 @@ async fn show(
         detail: letter.state_detail.clone().unwrap_or_default(),
         rendered: letter.content_sha256.is_some(),
         cancellable: letter.state.is_cancellable() && signed.role() >= crate::accounts::users::Role::Member,
+        retryable: matches!(letter.state, LetterState::NeedsAttention | LetterState::Queued | LetterState::Ready)
+            && signed.role() >= crate::accounts::users::Role::Member,
         attachments: services.store.attachments(&letter.id).await?,
         proofs: services.store.proofs(&letter.id).await?,
         events: events
@@ -236,6 +241,7 @@ async fn show(
         notices: notices
             .iter()
             .map(|n| Notice {
+                id: n.id.to_string(),
                 kind: n.kind.clone(),
                 state: n.state.as_str(),
                 at: lang.datetime(n.sent_at.or(n.failed_at).unwrap_or(n.created_at)),

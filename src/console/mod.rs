@@ -2,6 +2,7 @@
 //! compiled into the binary) over the same services as the API, for people who never read the API
 //! reference. Sessions and CSRF in `session`, words in `i18n`, one module per page family.
 
+mod actions;
 mod admin;
 mod approvals;
 mod assets;
@@ -169,6 +170,7 @@ pub fn router(services: &Arc<Services>) -> Router<Arc<Services>> {
         .merge(dashboard::router())
         .merge(new_letter::router())
         .merge(letters::router())
+        .merge(actions::router())
         .merge(approvals::router())
         .merge(consents::router())
         .merge(templates::router())

@@ -72,6 +72,7 @@ mod tests {
     #[test]
     fn the_details_relais_writes_read_in_french() {
         assert_eq!(detail_in_french("cancelled by the requester"), "annulée à la demande du demandeur");
+        assert_eq!(detail_in_french("cancelled by claire@cabinet.fr"), "annulée par claire@cabinet.fr");
         let consent = detail_in_french(
             "the recipient is an individual: jean@example.fr must have consented to receive electronic registered \
              letters from this sender (CPCE art. L.100); record the consent with POST /v1/consents",

@@ -219,11 +219,11 @@ fn email_context(proof: Value, reference: Value) -> Value {
     json!({
         "letter": {"id": "ltr_01", "state": "delivered", "template_title": "Relance de facture impayée",
                    "reference": reference, "recipient_name": "Jeanne Martin (Boulangerie Martin SARL)",
-                   "recipient_email": "compta@boulangerie-martin.fr", "url": "http://127.0.0.1:8080/v1/letters/ltr_01",
+                   "recipient_email": "compta@boulangerie-martin.fr", "url": "http://127.0.0.1:8080/console/letters/ltr_01",
                    "created_at": "2026-11-26T17:43:00Z", "provider": "sandbox"},
         "event": {"at": "2026-11-26T17:44:02Z", "detail": null},
         "proof": proof,
-        "consent_url": "http://127.0.0.1:8080/v1/consents"
+        "consent_url": "http://127.0.0.1:8080/console/consents?email=compta%40boulangerie-martin.fr"
     })
 }
 
@@ -251,7 +251,9 @@ fn every_email_renders_with_and_without_a_proof_or_a_reference() {
             let email = emails.render(kind, &email_context(proof.clone(), reference.clone())).unwrap();
             assert!(!email.subject.trim().is_empty() && !email.subject.contains('\n'), "{kind}");
             assert!(email.body.starts_with("Bonjour,\n\n") && email.body.ends_with("\n\n— relais\n"), "{kind}");
-            assert!(email.body.contains("ltr_01") && email.body.contains("http://127.0.0.1:8080/v1/letters/ltr_01"));
+            assert!(
+                email.body.contains("ltr_01") && email.body.contains("http://127.0.0.1:8080/console/letters/ltr_01")
+            );
             assert_eq!(email.body.contains("est jointe à ce message (ltr_01-receipt.pdf"), !proof.is_null(), "{kind}");
             assert_eq!(email.body.contains("dossier-881"), !reference.is_null(), "{kind}");
             assert!(!email.body.contains("\n\n\n"), "{kind}");
@@ -279,7 +281,9 @@ fn emails_state_the_legal_effect_of_each_outcome() {
     assert!(body("bounced").contains("PAS été remise") && body("bounced").contains("recommandée papier"));
     assert!(
         body("awaiting_consent").contains("L. 100")
-            && body("awaiting_consent").contains("POST sur http://127.0.0.1:8080/v1/consents")
+            && body("awaiting_consent").contains("ouvrez http://127.0.0.1:8080/console/consents?email=")
+            && body("awaiting_consent").contains("cliquez sur « Enregistrer »")
+            && !body("awaiting_consent").contains("POST")
     );
     assert!(body("needs_attention").contains("ne la renverra pas"));
     assert!(body("failed").contains("rien n'a été facturé"));
