@@ -111,8 +111,11 @@ async fn list(
         .iter()
         .map(|c| {
             json!({ "id": c.id.as_str(), "email": c.email, "given_at": rfc3339(c.given_at), "source": c.source,
-                         "proof_sha256": c.proof_sha256, "recorded_at": rfc3339(c.recorded_at) })
+                         "proof_sha256": c.proof_sha256, "recorded_at": rfc3339(c.recorded_at),
+                         "withdrawn_at": c.withdrawn_at.map(rfc3339) })
         })
         .collect();
-    Ok(axum::Json(json!({ "email": email.as_str(), "consented": !data.is_empty(), "data": data })).into_response())
+    // A withdrawn consent stays listed (with when) but no longer counts.
+    let consented = consents.iter().any(|c| c.withdrawn_at.is_none());
+    Ok(axum::Json(json!({ "email": email.as_str(), "consented": consented, "data": data })).into_response())
 }

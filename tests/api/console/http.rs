@@ -148,6 +148,7 @@ crate::on_both_databases!(
     a_viewer_who_forges_a_post_gets_403_and_nothing_changes,
     a_recipient_named_like_a_script_is_shown_as_text,
     a_letter_is_sent_from_the_form_after_a_preview_with_errors_beside_their_fields,
+    a_withdrawn_consent_no_longer_counts,
 );
 
 async fn a_letter_is_sent_from_the_form_after_a_preview_with_errors_beside_their_fields(db: Db) {
@@ -198,5 +199,27 @@ async fn a_letter_is_sent_from_the_form_after_a_preview_with_errors_beside_their
     let letter = app.get_letter(id).await;
     assert_eq!(letter["reference"], "dossier-form");
     app.wait_for_state(id, "delivered", OUTCOME_TIMEOUT).await;
+    app.stop().await;
+}
+
+async fn a_withdrawn_consent_no_longer_counts(db: Db) {
+    let (app, _env) = spawn_app(db).await;
+    make_user(&app, "claire@cabinet.fr", Role::Member).await;
+    let recorded =
+        app.post_json("/v1/consents", &json!({"email": "retrait@example.fr", "source": "formulaire signé"})).await;
+    let consent: Value = recorded.json().await.unwrap();
+    let id = consent["id"].as_str().unwrap();
+    let person = sign_in(&app, "claire@cabinet.fr").await;
+    let csrf = person.csrf().await;
+    let path = format!("/console/consents/{id}/withdraw");
+    let fields = [("csrf", csrf.as_str()), ("sender", "default"), ("email", "retrait@example.fr")];
+    assert_eq!(person.post(&path, &fields).await.status(), StatusCode::SEE_OTHER);
+    let listed: Value = app.get("/v1/consents?email=retrait@example.fr").await.json().await.unwrap();
+    assert_eq!(listed["consented"], false, "{listed}");
+    assert!(listed["data"][0]["withdrawn_at"].is_string(), "{listed}");
+    let page = person.page("/console/consents?email=retrait@example.fr").await;
+    assert!(page.contains("retiré le"), "{page}");
+    let letter = app.submit_letter_value(&waiting_letter("retrait@example.fr", "Retrait")).await;
+    app.wait_for_state(&letter, "awaiting_consent", OUTCOME_TIMEOUT).await;
     app.stop().await;
 }
