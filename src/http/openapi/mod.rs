@@ -2,7 +2,10 @@
 //! `#[utoipa::path]` annotations and their types; `openapi.json` at the repository root is this document, and
 //! a test fails when the two disagree.
 
+mod errors;
 mod extras;
+
+pub use errors::{InvalidFields, KeyErrors, OwnedErrors};
 
 use extras::{CallbackWebhooks, SecuritySchemes};
 use utoipa::OpenApi;

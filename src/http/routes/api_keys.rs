@@ -39,7 +39,7 @@ pub fn key_view(key: &ApiKeyRecord) -> Value {
     path = "/v1/api-keys",
     tag = "api-keys",
     summary = "The sender's API keys (scope admin)",
-    responses((status = 200, description = "The keys, never their secrets", body = serde_json::Value), (status = 401, description = "No API key, or not a valid one", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 403, description = "The key lacks the scope or belongs to another sender", body = crate::http::error::Problem, content_type = "application/problem+json")),
+    responses((status = 200, description = "The keys, never their secrets", body = serde_json::Value), crate::http::openapi::KeyErrors),
     security(("api_key" = []))
 )]
 async fn list(State(services): State<Arc<Services>>, caller: Caller) -> Result<Response, ApiError> {
@@ -54,7 +54,7 @@ async fn list(State(services): State<Arc<Services>>, caller: Caller) -> Result<R
     tag = "api-keys",
     summary = "Revoke a key (scope admin)",
     params(("id" = String, Path, description = "key_…")),
-    responses((status = 200, description = "The revoked key", body = serde_json::Value), (status = 401, description = "No API key, or not a valid one", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 403, description = "The key lacks the scope or belongs to another sender", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 404, description = "No such resource for this sender", body = crate::http::error::Problem, content_type = "application/problem+json")),
+    responses((status = 200, description = "The revoked key", body = serde_json::Value), crate::http::openapi::OwnedErrors),
     security(("api_key" = []))
 )]
 async fn revoke(

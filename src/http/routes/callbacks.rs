@@ -146,7 +146,7 @@ pub struct NewEndpoint {
     tag = "callbacks",
     summary = "Subscribe an endpoint to the sender's letter events (the secret is shown once)",
     request_body = NewEndpoint,
-    responses((status = 201, description = "The endpoint and its secret", body = CreatedEndpoint), (status = 401, description = "No API key, or not a valid one", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 403, description = "The key lacks the scope or belongs to another sender", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid fields, each named", body = crate::http::error::Problem, content_type = "application/problem+json")),
+    responses((status = 201, description = "The endpoint and its secret", body = CreatedEndpoint), crate::http::openapi::KeyErrors, crate::http::openapi::InvalidFields),
     security(("api_key" = []))
 )]
 async fn create(
@@ -202,7 +202,7 @@ async fn create(
     path = "/v1/callbacks",
     tag = "callbacks",
     summary = "The sender's endpoints (created through the API or configured)",
-    responses((status = 200, description = "The endpoints", body = EndpointList), (status = 401, description = "No API key, or not a valid one", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 403, description = "The key lacks the scope or belongs to another sender", body = crate::http::error::Problem, content_type = "application/problem+json")),
+    responses((status = 200, description = "The endpoints", body = EndpointList), crate::http::openapi::KeyErrors),
     security(("api_key" = []))
 )]
 async fn list(State(services): State<Arc<Services>>, caller: Caller) -> Result<Response, ApiError> {
@@ -227,7 +227,7 @@ async fn owned(services: &Services, caller: &Caller, id: &str) -> Result<Endpoin
     tag = "callbacks",
     summary = "An endpoint",
     params(("id" = String, Path, description = "cbe_…")),
-    responses((status = 200, description = "The endpoint", body = EndpointView), (status = 401, description = "No API key, or not a valid one", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 403, description = "The key lacks the scope or belongs to another sender", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 404, description = "No such resource for this sender", body = crate::http::error::Problem, content_type = "application/problem+json")),
+    responses((status = 200, description = "The endpoint", body = EndpointView), crate::http::openapi::OwnedErrors),
     security(("api_key" = []))
 )]
 async fn show(
@@ -244,7 +244,7 @@ async fn show(
     tag = "callbacks",
     summary = "Remove an endpoint (its deliveries stay as history)",
     params(("id" = String, Path, description = "cbe_…")),
-    responses((status = 204, description = "Removed"), (status = 401, description = "No API key, or not a valid one", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 403, description = "The key lacks the scope or belongs to another sender", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 404, description = "No such resource for this sender", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 409, description = "A configured endpoint: change the configuration", body = crate::http::error::Problem, content_type = "application/problem+json")),
+    responses((status = 204, description = "Removed"), crate::http::openapi::OwnedErrors, (status = 409, description = "A configured endpoint: change the configuration", body = crate::http::error::Problem, content_type = "application/problem+json")),
     security(("api_key" = []))
 )]
 async fn remove(
@@ -286,7 +286,7 @@ fn attempt_view(a: &AttemptRow) -> AttemptView {
     tag = "callbacks",
     summary = "The newest delivery attempts to an endpoint",
     params(("id" = String, Path, description = "cbe_…")),
-    responses((status = 200, description = "The attempts, newest first", body = AttemptList), (status = 401, description = "No API key, or not a valid one", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 403, description = "The key lacks the scope or belongs to another sender", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 404, description = "No such resource for this sender", body = crate::http::error::Problem, content_type = "application/problem+json")),
+    responses((status = 200, description = "The attempts, newest first", body = AttemptList), crate::http::openapi::OwnedErrors),
     security(("api_key" = []))
 )]
 async fn attempts(
@@ -305,7 +305,7 @@ async fn attempts(
     tag = "callbacks",
     summary = "Enable an endpoint again and replay what it missed",
     params(("id" = String, Path, description = "cbe_…")),
-    responses((status = 200, description = "The endpoint, and how many deliveries were replayed", body = EnabledEndpoint), (status = 401, description = "No API key, or not a valid one", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 403, description = "The key lacks the scope or belongs to another sender", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 404, description = "No such resource for this sender", body = crate::http::error::Problem, content_type = "application/problem+json")),
+    responses((status = 200, description = "The endpoint, and how many deliveries were replayed", body = EnabledEndpoint), crate::http::openapi::OwnedErrors),
     security(("api_key" = []))
 )]
 async fn enable(
@@ -325,7 +325,7 @@ async fn enable(
     tag = "callbacks",
     summary = "A new secret; the previous one keeps signing for 24 hours",
     params(("id" = String, Path, description = "cbe_…")),
-    responses((status = 200, description = "The new secret, shown once", body = RotatedSecret), (status = 401, description = "No API key, or not a valid one", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 403, description = "The key lacks the scope or belongs to another sender", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 404, description = "No such resource for this sender", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 409, description = "A configured endpoint, or a letter's own", body = crate::http::error::Problem, content_type = "application/problem+json")),
+    responses((status = 200, description = "The new secret, shown once", body = RotatedSecret), crate::http::openapi::OwnedErrors, (status = 409, description = "A configured endpoint, or a letter's own", body = crate::http::error::Problem, content_type = "application/problem+json")),
     security(("api_key" = []))
 )]
 async fn rotate(

@@ -41,7 +41,7 @@ struct RawConsent {
     tag = "consents",
     summary = "Record that an individual consented to electronic registered letters",
     request_body(content = serde_json::Value, description = "email, given_at (date or RFC 3339), source, optional proof_base64"),
-    responses((status = 201, description = "The consent", body = serde_json::Value), (status = 401, description = "No API key, or not a valid one", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 403, description = "The key lacks the scope or belongs to another sender", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid fields, each named", body = crate::http::error::Problem, content_type = "application/problem+json")),
+    responses((status = 201, description = "The consent", body = serde_json::Value), crate::http::openapi::KeyErrors, crate::http::openapi::InvalidFields),
     security(("api_key" = []))
 )]
 async fn create(
@@ -93,7 +93,7 @@ struct ConsentQuery {
     tag = "consents",
     summary = "The consents recorded for an address",
     params(("email" = Option<String>, Query, description = "The recipient's address")),
-    responses((status = 200, description = "The consents", body = serde_json::Value), (status = 401, description = "No API key, or not a valid one", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 403, description = "The key lacks the scope or belongs to another sender", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid fields, each named", body = crate::http::error::Problem, content_type = "application/problem+json")),
+    responses((status = 200, description = "The consents", body = serde_json::Value), crate::http::openapi::KeyErrors, crate::http::openapi::InvalidFields),
     security(("api_key" = []))
 )]
 async fn list(

@@ -207,7 +207,7 @@ struct ListQuery {
     tag = "hooks",
     summary = "The source's deliveries, newest first",
     params(("source" = String, Path, description = "The [[hooks]] name"), ("limit" = Option<i64>, Query, description = "1 to 500 (default 50)")),
-    responses((status = 200, description = "The deliveries", body = DeliveryList), (status = 401, description = "No API key, or not a valid one", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 403, description = "The key lacks the scope or belongs to another sender", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 404, description = "No such resource for this sender", body = crate::http::error::Problem, content_type = "application/problem+json")),
+    responses((status = 200, description = "The deliveries", body = DeliveryList), crate::http::openapi::OwnedErrors),
     security(("api_key" = []))
 )]
 async fn list(
@@ -229,7 +229,7 @@ async fn list(
     tag = "hooks",
     summary = "Run a delivery again with the mapping as configured now (one letter at most)",
     params(("source" = String, Path, description = "The [[hooks]] name"), ("id" = String, Path, description = "hdl_…")),
-    responses((status = 202, description = "A letter was made", body = HookAnswer), (status = 200, description = "Made before, or ignored", body = HookAnswer), (status = 401, description = "No API key, or not a valid one", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 403, description = "The key lacks the scope or belongs to another sender", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 404, description = "No such resource for this sender", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 422, description = "Still not mapped", body = crate::http::error::Problem, content_type = "application/problem+json")),
+    responses((status = 202, description = "A letter was made", body = HookAnswer), (status = 200, description = "Made before, or ignored", body = HookAnswer), crate::http::openapi::OwnedErrors, (status = 422, description = "Still not mapped", body = crate::http::error::Problem, content_type = "application/problem+json")),
     security(("api_key" = []))
 )]
 async fn replay_delivery(

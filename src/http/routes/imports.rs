@@ -158,7 +158,7 @@ async fn read_parts(mut multipart: Multipart) -> Result<(Vec<u8>, Option<String>
     tag = "imports",
     summary = "Import a CSV of overdue invoices as letters (options as relais import)",
     request_body(content = ImportForm, content_type = "multipart/form-data"),
-    responses((status = 201, description = "The import and each row's outcome", body = ImportView), (status = 200, description = "A dry run: each row checked, nothing sent", body = ImportView), (status = 401, description = "No API key, or not a valid one", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 403, description = "The key lacks the scope or belongs to another sender", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 422, description = "The file, a mapping or rows at fault (rows[LINE].field): nothing sent", body = crate::http::error::Problem, content_type = "application/problem+json")),
+    responses((status = 201, description = "The import and each row's outcome", body = ImportView), (status = 200, description = "A dry run: each row checked, nothing sent", body = ImportView), crate::http::openapi::KeyErrors, (status = 422, description = "The file, a mapping or rows at fault (rows[LINE].field): nothing sent", body = crate::http::error::Problem, content_type = "application/problem+json")),
     security(("api_key" = []))
 )]
 async fn create(
@@ -194,7 +194,7 @@ async fn load(services: &Services, sender: &SenderId, id: &str) -> Result<Import
     tag = "imports",
     summary = "An import and what became of each row",
     params(("id" = String, Path, description = "imp_…")),
-    responses((status = 200, description = "The import", body = ImportView), (status = 401, description = "No API key, or not a valid one", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 403, description = "The key lacks the scope or belongs to another sender", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 404, description = "No such resource for this sender", body = crate::http::error::Problem, content_type = "application/problem+json")),
+    responses((status = 200, description = "The import", body = ImportView), crate::http::openapi::OwnedErrors),
     security(("api_key" = []))
 )]
 async fn show(

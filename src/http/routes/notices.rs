@@ -47,7 +47,7 @@ fn view(notice: &NoticeRecord) -> Value {
     tag = "notices",
     summary = "The notice emails about the sender's letters",
     params(("state" = Option<String>, Query, description = "pending, sent or failed")),
-    responses((status = 200, description = "The notices", body = serde_json::Value), (status = 401, description = "No API key, or not a valid one", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 403, description = "The key lacks the scope or belongs to another sender", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid fields, each named", body = crate::http::error::Problem, content_type = "application/problem+json")),
+    responses((status = 200, description = "The notices", body = serde_json::Value), crate::http::openapi::KeyErrors, crate::http::openapi::InvalidFields),
     security(("api_key" = []))
 )]
 async fn list(

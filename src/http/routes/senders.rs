@@ -35,7 +35,7 @@ struct RawApproval {
     summary = "Approve the sender's waiting qualified letters with a one-time code",
     params(("id" = String, Path, description = "The sender")),
     request_body(content = serde_json::Value, description = "{\"code\": \"123456\"}"),
-    responses((status = 200, description = "The letters released", body = serde_json::Value), (status = 401, description = "No API key, or not a valid one", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 403, description = "The key lacks the scope or belongs to another sender", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid fields, each named", body = crate::http::error::Problem, content_type = "application/problem+json")),
+    responses((status = 200, description = "The letters released", body = serde_json::Value), crate::http::openapi::KeyErrors, crate::http::openapi::InvalidFields),
     security(("api_key" = []))
 )]
 async fn create(

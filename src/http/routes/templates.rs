@@ -109,7 +109,7 @@ fn summary(t: &TemplateInfo) -> Value {
     path = "/v1/templates",
     tag = "templates",
     summary = "The letter templates",
-    responses((status = 200, description = "The templates", body = serde_json::Value), (status = 401, description = "No API key, or not a valid one", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 403, description = "The key lacks the scope or belongs to another sender", body = crate::http::error::Problem, content_type = "application/problem+json")),
+    responses((status = 200, description = "The templates", body = serde_json::Value), crate::http::openapi::KeyErrors),
     security(("api_key" = []))
 )]
 async fn list(State(services): State<Arc<Services>>, caller: Caller) -> Result<Response, ApiError> {
@@ -125,7 +125,7 @@ async fn list(State(services): State<Arc<Services>>, caller: Caller) -> Result<R
     tag = "templates",
     summary = "A template: its current version, variables and draft",
     params(("name" = String, Path, description = "The template"), ("sender" = Option<String>, Query, description = "A sender's override of the template (its own sender only)")),
-    responses((status = 200, description = "The template", body = serde_json::Value), (status = 401, description = "No API key, or not a valid one", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 403, description = "The key lacks the scope or belongs to another sender", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 404, description = "No such resource for this sender", body = crate::http::error::Problem, content_type = "application/problem+json")),
+    responses((status = 200, description = "The template", body = serde_json::Value), crate::http::openapi::OwnedErrors),
     security(("api_key" = []))
 )]
 async fn show(
@@ -162,7 +162,7 @@ fn history_entry(p: &PublicationRow, current: Option<&str>) -> Value {
     tag = "templates",
     summary = "The published versions of a template",
     params(("name" = String, Path, description = "The template"), ("sender" = Option<String>, Query, description = "A sender's override of the template (its own sender only)")),
-    responses((status = 200, description = "The versions", body = serde_json::Value), (status = 401, description = "No API key, or not a valid one", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 403, description = "The key lacks the scope or belongs to another sender", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 404, description = "No such resource for this sender", body = crate::http::error::Problem, content_type = "application/problem+json")),
+    responses((status = 200, description = "The versions", body = serde_json::Value), crate::http::openapi::OwnedErrors),
     security(("api_key" = []))
 )]
 async fn versions(
@@ -185,7 +185,7 @@ async fn versions(
     tag = "templates",
     summary = "One version of a template",
     params(("name" = String, Path, description = "The template"), ("version" = String, Path, description = "Its SHA-256"), ("sender" = Option<String>, Query, description = "A sender's override of the template (its own sender only)")),
-    responses((status = 200, description = "The version", body = serde_json::Value), (status = 401, description = "No API key, or not a valid one", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 403, description = "The key lacks the scope or belongs to another sender", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 404, description = "No such resource for this sender", body = crate::http::error::Problem, content_type = "application/problem+json")),
+    responses((status = 200, description = "The version", body = serde_json::Value), crate::http::openapi::OwnedErrors),
     security(("api_key" = []))
 )]
 async fn version(
@@ -241,7 +241,7 @@ fn draft_source(headers: &axum::http::HeaderMap, body: &Bytes) -> Result<String,
     summary = "Save a draft of the template (its problems are listed)",
     params(("name" = String, Path, description = "The template"), ("sender" = Option<String>, Query, description = "A sender's override of the template (its own sender only)")),
     request_body(content = String, content_type = "text/plain", description = "The template source (front matter and body)"),
-    responses((status = 200, description = "The draft and its problems", body = serde_json::Value), (status = 401, description = "No API key, or not a valid one", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 403, description = "The key lacks the scope or belongs to another sender", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid fields, each named", body = crate::http::error::Problem, content_type = "application/problem+json")),
+    responses((status = 200, description = "The draft and its problems", body = serde_json::Value), crate::http::openapi::KeyErrors, crate::http::openapi::InvalidFields),
     security(("api_key" = []))
 )]
 async fn save_draft(
@@ -274,7 +274,7 @@ struct PublishBody {
     tag = "templates",
     summary = "Publish the draft as the current version",
     params(("name" = String, Path, description = "The template"), ("sender" = Option<String>, Query, description = "A sender's override of the template (its own sender only)")),
-    responses((status = 200, description = "The published version", body = serde_json::Value), (status = 401, description = "No API key, or not a valid one", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 403, description = "The key lacks the scope or belongs to another sender", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 404, description = "No such resource for this sender", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid fields, each named", body = crate::http::error::Problem, content_type = "application/problem+json")),
+    responses((status = 200, description = "The published version", body = serde_json::Value), crate::http::openapi::OwnedErrors, crate::http::openapi::InvalidFields),
     security(("api_key" = []))
 )]
 async fn publish(
@@ -306,7 +306,7 @@ struct RollbackBody {
     summary = "Make an earlier version current again",
     params(("name" = String, Path, description = "The template"), ("sender" = Option<String>, Query, description = "A sender's override of the template (its own sender only)")),
     request_body(content = serde_json::Value, description = "{\"version\": \"<sha256>\"}"),
-    responses((status = 200, description = "The current version", body = serde_json::Value), (status = 401, description = "No API key, or not a valid one", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 403, description = "The key lacks the scope or belongs to another sender", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 404, description = "No such resource for this sender", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid fields, each named", body = crate::http::error::Problem, content_type = "application/problem+json")),
+    responses((status = 200, description = "The current version", body = serde_json::Value), crate::http::openapi::OwnedErrors, crate::http::openapi::InvalidFields),
     security(("api_key" = []))
 )]
 async fn rollback(
@@ -341,7 +341,7 @@ struct DiffQuery {
     tag = "templates",
     summary = "The difference between two versions (or the draft)",
     params(("name" = String, Path, description = "The template"), ("from" = Option<String>, Query, description = "A version"), ("to" = Option<String>, Query, description = "A version, or draft"), ("sender" = Option<String>, Query, description = "A sender's override of the template (its own sender only)")),
-    responses((status = 200, description = "A unified diff", body = serde_json::Value), (status = 401, description = "No API key, or not a valid one", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 403, description = "The key lacks the scope or belongs to another sender", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 404, description = "No such resource for this sender", body = crate::http::error::Problem, content_type = "application/problem+json")),
+    responses((status = 200, description = "A unified diff", body = serde_json::Value), crate::http::openapi::OwnedErrors),
     security(("api_key" = []))
 )]
 async fn diff(
@@ -377,7 +377,7 @@ struct PreviewQuery {
     summary = "Render the template with sample or given data",
     params(("name" = String, Path, description = "The template"), ("format" = Option<String>, Query, description = "pdf (default) or text")),
     request_body(content = serde_json::Value, description = "Optional: variables, recipient, reference"),
-    responses((status = 200, description = "The letter as it would go", content_type = "application/pdf", body = Vec<u8>), (status = 401, description = "No API key, or not a valid one", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 403, description = "The key lacks the scope or belongs to another sender", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 404, description = "No such resource for this sender", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid fields, each named", body = crate::http::error::Problem, content_type = "application/problem+json")),
+    responses((status = 200, description = "The letter as it would go", content_type = "application/pdf", body = Vec<u8>), crate::http::openapi::OwnedErrors, crate::http::openapi::InvalidFields),
     security(("api_key" = []))
 )]
 async fn preview(

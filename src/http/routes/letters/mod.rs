@@ -72,7 +72,7 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     summary = "Submit a letter",
     params(("Idempotency-Key" = Option<String>, Header, description = "A retry with the same key returns the same letter")),
     request_body(content((crate::intake::http::RawLetter = "application/json"), (crate::intake::http::LetterParts = "multipart/form-data"))),
-    responses((status = 202, description = "Accepted: the letter, its request durably stored", body = crate::http::routes::letters::LetterView), (status = 200, description = "The same request with the same Idempotency-Key: the letter made then", body = crate::http::routes::letters::LetterView), (status = 400, description = "The body cannot be read", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 401, description = "No API key, or not a valid one", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 403, description = "The key lacks the scope or belongs to another sender", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 409, description = "The Idempotency-Key was used with another request", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 413, description = "Too large", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 415, description = "Neither JSON nor multipart", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid fields, each named", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 503, description = "The database is busy: retry with the same Idempotency-Key", body = crate::http::error::Problem, content_type = "application/problem+json")),
+    responses((status = 202, description = "Accepted: the letter, its request durably stored", body = crate::http::routes::letters::LetterView), (status = 200, description = "The same request with the same Idempotency-Key: the letter made then", body = crate::http::routes::letters::LetterView), (status = 400, description = "The body cannot be read", body = crate::http::error::Problem, content_type = "application/problem+json"), crate::http::openapi::KeyErrors, (status = 409, description = "The Idempotency-Key was used with another request", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 413, description = "Too large", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 415, description = "Neither JSON nor multipart", body = crate::http::error::Problem, content_type = "application/problem+json"), crate::http::openapi::InvalidFields, (status = 503, description = "The database is busy: retry with the same Idempotency-Key", body = crate::http::error::Problem, content_type = "application/problem+json")),
     security(("api_key" = []))
 )]
 async fn create(State(services): State<Arc<Services>>, caller: Caller, request: Request) -> Result<Response, ApiError> {
@@ -123,7 +123,7 @@ async fn create(State(services): State<Arc<Services>>, caller: Caller, request: 
     tag = "letters",
     summary = "A letter with its timeline, files, proofs and chain status",
     params(("id" = String, Path, description = "ltr_…")),
-    responses((status = 200, description = "The letter", body = crate::http::routes::letters::LetterView), (status = 401, description = "No API key, or not a valid one", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 403, description = "The key lacks the scope or belongs to another sender", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 404, description = "No such resource for this sender", body = crate::http::error::Problem, content_type = "application/problem+json")),
+    responses((status = 200, description = "The letter", body = crate::http::routes::letters::LetterView), crate::http::openapi::OwnedErrors),
     security(("api_key" = []))
 )]
 async fn show(
@@ -164,7 +164,7 @@ fn parse_time(field: &str, value: Option<&str>) -> Result<Option<i64>, FieldErro
     tag = "letters",
     summary = "List letters, newest first",
     params(("state" = Option<String>, Query, description = "Only letters in this state"), ("reference" = Option<String>, Query, description = "Only letters with this reference"), ("created_from" = Option<String>, Query, description = "A date (2026-11-26) or an RFC 3339 time"), ("created_to" = Option<String>, Query, description = "A date or an RFC 3339 time"), ("cursor" = Option<String>, Query, description = "The next_cursor of the previous page"), ("limit" = Option<i64>, Query, description = "1 to 200 (default 50)")),
-    responses((status = 200, description = "A page of letters", body = crate::http::routes::letters::LetterPage), (status = 401, description = "No API key, or not a valid one", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 403, description = "The key lacks the scope or belongs to another sender", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid fields, each named", body = crate::http::error::Problem, content_type = "application/problem+json")),
+    responses((status = 200, description = "A page of letters", body = crate::http::routes::letters::LetterPage), crate::http::openapi::KeyErrors, crate::http::openapi::InvalidFields),
     security(("api_key" = []))
 )]
 async fn list(
@@ -207,7 +207,7 @@ async fn list(
     tag = "letters",
     summary = "Cancel a letter not yet handed to the provider",
     params(("id" = String, Path, description = "ltr_…")),
-    responses((status = 200, description = "The cancelled letter", body = crate::http::routes::letters::LetterView), (status = 401, description = "No API key, or not a valid one", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 403, description = "The key lacks the scope or belongs to another sender", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 404, description = "No such resource for this sender", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 409, description = "Too late to cancel", body = crate::http::error::Problem, content_type = "application/problem+json")),
+    responses((status = 200, description = "The cancelled letter", body = crate::http::routes::letters::LetterView), crate::http::openapi::OwnedErrors, (status = 409, description = "Too late to cancel", body = crate::http::error::Problem, content_type = "application/problem+json")),
     security(("api_key" = []))
 )]
 async fn cancel(
@@ -238,7 +238,7 @@ fn pdf_response(bytes: Vec<u8>, filename: &str) -> Response {
     tag = "letters",
     summary = "The rendered letter (PDF/A-2b)",
     params(("id" = String, Path, description = "ltr_…")),
-    responses((status = 200, description = "The letter", content_type = "application/pdf", body = Vec<u8>), (status = 401, description = "No API key, or not a valid one", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 403, description = "The key lacks the scope or belongs to another sender", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 404, description = "No such resource for this sender", body = crate::http::error::Problem, content_type = "application/problem+json")),
+    responses((status = 200, description = "The letter", content_type = "application/pdf", body = Vec<u8>), crate::http::openapi::OwnedErrors),
     security(("api_key" = []))
 )]
 async fn document(
@@ -261,7 +261,7 @@ async fn document(
     tag = "letters",
     summary = "An archived proof",
     params(("id" = String, Path, description = "ltr_…"), ("kind" = String, Path, description = "deposit, receipt, refusal, non_claim or bounce")),
-    responses((status = 200, description = "The proof", content_type = "application/pdf", body = Vec<u8>), (status = 401, description = "No API key, or not a valid one", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 403, description = "The key lacks the scope or belongs to another sender", body = crate::http::error::Problem, content_type = "application/problem+json"), (status = 404, description = "No such resource for this sender", body = crate::http::error::Problem, content_type = "application/problem+json")),
+    responses((status = 200, description = "The proof", content_type = "application/pdf", body = Vec<u8>), crate::http::openapi::OwnedErrors),
     security(("api_key" = []))
 )]
 async fn proof(
