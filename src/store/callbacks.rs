@@ -77,6 +77,13 @@ pub async fn insert_delivery(conn: &mut AnyConnection, d: &DeliveryRow) -> Store
     Ok(done.rows_affected() == 1)
 }
 
+/// Puts a failed delivery back in line (a replay after the endpoint is enabled again), in the transaction
+/// that enqueues its job: a job that ran before the delivery was pending again would find nothing to do.
+pub async fn requeue_delivery(conn: &mut AnyConnection, delivery: &str) -> StoreResult<()> {
+    sqlx::query("UPDATE callback_deliveries SET state = 'pending' WHERE id = $1").bind(delivery).execute(conn).await?;
+    Ok(())
+}
+
 /// Stores a new endpoint, enabled; one whose id exists already is left as it is.
 pub async fn insert_endpoint(conn: &mut AnyConnection, e: &EndpointRow) -> StoreResult<()> {
     sqlx::query(
@@ -247,15 +254,6 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
-        Ok(())
-    }
-
-    /// Puts a failed delivery back in line (a replay after the endpoint is enabled again).
-    pub async fn requeue_callback(&self, delivery: &str) -> StoreResult<()> {
-        sqlx::query("UPDATE callback_deliveries SET state = 'pending' WHERE id = $1")
-            .bind(delivery)
-            .execute(&self.writer)
-            .await?;
         Ok(())
     }
 

@@ -21,7 +21,7 @@ use crate::letters::JobError;
 use crate::notify::notices::notice_kind;
 use crate::notify::{OutgoingEmail, signing};
 use crate::services::Services;
-use crate::store::callbacks::{AttemptRow, DeliveryRow, EndpointRow, insert_delivery};
+use crate::store::callbacks::{AttemptRow, DeliveryRow, EndpointRow, insert_delivery, requeue_delivery};
 use crate::store::{self, LetterRecord, NewJob, now_ms};
 
 /// The job kind that makes one delivery attempt.
@@ -428,12 +428,10 @@ pub async fn enable_and_replay(services: &Services, endpoint: &EndpointRow) -> R
     let mut tx = services.store.begin().await?;
     for delivery in &missed {
         let letter: LetterId = delivery.letter_id.parse().map_err(JobError::Permanent)?;
+        requeue_delivery(&mut tx, &delivery.id).await?;
         enqueue(&mut tx, &letter, &delivery.id, now).await?;
     }
     tx.commit().await.map_err(store::StoreError::from)?;
-    for delivery in &missed {
-        services.store.requeue_callback(&delivery.id).await?;
-    }
     services.store.wake_workers();
     Ok(missed.len())
 }
