@@ -3,7 +3,8 @@
 use sha2::{Digest, Sha256};
 use sqlx::{AnyConnection, Row};
 
-use super::{Store, StoreError, StoreResult};
+use super::letters::{LetterRecord, letter_in};
+use super::{Backend, Store, StoreError, StoreResult};
 use crate::domain::{LetterId, LetterState};
 
 /// The `prev_hash` of a letter's first event.
@@ -68,26 +69,46 @@ pub async fn append_event(
     Ok(seq)
 }
 
+/// The events of a letter, oldest first, read through `conn`.
+pub async fn events_in(conn: &mut AnyConnection, letter: &LetterId) -> StoreResult<Vec<EventRecord>> {
+    let rows = sqlx::query(
+        "SELECT seq, at, state, detail, prev_hash, hash FROM letter_events WHERE letter_id = $1 ORDER BY seq",
+    )
+    .bind(letter.as_str())
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(EventRecord {
+                seq: r.try_get("seq")?,
+                at: r.try_get("at")?,
+                state: r.try_get::<String, _>("state")?.parse().map_err(StoreError::Corrupt)?,
+                detail: r.try_get("detail")?,
+                prev_hash: r.try_get("prev_hash")?,
+                hash: r.try_get("hash")?,
+            })
+        })
+        .collect()
+}
+
 impl Store {
     pub async fn events(&self, letter: &LetterId) -> StoreResult<Vec<EventRecord>> {
-        let rows = sqlx::query(
-            "SELECT seq, at, state, detail, prev_hash, hash FROM letter_events WHERE letter_id = $1 ORDER BY seq",
-        )
-        .bind(letter.as_str())
-        .fetch_all(&self.reader)
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(EventRecord {
-                    seq: r.try_get("seq")?,
-                    at: r.try_get("at")?,
-                    state: r.try_get::<String, _>("state")?.parse().map_err(StoreError::Corrupt)?,
-                    detail: r.try_get("detail")?,
-                    prev_hash: r.try_get("prev_hash")?,
-                    hash: r.try_get("hash")?,
-                })
-            })
-            .collect()
+        let mut conn = self.reader.acquire().await?;
+        events_in(&mut conn, letter).await
+    }
+
+    /// A letter's row and its events read from one snapshot: the state shown is always the timeline's last,
+    /// even while a worker moves the letter on between the two reads.
+    pub async fn letter_with_events(&self, id: &LetterId) -> StoreResult<Option<(LetterRecord, Vec<EventRecord>)>> {
+        let mut tx = self.reader.begin().await?;
+        if self.backend == Backend::Postgres {
+            // READ COMMITTED takes a snapshot per statement; SQLite's read transaction holds one already.
+            sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ").execute(&mut *tx).await?;
+        }
+        let Some(letter) = letter_in(&mut tx, id).await? else { return Ok(None) };
+        let events = events_in(&mut tx, id).await?;
+        tx.rollback().await?;
+        Ok(Some((letter, events)))
     }
 
     /// Recomputes the chain; the first event whose hash does not match is returned as an error.

@@ -119,6 +119,12 @@ pub struct LetterPage {
 
 /// The API view of a letter; `full` adds the timeline, the files, the proofs and the callback.
 pub async fn letter_view(services: &Services, letter: &LetterRecord, full: bool) -> Result<LetterView, ApiError> {
+    // The full view reads the row again with its timeline from one snapshot, so they agree.
+    let snapshot = if full { services.store.letter_with_events(&letter.id).await? } else { None };
+    let (letter, events) = match snapshot {
+        Some((fresh, events)) => (std::borrow::Cow::Owned(fresh), events),
+        None => (std::borrow::Cow::Borrowed(letter), Vec::new()),
+    };
     let base = services.public_url.as_str().trim_end_matches('/');
     let mut view = LetterView {
         id: letter.id.to_string(),
@@ -152,7 +158,6 @@ pub async fn letter_view(services: &Services, letter: &LetterRecord, full: bool)
     };
     if full {
         let attachments = services.store.attachments(&letter.id).await?;
-        let events = services.store.events(&letter.id).await?;
         let proofs = services.store.proofs(&letter.id).await?;
         let callback = services.store.letter_callback_endpoint(letter.id.as_str()).await?;
         view.callback = Some(callback.map(|e| LetterCallbackView { id: e.id, url: e.url, state: e.state }));
