@@ -309,6 +309,12 @@ impl Settings {
 
     /// A paper fallback names a Maileva account, for a sender whose own letters are electronic.
     fn validate_fallback(&self, i: usize, sender: &SenderSettings) -> Result<(), ConfigError> {
+        if sender.fallback.is_none() && !sender.fallback_after.is_zero() {
+            return Err(invalid(
+                format!("senders[{i}].fallback_after"),
+                "set fallback = \"paper\" too, or leave it out",
+            ));
+        }
         let Some(Fallback::Paper) = sender.fallback else { return Ok(()) };
         let key = format!("senders[{i}].fallback_provider");
         if sender.service.is_paper() {

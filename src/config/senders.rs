@@ -149,6 +149,11 @@ pub struct SenderSettings {
     pub fallback: Option<Fallback>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fallback_provider: Option<String>,
+    /// How long a letter to an individual who has not consented waits for the consent before it leaves on
+    /// paper ("7days" gives a consent request time); zero, the default, sends it on paper at once. A
+    /// recipient without an email address never waits.
+    #[serde(default, with = "humantime_serde")]
+    pub fallback_after: Duration,
     /// Who may ask for letters by email: addresses, or `@domain`.
     #[serde(default)]
     pub allowed_from: Vec<String>,

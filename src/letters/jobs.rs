@@ -19,6 +19,8 @@ pub const RECONCILE: &str = "reconcile";
 pub const SYNC: &str = "sync";
 /// Email the requester about a state change.
 pub const NOTIFY: &str = "notify";
+/// Send on paper a letter whose wait for the recipient's consent is over (`fallback_after`).
+pub const FALLBACK: &str = "fallback";
 
 /// Runs one claimed job. Every handler is idempotent: it re-reads the letter and does nothing when the
 /// letter has already moved on, so a job run twice (after a lost lease) changes nothing twice.
@@ -30,6 +32,7 @@ pub async fn run_job(services: &Services, job: &ClaimedJob) -> Result<(), JobErr
         RECONCILE => pipeline::reconcile(services, &letter).await,
         SYNC => sync::sync_letter(services, &letter).await,
         NOTIFY => notices::notify(services, &letter, &job.payload).await,
+        FALLBACK => super::fallback::wait_over(services, &letter).await,
         crate::notify::callbacks::DELIVER => crate::notify::callbacks::deliver(services, &letter, &job.payload).await,
         other => Err(JobError::Permanent(format!("unknown job kind `{other}`"))),
     }
@@ -57,7 +60,8 @@ async fn enqueue(tx: &mut Tx, kind: &'static str, letter: &LetterId, run_at: i64
 ///   left relais, so the letter is not stuck there: relais keeps asking the provider every
 ///   `worker.resume_every` and the letter leaves as soon as the provider answers. Retrying in `queued`
 ///   for ever was the other choice; it keeps the requester in the dark while the deadline runs out.
-/// - a reconciliation or a preparation is tried again every `worker.resume_every`;
+/// - a reconciliation, a preparation or the end of a wait for consent is tried again every
+///   `worker.resume_every`;
 /// - a provider sync is queued again by the periodic sweep;
 /// - a notice is marked failed, told on the letter's timeline, listed, and can be sent again.
 pub async fn gave_up(services: &Services, job: &ClaimedJob, reason: &str) -> Result<(), JobError> {
@@ -66,8 +70,8 @@ pub async fn gave_up(services: &Services, job: &ClaimedJob, reason: &str) -> Res
     match job.kind.as_str() {
         NOTIFY => notices::notice_gave_up(services, &letter, &job.payload, reason).await,
         SEND => provider_unreachable(services, &letter, reason, resume_at).await,
-        kind @ (RECONCILE | PREPARE) => {
-            let kind = if kind == RECONCILE { RECONCILE } else { PREPARE };
+        kind @ (RECONCILE | PREPARE | FALLBACK) => {
+            let kind = [RECONCILE, PREPARE, FALLBACK].into_iter().find(|k| *k == kind).unwrap_or(PREPARE);
             let mut tx = services.store.begin().await?;
             enqueue(&mut tx, kind, &letter, resume_at).await?;
             tx.commit().await?;

@@ -5,6 +5,7 @@ pub mod approval;
 pub mod committer;
 pub mod consent;
 pub mod context;
+pub mod fallback;
 pub mod files;
 pub mod jobs;
 pub mod notices;

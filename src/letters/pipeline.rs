@@ -4,7 +4,7 @@
 use serde_json::json;
 
 use super::transitions::{TransitionError, transition};
-use super::{JobError, context, files, jobs, sync};
+use super::{JobError, context, fallback, files, jobs, sync};
 use crate::config::ProviderSettings;
 use crate::domain::{LetterId, LetterState};
 use crate::providers::{Lookup, OutgoingLetter, Provider, ProviderError};
@@ -110,12 +110,8 @@ async fn decide(services: &Services, tx: &mut Tx, letter: &LetterRecord) -> Resu
     let no_email = letter.recipient.email.is_none() && !paper;
     let consented = !needs || no_email || store::consents::has_consent(tx, &letter.sender_id, email).await?;
     if no_email || !consented {
-        let reason = if no_email {
-            "the recipient has no email address".to_owned()
-        } else {
-            format!("the recipient is an individual and {email} has not consented to electronic registered letters")
-        };
-        if fall_back_to_paper(services, tx, letter, &reason).await? {
+        let closed = if no_email { fallback::Closed::NoEmail } else { fallback::Closed::NoConsent };
+        if fallback::route(services, tx, letter, closed).await? != fallback::Route::None {
             return Ok(());
         }
     }
@@ -136,28 +132,6 @@ async fn decide(services: &Services, tx: &mut Tx, letter: &LetterRecord) -> Resu
         enqueue(tx, jobs::SEND, &letter.id, 0).await?;
     }
     Ok(())
-}
-
-/// Sends the letter as a paper registered letter through the sender's paper fallback, if it has one; the
-/// timeline says which route it took and why. False when the sender has no fallback.
-async fn fall_back_to_paper(
-    services: &Services,
-    tx: &mut Tx,
-    letter: &LetterRecord,
-    reason: &str,
-) -> Result<bool, JobError> {
-    let Some(paper) = services.settings.sender(&letter.sender_id).and_then(|s| s.paper_fallback()) else {
-        return Ok(false);
-    };
-    store::letters::switch_provider(tx, &letter.id, paper).await?;
-    let detail = format!(
-        "sent as a paper registered letter with acknowledgement of receipt through {paper}, not electronically: \
-         {reason}"
-    );
-    if transition(tx, &letter.id, LetterState::Ready, LetterState::Queued, Some(&detail), None).await? {
-        enqueue(tx, jobs::SEND, &letter.id, 0).await?;
-    }
-    Ok(true)
 }
 
 /// How long an approval session must still last for a send to start under it.

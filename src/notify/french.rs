@@ -15,10 +15,32 @@ fn translate(detail: &str) -> Option<String> {
     }
     if let Some(rest) = detail.strip_prefix("the recipient is an individual: ") {
         let email = rest.split_whitespace().next()?;
+        let paper = rest
+            .split_once("; without it by ")
+            .and_then(|(_, r)| r.split_once(", the letter leaves as a paper registered letter through "));
+        let then = paper
+            .map(|(by, through)| {
+                format!(" ; sans consentement au {by}, la lettre part en recommandé papier par {through}")
+            })
+            .unwrap_or_default();
         return Some(format!(
             "le destinataire est un particulier : {email} doit avoir accepté de recevoir des lettres recommandées \
-             électroniques de cet expéditeur (CPCE art. L.100) ; enregistrez son consentement dans la console, page « Consentements »"
+             électroniques de cet expéditeur (CPCE art. L.100) ; enregistrez son consentement dans la console, page « Consentements »{then}"
         ));
+    }
+    if let Some(rest) =
+        detail.strip_prefix("sent as a paper registered letter with acknowledgement of receipt through ")
+    {
+        let (through, reason) = rest.split_once(", not electronically: ")?;
+        return Some(format!(
+            "envoyée en lettre recommandée papier avec accusé de réception par {through}, et non par voie \
+             électronique : {}",
+            paper_reason(reason)
+        ));
+    }
+    if let Some(rest) = detail.strip_prefix("no consent of ") {
+        let (email, waited) = rest.split_once(" was recorded within ")?;
+        return Some(format!("aucun consentement de {email} n'a été enregistré dans le délai de {waited}"));
     }
     if let Some(rest) =
         detail.strip_prefix("a qualified letter leaves once the sender approves with their one-time code: ")
@@ -65,6 +87,21 @@ fn translate(detail: &str) -> Option<String> {
     }
 }
 
+/// Why a letter went on paper (the reasons `letters::fallback` writes).
+fn paper_reason(reason: &str) -> String {
+    if reason == "the recipient has no email address" {
+        return "le destinataire n'a pas d'adresse email".into();
+    }
+    let individual = reason.strip_prefix("the recipient is an individual and ").and_then(|rest| {
+        let (email, rest) = rest.split_once(" has not consented to electronic registered letters")?;
+        let within = rest.strip_prefix(" within ").map(|w| format!(" dans le délai de {w}")).unwrap_or_default();
+        Some(format!(
+            "le destinataire est un particulier et {email} n'a pas consenti aux lettres recommandées électroniques{within}"
+        ))
+    });
+    individual.unwrap_or_else(|| reason.to_owned())
+}
+
 #[cfg(test)]
 mod tests {
     use super::detail_in_french;
@@ -85,5 +122,23 @@ mod tests {
         assert!(approval.contains("3 lettre(s) de cet expéditeur"), "{approval}");
         assert_eq!(detail_in_french("not sent: the address is invalid"), "non envoyée : the address is invalid");
         assert_eq!(detail_in_french("AR24 status: refused"), "AR24 status: refused", "a provider's words pass");
+        let paper = detail_in_french(
+            "sent as a paper registered letter with acknowledgement of receipt through maileva, not electronically: \
+             the recipient is an individual and jean@example.fr has not consented to electronic registered letters \
+             within 7days",
+        );
+        assert!(
+            paper.starts_with("envoyée en lettre recommandée papier") && paper.ends_with("dans le délai de 7days"),
+            "{paper}"
+        );
+        let waiting = detail_in_french(
+            "the recipient is an individual: jean@example.fr must have consented to receive electronic registered \
+             letters from this sender (CPCE art. L.100); record the consent with POST /v1/consents; without it by \
+             2026-12-11T10:00:00Z, the letter leaves as a paper registered letter through maileva",
+        );
+        assert!(
+            waiting.ends_with("au 2026-12-11T10:00:00Z, la lettre part en recommandé papier par maileva"),
+            "{waiting}"
+        );
     }
 }

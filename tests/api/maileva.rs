@@ -14,7 +14,7 @@ use crate::fake_maileva::{self, FakeMaileva, FakeSending, Stage};
 use crate::helpers::{Db, OUTCOME_TIMEOUT, TestApp, TestEnv, letter_body, sample_pdf, spawn_with};
 use crate::validation::{assert_nothing_written, fields, problem};
 
-fn settings_for(fake: &FakeMaileva) -> MailevaSettings {
+pub(crate) fn settings_for(fake: &FakeMaileva) -> MailevaSettings {
     MailevaSettings {
         sandbox: true,
         base_url: Some(fake.base_url().parse().unwrap()),
@@ -40,7 +40,10 @@ fn settings_for(fake: &FakeMaileva) -> MailevaSettings {
 
 /// An app whose default sender sends paper letters through the fake Maileva, once its webhooks are
 /// subscribed.
-async fn spawn_maileva(db: Db, tweak: impl FnOnce(&mut relais::config::Settings)) -> (TestApp, TestEnv, FakeMaileva) {
+pub(crate) async fn spawn_maileva(
+    db: Db,
+    tweak: impl FnOnce(&mut relais::config::Settings),
+) -> (TestApp, TestEnv, FakeMaileva) {
     let fake = FakeMaileva::start().await;
     let env = TestEnv::new(db).await;
     let mut settings = env.settings();
@@ -59,14 +62,14 @@ async fn spawn_maileva(db: Db, tweak: impl FnOnce(&mut relais::config::Settings)
 }
 
 /// The README letter to an individual who never consented to electronic letters.
-fn paper_letter() -> Value {
+pub(crate) fn paper_letter() -> Value {
     let mut body = letter_body("jeanne.martin@exemple.fr");
     body["recipient"]["kind"] = json!("individual");
     body
 }
 
 /// Waits until the fake holds a submitted sending for letter `id`.
-async fn submitted(fake: &FakeMaileva, id: &str) -> FakeSending {
+pub(crate) async fn submitted(fake: &FakeMaileva, id: &str) -> FakeSending {
     let deadline = tokio::time::Instant::now() + OUTCOME_TIMEOUT;
     loop {
         if let Some(sending) = fake.submitted_for(id).into_iter().next() {
@@ -77,7 +80,7 @@ async fn submitted(fake: &FakeMaileva, id: &str) -> FakeSending {
     }
 }
 
-fn proof_kinds(letter: &Value) -> Vec<String> {
+pub(crate) fn proof_kinds(letter: &Value) -> Vec<String> {
     letter["proofs"].as_array().unwrap().iter().map(|p| p["kind"].as_str().unwrap().to_owned()).collect()
 }
 
@@ -154,7 +157,7 @@ async fn a_recipient_known_only_by_address_gets_a_paper_letter_and_the_requester
 }
 
 /// An electronic sender (the sandbox) whose letters that cannot go electronically leave on paper.
-async fn spawn_with_fallback(db: Db) -> (TestApp, TestEnv, FakeMaileva) {
+pub(crate) async fn spawn_with_fallback(db: Db) -> (TestApp, TestEnv, FakeMaileva) {
     spawn_maileva(db, |s| {
         let sender = &mut s.senders[0];
         sender.provider = "sandbox".into();

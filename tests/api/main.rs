@@ -25,6 +25,7 @@ mod import;
 mod letter_callbacks;
 mod lifecycle;
 mod maileva;
+mod maileva_fallback;
 mod notices;
 mod openapi;
 mod outage;
