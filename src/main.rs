@@ -312,6 +312,9 @@ async fn sender_command(settings: Settings, command: SenderCommand) -> anyhow::R
                     println!("{user_id}");
                     eprintln!("account created: set `provider_user_id = \"{user_id}\"` for sender `{id}`");
                 }
+                LinkOutcome::WebhooksSubscribed { url, events } => {
+                    eprintln!("{} calls relais back at {url} for {events} kinds of event", settings.provider)
+                }
                 LinkOutcome::AccessRequested => eprintln!(
                     "an account already exists for {}: access was requested, and the sender must approve it \
                      from the email the provider sent; then set its user id as provider_user_id",

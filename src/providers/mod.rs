@@ -54,6 +54,9 @@ pub enum LinkOutcome {
     Created { user_id: String },
     /// The account exists; access was requested and the sender must approve it (by email at the provider).
     AccessRequested,
+    /// The provider calls relais back at `url` for `events` kinds of event (subscribed, or updated when they
+    /// were already).
+    WebhooksSubscribed { url: String, events: usize },
 }
 
 /// The kinds of legal proof a provider produces. Names are API (`/v1/letters/{id}/proofs/{kind}`).
@@ -264,7 +267,9 @@ impl Providers {
                     Arc::new(sandbox::Sandbox::new(name, s.clone(), store.clone(), public_url.clone()))
                 }
                 ProviderSettings::Ar24(s) => Arc::new(ar24::Ar24::new(name, s.clone(), public_url.clone())),
-                ProviderSettings::Maileva(s) => Arc::new(maileva::Maileva::new(name, s.clone(), public_url.clone())),
+                ProviderSettings::Maileva(s) => {
+                    Arc::new(maileva::Maileva::new(name, s.clone(), store.clone(), public_url.clone()))
+                }
             };
             providers.insert(name.clone(), built);
         }

@@ -27,6 +27,7 @@ mod sandbox;
 mod sqlite;
 mod templates;
 mod users;
+mod webhook_credentials;
 
 use std::sync::Arc;
 

@@ -26,6 +26,7 @@ mod letter_callbacks;
 mod lifecycle;
 mod maileva;
 mod maileva_fallback;
+mod maileva_webhooks;
 mod notices;
 mod openapi;
 mod outage;

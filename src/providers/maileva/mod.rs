@@ -11,16 +11,23 @@ mod client;
 mod webhooks;
 pub mod wire;
 
+use std::sync::RwLock;
+
 use async_trait::async_trait;
 use bytes::Bytes;
 use reqwest::Method;
 use tokio_util::sync::CancellationToken;
 
 use super::redact::Scrubber;
-use super::{Lookup, OutgoingLetter, ProofLink, Provider, ProviderError, ProviderLetter, WebhookHint, WebhookRequest};
+use super::{
+    LinkOutcome, Lookup, OutgoingLetter, ProofLink, Provider, ProviderError, ProviderLetter, WebhookHint,
+    WebhookRequest,
+};
 use crate::config::{MailevaSettings, SenderSettings};
 use crate::domain::{FieldError, FieldErrors, LetterId, Recipient};
+use crate::store::Store;
 use client::{CallError, Client, REGISTERED_MAIL, describe};
+use webhooks::WebhookCredentials;
 use wire::{DocumentMetadata, NewSending, RecipientRecord, Recipients, Sending, Sendings};
 
 /// Sendings per page when looking a letter up by `custom_id` (the spec's maximum is 500).
@@ -34,14 +41,18 @@ pub struct Maileva {
     client: Client,
     public_url: url::Url,
     scrubber: Scrubber,
+    store: Store,
+    /// The Basic credentials of callbacks, once loaded from the store (see `webhooks`).
+    credentials: RwLock<Option<WebhookCredentials>>,
 }
 
 impl Maileva {
-    pub fn new(name: &str, settings: MailevaSettings, public_url: url::Url) -> Self {
+    pub fn new(name: &str, settings: MailevaSettings, store: Store, public_url: url::Url) -> Self {
         let client = Client::new(&settings);
         let secrets = [&settings.client_id, &settings.client_secret, &settings.username, &settings.password];
         let scrubber = Scrubber::new(secrets.into_iter().map(|s| s.expose()));
-        Self { name: name.to_owned(), settings, client, public_url, scrubber }
+        let credentials = RwLock::new(None);
+        Self { name: name.to_owned(), settings, client, public_url, scrubber, store, credentials }
     }
 
     fn internal(&self, message: String) -> ProviderError {
@@ -263,7 +274,7 @@ impl Provider for Maileva {
     }
 
     fn verify_webhook(&self, request: &WebhookRequest<'_>) -> Result<WebhookHint, ProviderError> {
-        webhooks::verify(&self.webhook_password(), &self.name, request)
+        webhooks::verify(self.known_credentials().as_ref(), request)
     }
 
     fn webhook_answer(&self) -> axum::http::StatusCode {
@@ -271,11 +282,17 @@ impl Provider for Maileva {
         axum::http::StatusCode::CREATED
     }
 
-    /// Subscribes relais's webhook URL at start, again and again until Maileva accepts.
+    /// Loads the callback credentials and, with `webhooks = true`, subscribes relais's webhook URL at start,
+    /// again and again until Maileva accepts.
     async fn run(&self, shutdown: CancellationToken) {
-        if self.settings.webhooks {
-            self.subscribe_until_done(shutdown).await;
-        }
+        self.prepare_webhooks(self.settings.webhooks, shutdown).await;
+    }
+
+    /// `relais sender link`: subscribes relais's webhook URL (idempotent: linking again updates the same
+    /// subscriptions). The account is the one configured; Maileva has nothing to create for a paper sender.
+    async fn link_sender(&self, _sender: &SenderSettings) -> Result<LinkOutcome, ProviderError> {
+        let events = self.subscribe().await?;
+        Ok(LinkOutcome::WebhooksSubscribed { url: self.callback_url(), events })
     }
 
     /// A token obtained and the sendings listed prove the account; the webhook subscriptions are counted.

@@ -1,42 +1,62 @@
 //! Maileva's callbacks (`notification_center/v2`, providers.md §2.6): relais subscribes its webhook URL to
-//! the events of paper letters with Basic credentials derived from the account's secrets (nothing to
-//! store); a callback must carry them, and only names the letter to fetch again.
+//! the events of paper letters with Basic credentials it generates for this account (stored, so every process
+//! and every restart uses the same pair; never printed); a callback must carry them, and only names the
+//! letter to fetch again. Subscribing is idempotent: an existing subscription to relais's URL is updated, never
+//! doubled.
 
 use std::time::Duration;
 
 use base64::Engine;
-use hmac::{Hmac, Mac};
+use rand::RngCore;
 use reqwest::Method;
-use sha2::Sha256;
 use subtle::ConstantTimeEq;
 use tokio_util::sync::CancellationToken;
 
 use super::Maileva;
 use super::client::{CallError, NOTIFICATIONS};
 use super::wire::{self, Authentication, BasicCredentials, Callback, NewSubscription, Subscriptions};
+use crate::config::Secret;
 use crate::domain::LetterId;
 use crate::providers::{ProviderError, WebhookHint, WebhookRequest, webhook_url};
+use crate::store::now_ms;
 
 /// Subscriptions listed per page (the spec's maximum is 500).
 const PAGE: usize = 500;
 
+/// The Basic credentials Maileva presents when calling back.
+#[derive(Clone)]
+pub struct WebhookCredentials {
+    pub login: String,
+    pub password: Secret,
+}
+
 impl Maileva {
-    /// The login Maileva presents when calling back.
-    fn webhook_login(&self) -> String {
-        format!("relais-{}", self.name)
+    /// This account's callback credentials: cached, else read from the store, else generated and stored (the
+    /// first process to store a pair wins; the others read it).
+    pub(super) async fn webhook_credentials(&self) -> Result<WebhookCredentials, ProviderError> {
+        if let Some(known) = self.credentials.read().unwrap_or_else(|p| p.into_inner()).clone() {
+            return Ok(known);
+        }
+        let mut bytes = [0u8; 24];
+        rand::rng().fill_bytes(&mut bytes);
+        let candidate = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+        let login = format!("relais-{}", self.name);
+        let (login, password) = self
+            .store
+            .webhook_credentials(&self.name, (&login, &candidate), now_ms())
+            .await
+            .map_err(|e| self.internal(format!("the webhook credentials could not be stored: {e}")))?;
+        let known = WebhookCredentials { login, password: Secret::new(password) };
+        *self.credentials.write().unwrap_or_else(|p| p.into_inner()) = Some(known.clone());
+        Ok(known)
     }
 
-    /// The password Maileva presents when calling back: derived from the account's client secret and
-    /// password, so it changes when they do (and the next start subscribes again with it).
-    pub(super) fn webhook_password(&self) -> String {
-        let key = format!("{}\u{0}{}", self.settings.client_secret.expose(), self.settings.password.expose());
-        let mut mac = Hmac::<Sha256>::new_from_slice(key.as_bytes()).expect("HMAC takes keys of any length");
-        mac.update(b"relais-maileva-webhook:");
-        mac.update(self.name.as_bytes());
-        hex::encode(&mac.finalize().into_bytes()[..20])
+    /// The cached credentials, for the (synchronous) check of a callback.
+    pub(super) fn known_credentials(&self) -> Option<WebhookCredentials> {
+        self.credentials.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
-    fn callback_url(&self) -> String {
+    pub(super) fn callback_url(&self) -> String {
         webhook_url(&self.public_url, &self.name)
     }
 
@@ -66,11 +86,17 @@ impl Maileva {
     }
 
     /// Subscribes each event once: an existing subscription to relais's URL gets the current credentials
-    /// (`PATCH`), a missing one is created.
-    async fn subscribe(&self) -> Result<(), CallError> {
+    /// (`PATCH`), a missing one is created. Returns how many events are subscribed. Two processes subscribing
+    /// at the very same moment could both create one; relais subscribes at start and on `sender link` only.
+    pub(super) async fn subscribe(&self) -> Result<usize, ProviderError> {
+        let credentials = self.webhook_credentials().await?;
+        self.subscribe_with(&credentials).await.map_err(|e| self.error(e, false))
+    }
+
+    async fn subscribe_with(&self, credentials: &WebhookCredentials) -> Result<usize, CallError> {
         let url = self.callback_url();
-        let (login, password) = (self.webhook_login(), self.webhook_password());
-        let authentication = Authentication { basic: BasicCredentials { login: &login, password: &password } };
+        let basic = BasicCredentials { login: &credentials.login, password: credentials.password.expose() };
+        let authentication = Authentication { basic };
         let existing = self.subscriptions().await?;
         for (resource_type, event_type) in wire::EVENTS {
             let same = existing
@@ -93,15 +119,20 @@ impl Maileva {
                 }
             }
         }
-        Ok(())
+        Ok(wire::EVENTS.len())
     }
 
-    /// Tries to subscribe until it works, waiting longer after each failure (the periodic sync covers the
-    /// meantime).
-    pub(super) async fn subscribe_until_done(&self, shutdown: CancellationToken) {
+    /// Loads (or makes) the callback credentials, then, when `subscribe`, subscribes; each tried again and
+    /// again, waiting longer after each failure, until it works (the periodic sync covers the meantime).
+    pub(super) async fn prepare_webhooks(&self, subscribe: bool, shutdown: CancellationToken) {
         let mut wait = Duration::from_secs(5);
         loop {
-            match self.subscribe().await {
+            let done = match self.webhook_credentials().await {
+                Ok(_) if !subscribe => return,
+                Ok(_) => self.subscribe().await.map(|_| ()),
+                Err(e) => Err(e),
+            };
+            match done {
                 Ok(()) => {
                     tracing::info!(provider = %self.name, url = %self.callback_url(), "Maileva webhooks subscribed");
                     return;
@@ -121,9 +152,15 @@ impl Maileva {
 }
 
 /// Checks the Basic credentials of a callback, then reads which letter it is about (its `custom_id`; the
-/// sending id too for a sending's event). Nothing else of the body is used.
-pub fn verify(password: &str, name: &str, request: &WebhookRequest<'_>) -> Result<WebhookHint, ProviderError> {
-    let expected = format!("relais-{name}:{password}");
+/// sending id too for a sending's event). Nothing else of the body is used. Before the credentials are loaded
+/// (the first moments after start) every callback is refused: Maileva tries again later.
+pub fn verify(
+    credentials: Option<&WebhookCredentials>,
+    request: &WebhookRequest<'_>,
+) -> Result<WebhookHint, ProviderError> {
+    let credentials = credentials
+        .ok_or_else(|| ProviderError::InvalidWebhook("the callback credentials are not loaded yet".into()))?;
+    let expected = format!("{}:{}", credentials.login, credentials.password.expose());
     let given = request
         .headers
         .get(axum::http::header::AUTHORIZATION)
