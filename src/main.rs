@@ -324,7 +324,7 @@ async fn sender_command(settings: Settings, command: SenderCommand) -> anyhow::R
         }
         SenderCommand::Approve { sender, code } => {
             let id = find(&sender)?;
-            let approved = approval::approve(&services, &id, code.trim()).await?;
+            let approved = approval::approve(&services, &id, code.trim(), "the command line").await?;
             eprintln!("approved: {} letter(s) released", approved.released);
         }
     }

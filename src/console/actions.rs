@@ -1,14 +1,18 @@
 //! What a person can do for a letter that needs one: move a waiting or doubtful letter onward now (the
-//! same reconciliation-first retry as `relais letter retry`), and send again a notice that gave up.
+//! same reconciliation-first retry as `relais letter retry`), send again a notice that gave up, and approve
+//! a qualified sender's letter with the sender's one-time code (that letter only).
 
 use std::sync::Arc;
 
-use axum::Router;
 use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
 use axum::routing::post;
+use axum::{Form, Router};
+use serde::Deserialize;
 
-use super::letters::visible_letter;
+use super::approvals::approve_with_code;
+use super::letters::{letter_page, visible_letter};
 use super::session::Signed;
 use super::{ConsoleError, PageResult};
 use crate::domain::NoticeId;
@@ -20,6 +24,34 @@ pub fn router() -> Router<Arc<Services>> {
     Router::new()
         .route("/console/letters/{id}/retry", post(retry))
         .route("/console/letters/{id}/notices/{notice}/resend", post(resend))
+        .route("/console/letters/{id}/approve", post(approve))
+}
+
+#[derive(Debug, Deserialize)]
+struct CodeForm {
+    #[serde(default)]
+    code: String,
+}
+
+async fn approve(
+    State(services): State<Arc<Services>>,
+    signed: Signed,
+    Path(id): Path<String>,
+    Form(form): Form<CodeForm>,
+) -> PageResult {
+    let letter = visible_letter(&services, &signed, &id).await?;
+    signed.require_act_for(&letter.sender_id)?;
+    let sender = letter.sender_id.clone();
+    match approve_with_code(&services, &signed, &sender, &form.code, Some(&letter.id)).await? {
+        Ok(released) => {
+            let done = if released == 0 { "not_waiting" } else { "approved" };
+            Ok(Redirect::to(&format!("/console/letters/{}?done={done}", letter.id)).into_response())
+        }
+        Err(message) => {
+            let page = letter_page(&services, &signed, letter, None, Some(message)).await?;
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+        }
+    }
 }
 
 async fn retry(State(services): State<Arc<Services>>, signed: Signed, Path(id): Path<String>) -> PageResult {

@@ -13,8 +13,8 @@ use serde::Deserialize;
 use super::letters::{Row, row_of};
 use super::session::Signed;
 use super::{Chrome, ConsoleError, PageResult, render};
-use crate::domain::{LetterState, SenderId};
-use crate::letters::approval::{ApprovalError, approve};
+use crate::domain::{LetterId, LetterState, SenderId};
+use crate::letters::approval::{ApprovalError, approve, approve_letter};
 use crate::services::Services;
 use crate::store::LetterSearch;
 
@@ -83,41 +83,53 @@ struct CodeForm {
     code: String,
 }
 
+/// Gives the sender's one-time code to its provider for the person signed in: how many letters left (all
+/// those waiting, or `letter` only), or why the code was refused, in the person's words.
+pub async fn approve_with_code(
+    services: &Services,
+    signed: &Signed,
+    sender: &SenderId,
+    code: &str,
+    letter: Option<&LetterId>,
+) -> Result<Result<usize, String>, ConsoleError> {
+    let code: String = code.chars().filter(|c| !c.is_whitespace()).collect();
+    let fr = signed.lang == super::i18n::Lang::Fr;
+    if code.len() != 6 || !code.chars().all(|c| c.is_ascii_digit()) {
+        return Ok(Err(if fr { "Le code a 6 chiffres.".into() } else { "The code has 6 digits.".into() }));
+    }
+    let approved = match letter {
+        Some(letter) => approve_letter(services, sender, &code, signed.email(), letter).await,
+        None => approve(services, sender, &code, signed.email()).await,
+    };
+    match approved {
+        Ok(approved) => {
+            tracing::info!(sender = %sender, by = %signed.email(), released = approved.released, "approved from the console");
+            Ok(Ok(approved.released))
+        }
+        Err(ApprovalError::InvalidCode(message)) => Ok(Err(if fr {
+            format!("Code refusé par le prestataire : {message}")
+        } else {
+            format!("Code refused: {message}")
+        })),
+        Err(ApprovalError::NotNeeded(_)) => Err(ConsoleError::NotFound),
+        Err(ApprovalError::Provider(p)) if p.is_transient() => Ok(Err(if fr {
+            "Le prestataire ne répond pas ; réessayez dans un instant.".into()
+        } else {
+            "The provider does not answer; try again shortly.".into()
+        })),
+        Err(e) => Err(ConsoleError::Internal(e.to_string())),
+    }
+}
+
 async fn submit(State(services): State<Arc<Services>>, signed: Signed, Form(form): Form<CodeForm>) -> PageResult {
     let sender: SenderId = form.sender.parse().map_err(|_| ConsoleError::NotFound)?;
     signed.require_act_for(&sender)?;
-    let code: String = form.code.chars().filter(|c| !c.is_whitespace()).collect();
-    let fr = signed.lang == super::i18n::Lang::Fr;
-    let refused = |message: String| {
-        let error = Some((sender.to_string(), message));
-        (error, None::<usize>)
+    let message = match approve_with_code(&services, &signed, &sender, &form.code, None).await? {
+        Ok(n) => return Ok(Redirect::to(&format!("/console/approvals?released={n}")).into_response()),
+        Err(message) => message,
     };
-    let (error, released) = if code.len() != 6 || !code.chars().all(|c| c.is_ascii_digit()) {
-        refused(if fr { "Le code a 6 chiffres.".into() } else { "The code has 6 digits.".into() })
-    } else {
-        match approve(&services, &sender, &code).await {
-            Ok(approved) => (None, Some(approved.released)),
-            Err(ApprovalError::InvalidCode(message)) => refused(if fr {
-                format!("Code refusé par le prestataire : {message}")
-            } else {
-                format!("Code refused: {message}")
-            }),
-            Err(ApprovalError::NotNeeded(_)) => return Err(ConsoleError::NotFound),
-            Err(ApprovalError::Provider(p)) if p.is_transient() => refused(if fr {
-                "Le prestataire ne répond pas ; réessayez dans un instant.".into()
-            } else {
-                "The provider does not answer; try again shortly.".into()
-            }),
-            Err(e) => return Err(ConsoleError::Internal(e.to_string())),
-        }
-    };
-    if let Some(n) = released {
-        return Ok(Redirect::to(&format!("/console/approvals?released={n}")).into_response());
-    }
     let mut senders = qualified(&services, &signed).await?;
-    if let Some((id, message)) = error {
-        senders.iter_mut().filter(|q| q.id == id).for_each(|q| q.error = Some(message.clone()));
-    }
+    senders.iter_mut().filter(|q| q.id == sender.as_str()).for_each(|q| q.error = Some(message.clone()));
     let page = ApprovalsPage { c: Chrome::new(&signed, "approvals"), senders, released: None };
     Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response())
 }

@@ -171,13 +171,14 @@ async fn record(State(services): State<Arc<Services>>, signed: Signed, multipart
     let sender: SenderId = typed.sender.parse().map_err(|_| ConsoleError::NotFound)?;
     signed.require_act_for(&sender)?;
     let given_at = Some(typed.given_at.as_str()).filter(|g| !g.trim().is_empty());
-    let input = match parse_consent(sender, Some(&typed.email), given_at, Some(typed.source.clone()), proof) {
+    let mut input = match parse_consent(sender, Some(&typed.email), given_at, Some(typed.source.clone()), proof) {
         Ok(input) => input,
         Err(errors) => {
             let page = build(&services, &signed, String::new(), typed, errors_list(errors), None).await?;
             return Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response());
         }
     };
+    input.recorded_by = Some(signed.email().to_owned());
     let email = input.email.as_str().to_owned();
     let (_, released) = record_consent(&services, input).await.map_err(|e| ConsoleError::Internal(e.to_string()))?;
     let query = url::form_urlencoded::Serializer::new(String::new())

@@ -270,12 +270,32 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("city", "Ville", "City"),
     ("country", "Pays (FR par défaut)", "Country (FR by default)"),
     ("send", "Envoyer la lettre", "Send the letter"),
+    ("add_files", "Joindre des fichiers", "Attach files"),
+    (
+        "files_kept",
+        "Ces fichiers sont gardés : inutile de les choisir à nouveau.",
+        "These files are kept: no need to choose them again.",
+    ),
+    ("remove_file", "Retirer", "Remove"),
+    (
+        "files_expired",
+        "Les fichiers choisis plus tôt ne sont plus là (plus d'une heure sans envoi) : choisissez-les de nouveau.",
+        "The files chosen earlier are gone (over an hour without sending): choose them again.",
+    ),
     (
         "retry",
         "Relancer maintenant (vérifié auprès du prestataire d'abord)",
         "Move on now (checked with the provider first)",
     ),
     ("resend", "Renvoyer", "Send again"),
+    ("approve_this", "Valider et envoyer cette lettre", "Approve and send this letter"),
+    (
+        "approve_hint",
+        "Cette lettre attend le code à usage unique que le prestataire a envoyé à l'expéditeur.",
+        "This letter waits for the one-time code the provider sent to the sender.",
+    ),
+    ("approved_done", "Validée : la lettre part chez le prestataire.", "Approved: the letter goes to the provider."),
+    ("not_waiting", "Cette lettre n'attendait plus de validation.", "This letter was no longer waiting for approval."),
     // States, by their API names.
     ("received", "reçue", "received"),
     ("ready", "prête", "ready"),

@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
 
+use super::i18n::Lang;
 use super::session::Signed;
 use super::{Chrome, ConsoleError, PageResult, render};
 use crate::domain::{LetterId, LetterState};
@@ -189,12 +190,25 @@ struct LetterPage {
     chain_problem: String,
     notices: Vec<Notice>,
     flash: Option<&'static str>,
+    /// Waiting for a qualified sender's one-time code, which this person may give.
+    approvable: bool,
+    approve_error: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 struct ShowQuery {
     #[serde(default)]
     done: String,
+}
+
+/// What the page says after an action: `?done=…`.
+fn flash_of(done: &str) -> Option<&'static str> {
+    match done {
+        "cancelled" => Some("cancelled_done"),
+        "approved" => Some("approved_done"),
+        "not_waiting" => Some("not_waiting"),
+        _ => None,
+    }
 }
 
 async fn show(
@@ -204,6 +218,25 @@ async fn show(
     Query(q): Query<ShowQuery>,
 ) -> PageResult {
     let letter = visible_letter(&services, &signed, &id).await?;
+    letter_page(&services, &signed, letter, flash_of(&q.done), None).await
+}
+
+/// A timeline event's detail in the person's words (relais writes them in English).
+fn detail_in(lang: Lang, detail: &str) -> String {
+    match lang {
+        Lang::Fr => crate::notify::french::detail_in_french(detail),
+        Lang::En => detail.to_owned(),
+    }
+}
+
+/// The letter's page, with what an action just did (`flash`) or why the code given was refused.
+pub async fn letter_page(
+    services: &Services,
+    signed: &Signed,
+    letter: LetterRecord,
+    flash: Option<&'static str>,
+    approve_error: Option<String>,
+) -> PageResult {
     let events = services.store.events(&letter.id).await?;
     let chain = crate::audit::chain_status(&services.store, &letter.id, &events).await?;
     let lang = signed.lang;
@@ -223,6 +256,10 @@ async fn show(
         detail: letter.state_detail.clone().unwrap_or_default(),
         rendered: letter.content_sha256.is_some(),
         cancellable: letter.state.is_cancellable() && signed.role() >= crate::accounts::users::Role::Member,
+        approvable: letter.state == LetterState::AwaitingApproval
+            && signed.role() >= crate::accounts::users::Role::Member
+            && needs_code(services, &letter),
+        approve_error,
         retryable: matches!(letter.state, LetterState::NeedsAttention | LetterState::Queued | LetterState::Ready)
             && signed.role() >= crate::accounts::users::Role::Member,
         attachments: services.store.attachments(&letter.id).await?,
@@ -233,7 +270,7 @@ async fn show(
                 at: lang.datetime(e.at),
                 state: e.state.as_str(),
                 label: lang.state(e.state),
-                detail: e.detail.clone().unwrap_or_default(),
+                detail: e.detail.as_deref().map(|d| detail_in(lang, d)).unwrap_or_default(),
             })
             .collect(),
         chain_verified: chain.verified,
@@ -248,11 +285,17 @@ async fn show(
                 error: n.last_error.clone().unwrap_or_default(),
             })
             .collect(),
-        flash: (q.done == "cancelled").then_some("cancelled_done"),
-        l: row_of(&signed, &letter),
-        c: Chrome::new(&signed, "letters"),
+        flash,
+        l: row_of(signed, &letter),
+        c: Chrome::new(signed, "letters"),
     };
     Ok(render(&page))
+}
+
+/// True when the letter's sender has a provider that wants the sender's one-time code.
+fn needs_code(services: &Services, letter: &LetterRecord) -> bool {
+    let Some(sender) = services.settings.sender(&letter.sender_id) else { return false };
+    services.providers.get(&sender.provider).is_some_and(|p| p.needs_approval(sender))
 }
 
 async fn cancel(State(services): State<Arc<Services>>, signed: Signed, Path(id): Path<String>) -> PageResult {

@@ -14,6 +14,7 @@ mod login;
 mod new_letter;
 pub mod session;
 mod templates;
+mod uploads;
 
 use std::sync::Arc;
 
@@ -168,7 +169,7 @@ pub fn router(services: &Arc<Services>) -> Router<Arc<Services>> {
         .merge(assets::router())
         .merge(login::router())
         .merge(dashboard::router())
-        .merge(new_letter::router())
+        .merge(new_letter::router(services))
         .merge(letters::router())
         .merge(actions::router())
         .merge(approvals::router())

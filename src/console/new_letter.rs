@@ -1,30 +1,37 @@
 //! A new letter from a form built from the chosen template's declared variables: the same intake checks as
-//! `POST /v1/letters` (each error shown beside its field, what was typed kept), a preview before sending,
-//! then the same `submit_letter`.
+//! `POST /v1/letters` (each error shown beside its field, what was typed kept), files attached with the same
+//! limits (held across the preview and errors, in `uploads`), a preview before sending, then the same
+//! `submit_letter`.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use askama::Template;
-use axum::extract::{Query, State};
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Multipart, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
 use axum::routing::get;
-use axum::{Form, Router};
 use serde_json::{Map, Value, json};
 
 use super::session::Signed;
+use super::uploads::{Held, HeldFile, Posted, read_form};
 use super::{Chrome, ConsoleError, PageResult, render};
-use crate::domain::{FieldErrors, SenderId};
+use crate::accounts::users::Role;
+use crate::domain::{FieldError, FieldErrors, SenderId};
 use crate::intake::IntakeError;
-use crate::intake::http::letter_from_json;
+use crate::intake::http::letter_from_staged;
 use crate::letters::preview::{PreviewError, PreviewRequest, preview_letter};
 use crate::letters::{Submitted, submit_letter};
 use crate::render::VariableKind;
 use crate::services::Services;
 
-pub fn router() -> Router<Arc<Services>> {
-    Router::new().route("/console/letters/new", get(form).post(submit))
+/// Room in the form's body for its text fields, besides the attachments.
+const TEXT_ROOM: usize = 1024 * 1024;
+
+pub fn router(services: &Services) -> Router<Arc<Services>> {
+    let limit = services.settings.storage.max_attachments_size.0 as usize + TEXT_ROOM;
+    Router::new().route("/console/letters/new", get(form).post(submit).layer(DefaultBodyLimit::max(limit)))
 }
 
 /// One field of the form: its name in the request, label, input type, and what was typed.
@@ -50,6 +57,12 @@ struct NewLetterPage {
     kind: String,
     other: Vec<Field>,
     general: Vec<String>,
+    /// The token of the files held for this form, and those files.
+    held: String,
+    files: Vec<HeldFile>,
+    attachments_error: Option<String>,
+    /// "at most 20 files, 256 MB in all".
+    limits: String,
     preview: Option<String>,
 }
 
@@ -58,7 +71,7 @@ const RECIPIENT_FIELDS: [(&str, &str, &str, bool); 8] = [
     ("recipient.last_name", "last_name", "text", true),
     ("recipient.company", "company", "text", false),
     ("recipient.email", "email", "email", true),
-    ("recipient.address.line", "address_line", "text", true),
+    ("recipient.address.line", "address_line", "textarea", true),
     ("recipient.address.postal_code", "postal_code", "text", true),
     ("recipient.address.city", "city", "text", true),
     ("recipient.address.country", "country", "text", false),
@@ -78,6 +91,7 @@ fn build(
     signed: &Signed,
     typed: &BTreeMap<String, String>,
     errors: &FieldErrors,
+    held: Option<&Held>,
     preview: Option<String>,
 ) -> Result<NewLetterPage, ConsoleError> {
     let names = services.templates.names();
@@ -123,11 +137,21 @@ fn build(
         .0
         .iter()
         .filter(|e| {
-            !(e.field.starts_with("variables.") || e.field.starts_with("recipient."))
+            !(e.field.starts_with("variables.")
+                || e.field.starts_with("recipient.")
+                || e.field.starts_with("attachments"))
                 || shown.contains(&e.field.as_str())
         })
         .map(|e| format!("{} : {}", e.field, e.message))
         .collect();
+    let attachments: Vec<&str> =
+        errors.0.iter().filter(|e| e.field.starts_with("attachments")).map(|e| e.message.as_str()).collect();
+    let storage = &services.settings.storage;
+    let megabytes = storage.max_attachments_size.0.div_ceil(1_000_000);
+    let limits = match lang {
+        super::i18n::Lang::Fr => format!("au plus {} fichiers, {megabytes} Mo en tout", storage.max_attachments),
+        super::i18n::Lang::En => format!("at most {} files, {megabytes} MB in all", storage.max_attachments),
+    };
     Ok(NewLetterPage {
         c: Chrome::new(signed, "letters"),
         templates: names.iter().map(|n| (n.clone(), services.templates.title(n))).collect(),
@@ -139,6 +163,10 @@ fn build(
         kind: typed.get("recipient.kind").cloned().unwrap_or_else(|| "professional".into()),
         other,
         general,
+        held: held.filter(|h| !h.files.is_empty()).map(|h| h.token.clone()).unwrap_or_default(),
+        files: held.map(|h| h.files.clone()).unwrap_or_default(),
+        attachments_error: (!attachments.is_empty()).then(|| attachments.join(" ; ")),
+        limits,
         preview,
     })
 }
@@ -148,8 +176,8 @@ async fn form(
     signed: Signed,
     Query(typed): Query<BTreeMap<String, String>>,
 ) -> PageResult {
-    signed.require(crate::accounts::users::Role::Member)?;
-    Ok(render(&build(&services, &signed, &typed, &FieldErrors::default(), None)?))
+    signed.require(Role::Member)?;
+    Ok(render(&build(&services, &signed, &typed, &FieldErrors::default(), None, None)?))
 }
 
 /// The request the API would receive, from the form's fields (empty ones left out).
@@ -172,7 +200,7 @@ fn request_of(typed: &BTreeMap<String, String>) -> Value {
             "last_name": get("recipient.last_name"), "company": get("recipient.company"),
             "email": get("recipient.email"),
             "address": {
-                "lines": get("recipient.address.line").map(|l| l.lines().map(str::to_owned).collect::<Vec<_>>()).unwrap_or_default(),
+                "lines": get("recipient.address.line").map(|l| address_lines(&l)).unwrap_or_default(),
                 "postal_code": get("recipient.address.postal_code").unwrap_or_default(),
                 "city": get("recipient.address.city").unwrap_or_default(),
                 "country": get("recipient.address.country"),
@@ -183,32 +211,46 @@ fn request_of(typed: &BTreeMap<String, String>) -> Value {
     })
 }
 
+/// The lines of the address as typed in its text area, blank ones left out.
+fn address_lines(text: &str) -> Vec<String> {
+    text.lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_owned).collect()
+}
+
 fn again(page: NewLetterPage) -> PageResult {
     Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response())
 }
 
-async fn submit(
-    State(services): State<Arc<Services>>,
-    signed: Signed,
-    Form(mut typed): Form<BTreeMap<String, String>>,
-) -> PageResult {
-    let sender: SenderId = typed
-        .get("sender")
-        .and_then(|s| s.parse().ok())
-        .or_else(|| signed.senders.first().cloned())
-        .ok_or(ConsoleError::Forbidden)?;
-    signed.require_act_for(&sender)?;
+async fn submit(State(services): State<Arc<Services>>, signed: Signed, multipart: Multipart) -> PageResult {
+    signed.require(Role::Member)?;
+    let Posted { mut typed, held, expired, errors: file_errors } =
+        read_form(&services, &signed.session.user.id, multipart).await?;
+    let sender: Option<SenderId> =
+        typed.get("sender").and_then(|s| s.parse().ok()).or_else(|| signed.senders.first().cloned());
+    let Some(sender) = sender.filter(|s| signed.require_act_for(s).is_ok()) else {
+        held.discard().await;
+        return Err(ConsoleError::Forbidden);
+    };
     typed.insert("sender".into(), sender.to_string());
+    let mut file_errors = FieldErrors(file_errors);
+    if expired {
+        let message = signed.lang.t("files_expired");
+        file_errors.push(FieldError::new("attachments", "expired", message));
+    }
     let request = request_of(&typed);
     let action = typed.get("action").cloned().unwrap_or_default();
-    let body =
-        axum::body::Bytes::from(serde_json::to_vec(&request).map_err(|e| ConsoleError::Internal(e.to_string()))?);
-    let letter = match letter_from_json(&services, &sender, body).await {
+    let body = serde_json::to_vec(&request).map_err(|e| ConsoleError::Internal(e.to_string()))?;
+    let mut letter = match letter_from_staged(&services, &sender, &body, held.staged()).await {
         Ok(letter) => letter,
-        Err(IntakeError::Invalid(errors)) => return again(build(&services, &signed, &typed, &errors, None)?),
+        Err(IntakeError::Invalid(mut errors)) => {
+            errors.0.extend(file_errors.0);
+            return again(build(&services, &signed, &typed, &errors, Some(&held), None)?);
+        }
         Err(IntakeError::Forbidden(_)) => return Err(ConsoleError::Forbidden),
         Err(e) => return Err(ConsoleError::Internal(e.to_string())),
     };
+    if !file_errors.is_empty() {
+        return again(build(&services, &signed, &typed, &file_errors, Some(&held), None)?);
+    }
     if action != "send" {
         let preview = PreviewRequest {
             variables: request["variables"].as_object().cloned().unwrap_or_default(),
@@ -216,12 +258,16 @@ async fn submit(
             ..PreviewRequest::default()
         };
         let name = typed.get("template").cloned().unwrap_or_default();
-        return match preview_letter(&services, &sender, false, &name, preview).await {
-            Ok(p) => Ok(render(&build(&services, &signed, &typed, &FieldErrors::default(), Some(p.html))?)),
-            Err(PreviewError::Invalid(errors)) => again(build(&services, &signed, &typed, &errors, None)?),
-            Err(e) => Err(ConsoleError::Internal(e.to_string())),
+        let page = match preview_letter(&services, &sender, false, &name, preview).await {
+            Ok(p) => build(&services, &signed, &typed, &FieldErrors::default(), Some(&held), Some(p.html))?,
+            Err(PreviewError::Invalid(errors)) => {
+                return again(build(&services, &signed, &typed, &errors, Some(&held), None)?);
+            }
+            Err(e) => return Err(ConsoleError::Internal(e.to_string())),
         };
+        return Ok(render(&page));
     }
+    letter.submitted_by = Some(signed.email().to_owned());
     let id = match submit_letter(&services, letter, None, None).await {
         Ok(Submitted::Created(id) | Submitted::Replayed(id)) => id,
         Err(e) => return Err(ConsoleError::Internal(e.to_string())),

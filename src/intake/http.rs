@@ -143,6 +143,33 @@ pub async fn letter_from_multipart(
     }
 }
 
+/// A letter request whose files are already staged by the caller (the console keeps the files a person chose
+/// across a preview and a form answered with errors): the checks of a multipart request. Nothing is removed
+/// on failure: the files stay the caller's until `submit_letter` moves them into the letter.
+pub async fn letter_from_staged(
+    services: &Services,
+    caller: &SenderId,
+    letter_json: &[u8],
+    staged: Vec<StagedAttachment>,
+) -> Result<LetterRequest, IntakeError> {
+    let raw: RawLetter = parse_json(letter_json)?;
+    let mut digest = Sha256::new();
+    digest.update(letter_json);
+    staged.iter().for_each(|f| digest.update(f.sha256.as_bytes()));
+    let sender = sender_of(services, caller, raw.sender.as_deref())?;
+    check_pdf_files(services, &sender, &staged).await?;
+    let draft = Draft {
+        template: raw.template,
+        variables: raw.variables.unwrap_or_default(),
+        recipient: raw.recipient,
+        reference: raw.reference,
+        notify_email: raw.notify_email,
+        callback_url: raw.callback_url,
+        callback_secret: raw.callback_secret,
+    };
+    check_draft(services, sender, draft, staged, hex::encode(digest.finalize()))
+}
+
 async fn finish(
     services: &Services,
     sender: SenderId,

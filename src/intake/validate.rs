@@ -115,6 +115,7 @@ pub fn check_draft(
                 attachments,
                 callback,
                 request_sha256,
+                submitted_by: None,
             })
         }
         _ => Err(IntakeError::Invalid(errors)),

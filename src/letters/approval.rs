@@ -5,7 +5,7 @@ use serde_json::json;
 
 use super::jobs::SEND;
 use super::transitions::{TransitionError, transition};
-use crate::domain::{LetterState, SenderId};
+use crate::domain::{LetterId, LetterState, SenderId};
 use crate::providers::ProviderError;
 use crate::services::Services;
 use crate::store::{self, NewJob, StoreError, now_ms};
@@ -33,8 +33,36 @@ pub struct Approved {
     pub expires_at: i64,
 }
 
-/// Opens the sender's session with `code` and queues every letter waiting for it, in one transaction.
-pub async fn approve(services: &Services, sender_id: &SenderId, code: &str) -> Result<Approved, ApprovalError> {
+/// Opens the sender's session with `code` and queues every letter waiting for it, in one transaction; each
+/// letter's timeline names `by`, who gave the code (a console user, an API key, the command line).
+pub async fn approve(
+    services: &Services,
+    sender_id: &SenderId,
+    code: &str,
+    by: &str,
+) -> Result<Approved, ApprovalError> {
+    approve_waiting(services, sender_id, code, by, None).await
+}
+
+/// Opens the sender's session with `code` and queues `letter` only, if it is still waiting (`released` 0
+/// when it left meanwhile): a person approving one letter from its page.
+pub async fn approve_letter(
+    services: &Services,
+    sender_id: &SenderId,
+    code: &str,
+    by: &str,
+    letter: &LetterId,
+) -> Result<Approved, ApprovalError> {
+    approve_waiting(services, sender_id, code, by, Some(letter)).await
+}
+
+async fn approve_waiting(
+    services: &Services,
+    sender_id: &SenderId,
+    code: &str,
+    by: &str,
+    only: Option<&LetterId>,
+) -> Result<Approved, ApprovalError> {
     let sender = services.settings.sender(sender_id).ok_or_else(|| ApprovalError::UnknownSender(sender_id.clone()))?;
     let provider =
         services.providers.get(&sender.provider).ok_or_else(|| ApprovalError::UnknownSender(sender_id.clone()))?;
@@ -51,9 +79,9 @@ pub async fn approve(services: &Services, sender_id: &SenderId, code: &str) -> R
         .await?;
     let waiting = store::approvals::awaiting_approval(&mut tx, sender_id).await?;
     let mut released = 0;
-    for letter in &waiting {
-        let detail = "approved by the sender with a one-time code";
-        if transition(&mut tx, letter, LetterState::AwaitingApproval, LetterState::Queued, Some(detail), None).await? {
+    let detail = format!("approved by {by} with the sender's one-time code");
+    for letter in waiting.iter().filter(|l| only.is_none_or(|o| o == *l)) {
+        if transition(&mut tx, letter, LetterState::AwaitingApproval, LetterState::Queued, Some(&detail), None).await? {
             let job = NewJob { kind: SEND, letter_id: Some(letter), payload: json!({}), run_at: now };
             store::jobs::enqueue(&mut tx, job, now).await?;
             released += 1;

@@ -213,6 +213,7 @@ fn add_rows<'a>(arrivals: &mut Arrivals<'a>, submission: &'a Submission, now: i6
         notify_email: request.notify_email.as_ref(),
         provider,
         request_sha256: &request.request_sha256,
+        submitted_by: request.submitted_by.as_deref(),
         now,
     });
     arrivals.attachments.extend(attachments);

@@ -19,6 +19,8 @@ pub struct ConsentInput {
     pub source: String,
     /// The evidence (any file: a signed form, a screenshot), kept beside the proofs.
     pub proof: Option<Vec<u8>>,
+    /// The console user who recorded it, named in the timeline of each letter it releases.
+    pub recorded_by: Option<String>,
 }
 
 /// When a consent was given: a date (2026-11-26) or an RFC 3339 time, not in the future; now when not given.
@@ -65,7 +67,7 @@ pub fn parse_consent(
     }
     match (email, given_at, source) {
         (Some(email), Some(given_at), Some(source)) if errors.is_empty() => {
-            Ok(ConsentInput { sender, email, given_at, source, proof })
+            Ok(ConsentInput { sender, email, given_at, source, proof, recorded_by: None })
         }
         _ => Err(errors),
     }
@@ -123,7 +125,10 @@ pub async fn record_consent(services: &Services, input: ConsentInput) -> Result<
     let waiting = store::letters::awaiting_consent(&mut tx, &input.sender, input.email.as_str()).await?;
     let mut released = 0;
     for letter in &waiting {
-        let detail = format!("consent {id} recorded for {}", input.email);
+        let detail = match &input.recorded_by {
+            Some(by) => format!("consent {id} recorded by {by} for {}", input.email),
+            None => format!("consent {id} recorded for {}", input.email),
+        };
         if transition(&mut tx, letter, LetterState::AwaitingConsent, LetterState::Ready, Some(&detail), None).await? {
             let job = NewJob { kind: PREPARE, letter_id: Some(letter), payload: json!({}), run_at: now };
             store::jobs::enqueue(&mut tx, job, now).await?;

@@ -32,6 +32,8 @@ pub struct LetterRequest {
     pub callback: Option<LetterCallback>,
     /// SHA-256 of the request as received: the same idempotency key with another request is a conflict.
     pub request_sha256: String,
+    /// The console user who sent it, named in its first event ("sent by claire@cabinet.fr").
+    pub submitted_by: Option<String>,
 }
 
 /// Where one letter's events go besides its sender's endpoints (the request's `callback_url`), and the

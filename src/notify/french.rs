@@ -10,8 +10,19 @@ fn translate(detail: &str) -> Option<String> {
     if detail == "cancelled by the requester" {
         return Some("annulée à la demande du demandeur".into());
     }
-    if let Some(who) = detail.strip_prefix("cancelled by ") {
-        return Some(format!("annulée par {who}"));
+    for (english, french) in [("cancelled by ", "annulée par "), ("sent by ", "envoyée par ")] {
+        if let Some(who) = detail.strip_prefix(english) {
+            return Some(format!("{french}{who}"));
+        }
+    }
+    if let Some(who) =
+        detail.strip_prefix("approved by ").and_then(|r| r.strip_suffix(" with the sender's one-time code"))
+    {
+        return Some(format!("validée par {who} avec le code à usage unique de l'expéditeur"));
+    }
+    if let Some((consent, rest)) = detail.strip_prefix("consent ").and_then(|r| r.split_once(" recorded by ")) {
+        let (who, email) = rest.rsplit_once(" for ")?;
+        return Some(format!("consentement {consent} enregistré par {who} pour {email}"));
     }
     if let Some(rest) = detail.strip_prefix("the recipient is an individual: ") {
         let email = rest.split_whitespace().next()?;
@@ -110,6 +121,15 @@ mod tests {
     fn the_details_relais_writes_read_in_french() {
         assert_eq!(detail_in_french("cancelled by the requester"), "annulée à la demande du demandeur");
         assert_eq!(detail_in_french("cancelled by claire@cabinet.fr"), "annulée par claire@cabinet.fr");
+        assert_eq!(detail_in_french("sent by claire@cabinet.fr"), "envoyée par claire@cabinet.fr");
+        assert_eq!(
+            detail_in_french("approved by claire@cabinet.fr with the sender's one-time code"),
+            "validée par claire@cabinet.fr avec le code à usage unique de l'expéditeur"
+        );
+        assert_eq!(
+            detail_in_french("consent cns_1 recorded by claire@cabinet.fr for jean@example.fr"),
+            "consentement cns_1 enregistré par claire@cabinet.fr pour jean@example.fr"
+        );
         let consent = detail_in_french(
             "the recipient is an individual: jean@example.fr must have consented to receive electronic registered \
              letters from this sender (CPCE art. L.100); record the consent with POST /v1/consents",

@@ -144,13 +144,14 @@ async fn insert_first_events(conn: &mut AnyConnection, letters: &[NewLetter<'_>]
     let sql = insert_sql("letter_events", &COLUMNS, letters.len());
     let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
     for l in letters {
-        let hash = event_hash(GENESIS_HASH, l.id, 1, l.now, LetterState::Received, Some(DETAIL));
+        let detail = l.submitted_by.map_or_else(|| DETAIL.to_owned(), |by| format!("sent by {by}"));
+        let hash = event_hash(GENESIS_HASH, l.id, 1, l.now, LetterState::Received, Some(&detail));
         query = query
             .bind(l.id.as_str().to_owned())
             .bind(1_i64)
             .bind(l.now)
             .bind(LetterState::Received.as_str())
-            .bind(DETAIL)
+            .bind(detail)
             .bind(GENESIS_HASH)
             .bind(hash);
     }

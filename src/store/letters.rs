@@ -50,6 +50,8 @@ pub struct NewLetter<'a> {
     pub notify_email: Option<&'a EmailAddress>,
     pub provider: &'a str,
     pub request_sha256: &'a str,
+    /// The console user who sent it, named in its first event.
+    pub submitted_by: Option<&'a str>,
     pub now: i64,
 }
 

@@ -54,18 +54,19 @@ async fn create(
         let error = FieldError::new("code", "invalid_code", "give the 6-digit one-time code of the sender");
         return Err(ApiError::invalid(error.into()));
     }
-    let approved = approve(&services, &sender, &code).await.map_err(|e| match e {
-        ApprovalError::InvalidCode(message) => {
-            ApiError::invalid(FieldError::new("code", "code_refused", message).into())
-        }
-        ApprovalError::NotNeeded(_) => {
-            ApiError::new(StatusCode::CONFLICT, "approval_not_needed", "No approval needed", e.to_string())
-        }
-        ApprovalError::UnknownSender(_) => ApiError::not_found(e.to_string()),
-        ApprovalError::Provider(p) if p.is_transient() => ApiError::unavailable(p.to_string()),
-        ApprovalError::Store(s) => s.into(),
-        other => ApiError::internal(&other),
-    })?;
+    let approved =
+        approve(&services, &sender, &code, &format!("api-key {}", caller.key)).await.map_err(|e| match e {
+            ApprovalError::InvalidCode(message) => {
+                ApiError::invalid(FieldError::new("code", "code_refused", message).into())
+            }
+            ApprovalError::NotNeeded(_) => {
+                ApiError::new(StatusCode::CONFLICT, "approval_not_needed", "No approval needed", e.to_string())
+            }
+            ApprovalError::UnknownSender(_) => ApiError::not_found(e.to_string()),
+            ApprovalError::Provider(p) if p.is_transient() => ApiError::unavailable(p.to_string()),
+            ApprovalError::Store(s) => s.into(),
+            other => ApiError::internal(&other),
+        })?;
     let expires_at = Utc.timestamp_millis_opt(approved.expires_at).single().unwrap_or_default();
     let body = json!({ "sender": sender.as_str(), "released_letters": approved.released,
                        "expires_at": expires_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true) });

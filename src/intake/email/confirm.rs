@@ -168,6 +168,7 @@ pub async fn confirm(services: &Services, token: &str, by: Option<&SenderId>) ->
         attachments,
         callback: None,
         request_sha256: held.request_sha256,
+        submitted_by: None,
     };
     let kept = letter.clone();
     let key = format!("email:{}", record.dedupe_key);

@@ -69,7 +69,7 @@ async fn a_person_follows_cancels_and_releases_letters_in_a_browser(db: Db) {
     b.click("#cancel-letter").await;
     b.client.accept_alert().await.unwrap();
     b.wait_for_text("La lettre est annulée.").await;
-    assert!(b.text_of("#timeline").await.contains(&format!("cancelled by {ADMIN}")));
+    assert!(b.text_of("#timeline").await.contains(&format!("annulée par {ADMIN}")));
     assert_eq!(app.get_letter(&xss).await["state"], "cancelled");
     b.screenshot("letter-cancelled").await;
 
@@ -81,6 +81,9 @@ async fn a_person_follows_cancels_and_releases_letters_in_a_browser(db: Db) {
     b.wait_for_text("1 lettre(s) en attente partent").await;
     assert!(b.text_of("#consents").await.contains("formulaire signé le 2 novembre"));
     app.wait_for(&waiting, "left awaiting_consent", |l| l["state"] != "awaiting_consent").await;
+    b.open(&format!("/console/letters/{waiting}")).await;
+    let timeline = b.text_of("#timeline").await;
+    assert!(timeline.contains(&format!("enregistré par {ADMIN} pour consent@example.fr")), "{timeline}");
     b.open("/console/consents?email=consent@example.fr").await;
     b.text_of("#no-waiting").await;
     b.screenshot("consents").await;

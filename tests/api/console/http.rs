@@ -105,7 +105,7 @@ async fn a_cancel_without_the_csrf_token_is_refused_and_changes_nothing(db: Db) 
     assert_eq!(done.status(), StatusCode::SEE_OTHER);
     assert_eq!(app.get_letter(&id).await["state"], "cancelled");
     let page = person.page(&format!("/console/letters/{id}")).await;
-    assert!(page.contains("cancelled by claire@cabinet.fr"), "the timeline says who");
+    assert!(page.contains("annulée par claire@cabinet.fr"), "the timeline says who");
     app.stop().await;
 }
 

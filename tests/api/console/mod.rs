@@ -1,8 +1,10 @@
 //! The web console: HTTP-level checks (sign-in, sessions, CSRF, roles, escaping) and browser tests in a
-//! real headless Chromium driven over WebDriver.
+//! real headless Chromium driven over WebDriver; the `relais user` commands.
 
 mod approvals;
+mod attachments;
 mod browser;
+mod cli;
 mod flows;
 mod http;
 mod people;

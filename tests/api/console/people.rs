@@ -77,6 +77,19 @@ impl Person {
         hidden_value(&self.page("/console/").await, "csrf").expect("pages carry the CSRF token")
     }
 
+    /// Posts a multipart form (an upload), the session's CSRF token in the query as the console's upload
+    /// forms carry it.
+    pub async fn post_multipart(&self, path: &str, form: reqwest::multipart::Form) -> reqwest::Response {
+        let csrf = self.csrf().await;
+        self.client
+            .post(format!("{}{path}?csrf={csrf}", self.base))
+            .header("cookie", &self.cookie)
+            .multipart(form)
+            .send()
+            .await
+            .unwrap()
+    }
+
     /// Posts a form with the fields given (add `("csrf", …)` to send the token).
     pub async fn post(&self, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
         self.client
