@@ -65,6 +65,10 @@ pub struct MailevaSettings {
     /// end of the doubtful request, before the letter is sent again.
     #[serde(default = "super::senders::fifteen_minutes", with = "humantime_serde")]
     pub resend_after: Duration,
+    /// Maileva limits the rate of its API: requests per second at most (the token endpoint aside), shared
+    /// by all workers; none: no limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_requests_per_second: Option<std::num::NonZeroU32>,
 }
 
 /// Maileva's postage classes of registered letters (`postage_class`, registered_mail/v4.9).

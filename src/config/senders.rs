@@ -1,5 +1,6 @@
 //! `[providers]` and `[[senders]]`: provider accounts, and the legal senders who use them.
 
+use std::num::NonZeroU32;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -48,6 +49,9 @@ pub struct Ar24Settings {
     /// of the doubtful request, before it is sent again.
     #[serde(default = "fifteen_minutes", with = "humantime_serde")]
     pub resend_after: Duration,
+    /// AR24 limits the rate of its API: requests per second at most, shared by all workers; none: no limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_requests_per_second: Option<NonZeroU32>,
 }
 
 pub(super) fn fifteen_minutes() -> Duration {
@@ -61,6 +65,15 @@ impl ProviderSettings {
             Self::Sandbox(s) => s.resend_after,
             Self::Ar24(s) => s.resend_after,
             Self::Maileva(s) => s.resend_after,
+        }
+    }
+
+    /// The account's API rate limit (requests per second), if it has one.
+    pub fn max_requests_per_second(&self) -> Option<NonZeroU32> {
+        match self {
+            Self::Sandbox(s) => s.max_requests_per_second,
+            Self::Ar24(s) => s.max_requests_per_second,
+            Self::Maileva(s) => s.max_requests_per_second,
         }
     }
 
@@ -120,6 +133,12 @@ pub struct SandboxSettings {
     pub price_cents: i64,
     #[serde(default = "fifteen_minutes", with = "humantime_serde")]
     pub resend_after: Duration,
+    /// Calls to this account's API per second at most, shared by all workers; none: no limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_requests_per_second: Option<NonZeroU32>,
+    /// How long each call to the sandbox takes, as a remote provider's round trip would (benchmarks).
+    #[serde(default, with = "humantime_serde")]
+    pub latency: Duration,
 }
 
 /// A legal sender of letters. API keys belong to one sender.

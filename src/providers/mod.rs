@@ -2,6 +2,7 @@
 //! `ar24` sends electronic letters, `maileva` paper ones (LRAR).
 
 pub mod ar24;
+pub mod limit;
 pub mod maileva;
 pub mod redact;
 pub mod sandbox;

@@ -35,6 +35,7 @@ pub(crate) async fn spawn_ar24_with(
         sync_every: Duration::from_secs(3600),
         timeout: Duration::from_secs(2),
         resend_after: Duration::from_secs(3),
+        max_requests_per_second: None,
     };
     tweak(&mut ar24);
     settings.providers.insert("ar24".into(), ProviderSettings::Ar24(ar24));

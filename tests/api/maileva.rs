@@ -35,6 +35,7 @@ pub(crate) fn settings_for(fake: &FakeMaileva) -> MailevaSettings {
         sync_every: Duration::from_secs(3600),
         timeout: Duration::from_secs(2),
         resend_after: Duration::from_secs(3),
+        max_requests_per_second: None,
     }
 }
 

@@ -30,6 +30,7 @@ mod maileva_webhooks;
 mod notices;
 mod openapi;
 mod outage;
+mod rate_limit;
 mod recovery;
 mod secrets;
 mod slow_provider;

@@ -34,6 +34,7 @@ async fn spawn_on_fake(env: &TestEnv, fake: &FakeAr24, user: i64, resume_every: 
         sync_every: Duration::from_secs(3600),
         timeout: Duration::from_secs(2),
         resend_after: Duration::from_secs(1),
+        max_requests_per_second: None,
     };
     settings.providers.insert("ar24".into(), ProviderSettings::Ar24(ar24));
     let sender = &mut settings.senders[0];

@@ -92,6 +92,7 @@ fn settings_with_secrets(env: &TestEnv, base_url: &str, token: &str, private_key
         sync_every: Duration::from_secs(3600),
         timeout: Duration::from_millis(700),
         resend_after: Duration::from_secs(2),
+        max_requests_per_second: None,
     };
     settings.providers.insert("ar24".into(), ProviderSettings::Ar24(ar24));
     settings.senders[0].provider = "ar24".into();

@@ -8,6 +8,7 @@ use reqwest::multipart::{Form, Part};
 use super::crypto;
 use super::wire::{self, Ar24Error, Envelope};
 use crate::config::Ar24Settings;
+use crate::providers::limit::{RateLimiter, wait_for_slot};
 use crate::providers::redact;
 use crate::store::now_ms;
 
@@ -32,6 +33,7 @@ pub struct Client {
     base: url::Url,
     token: String,
     private_key: String,
+    limiter: Option<RateLimiter>,
 }
 
 impl Client {
@@ -50,11 +52,14 @@ impl Client {
             base,
             token: settings.token.expose().to_owned(),
             private_key: settings.private_key.expose().to_owned(),
+            limiter: RateLimiter::for_account(settings.max_requests_per_second),
         }
     }
 
-    /// The URL of an endpoint with the signing parameters; returns it with the date used.
-    fn signed_url(&self, path: &str, query: &[(&str, &str)]) -> Result<(url::Url, String), CallError> {
+    /// The URL of an endpoint with the signing parameters; returns it with the date used. Every request
+    /// waits for a slot of the account's rate limit first, so it is signed with the time it leaves at.
+    async fn signed_url(&self, path: &str, query: &[(&str, &str)]) -> Result<(url::Url, String), CallError> {
+        wait_for_slot(self.limiter.as_ref()).await;
         let date = wire::paris_date(now_ms());
         let mut url = self.base.join(path).map_err(|e| CallError::Unreachable(format!("bad AR24 URL: {e}")))?;
         url.query_pairs_mut().append_pair("token", &self.token).append_pair("date", &date).extend_pairs(query);
@@ -62,13 +67,13 @@ impl Client {
     }
 
     pub async fn get(&self, path: &str, query: &[(&str, &str)]) -> Result<serde_json::Value, CallError> {
-        let (url, date) = self.signed_url(path, query)?;
+        let (url, date) = self.signed_url(path, query).await?;
         let request = self.http.get(url).header("signature", crypto::sign_date(&self.private_key, &date));
         self.read(request, &date).await
     }
 
     pub async fn post_form(&self, path: &str, form: &[(String, String)]) -> Result<serde_json::Value, CallError> {
-        let (url, date) = self.signed_url(path, &[])?;
+        let (url, date) = self.signed_url(path, &[]).await?;
         let request = self.http.post(url).header("signature", crypto::sign_date(&self.private_key, &date)).form(form);
         self.read(request, &date).await
     }
@@ -82,7 +87,7 @@ impl Client {
         let body = reqwest::Body::wrap_stream(tokio_util::io::ReaderStream::new(file));
         let part = Part::stream_with_length(body, length).file_name(name.to_owned());
         let form = Form::new().text("id_user", user.to_owned()).text("file_name", name.to_owned()).part("file", part);
-        let (url, date) = self.signed_url("attachment", &[])?;
+        let (url, date) = self.signed_url("attachment", &[]).await?;
         let request =
             self.http.post(url).header("signature", crypto::sign_date(&self.private_key, &date)).multipart(form);
         let result = self.read(request, &date).await?;
@@ -91,6 +96,7 @@ impl Client {
 
     /// Downloads a proof: proof URLs carry their own token and are fetched with a plain GET (§1.7).
     pub async fn download(&self, url: &str) -> Result<bytes::Bytes, CallError> {
+        wait_for_slot(self.limiter.as_ref()).await;
         let response = self.http.get(url).send().await.map_err(classify)?;
         if !response.status().is_success() {
             return Err(CallError::NoAnswer(format!("proof download answered {}", response.status())));

@@ -10,6 +10,7 @@ use serde::de::DeserializeOwned;
 use super::auth::Tokens;
 use super::wire::{ApiError, read_errors};
 use crate::config::MailevaSettings;
+use crate::providers::limit::{RateLimiter, wait_for_slot};
 use crate::providers::redact;
 
 /// The paper registered letters API.
@@ -55,6 +56,7 @@ pub struct Client {
     http: reqwest::Client,
     api: url::Url,
     tokens: Tokens,
+    limiter: Option<RateLimiter>,
 }
 
 impl Client {
@@ -68,7 +70,12 @@ impl Client {
         if !api.path().ends_with('/') {
             api.set_path(&format!("{}/", api.path()));
         }
-        Self { http, api, tokens: Tokens::new(settings) }
+        Self {
+            http,
+            api,
+            tokens: Tokens::new(settings),
+            limiter: RateLimiter::for_account(settings.max_requests_per_second),
+        }
     }
 
     /// `{api}/{path}`, where `path` is `registered_mail/v4/sendings`…
@@ -145,11 +152,13 @@ impl Client {
     }
 
     /// Sends with a valid token; a 401 forgets the token and tries once more with a new one (a request
-    /// refused for its token was not carried out).
+    /// refused for its token was not carried out). Each request waits for a slot of the account's rate
+    /// limit; the token endpoint, another service, is not counted.
     async fn send(&self, build: impl Fn(&str) -> reqwest::RequestBuilder) -> Result<Bytes, CallError> {
         let mut refused_once = false;
         loop {
             let token = self.tokens.access(&self.http).await?;
+            wait_for_slot(self.limiter.as_ref()).await;
             let response = build(&token).send().await.map_err(classify)?;
             let status = response.status();
             if status == reqwest::StatusCode::UNAUTHORIZED && !refused_once {

@@ -12,6 +12,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use tokio_util::sync::CancellationToken;
 
+use super::limit::{RateLimiter, wait_for_slot};
 use super::{
     Lookup, OutgoingLetter, ProofKind, ProofLink, Provider, ProviderError, ProviderLetter, WebhookHint, WebhookRequest,
 };
@@ -26,6 +27,7 @@ pub struct Sandbox {
     store: Store,
     public_url: url::Url,
     http: reqwest::Client,
+    limiter: Option<RateLimiter>,
 }
 
 /// The facts the sandbox prints on its proofs.
@@ -47,7 +49,26 @@ impl Sandbox {
             .timeout(std::time::Duration::from_secs(10))
             .build()
             .expect("a client without custom TLS settings always builds");
-        Self { name: name.to_owned(), settings, store, public_url, http }
+        let limiter = RateLimiter::for_account(settings.max_requests_per_second);
+        Self { name: name.to_owned(), settings, store, public_url, http, limiter }
+    }
+
+    /// What a call to a remote provider's API costs before its answer: a slot of the account's rate limit,
+    /// then the configured round trip.
+    async fn round_trip(&self) {
+        wait_for_slot(self.limiter.as_ref()).await;
+        if !self.settings.latency.is_zero() {
+            tokio::time::sleep(self.settings.latency).await;
+        }
+    }
+
+    async fn lookup(&self, letter_id: &LetterId) -> Result<Lookup, ProviderError> {
+        let found =
+            self.store.sandbox_letter_by_letter(&self.name, letter_id.as_str()).await.map_err(|e| self.error(e))?;
+        Ok(match found {
+            Some(l) => Lookup::Found(self.view(&l, now_ms())),
+            None => Lookup::Absent,
+        })
     }
 
     fn error(&self, message: impl std::fmt::Display) -> ProviderError {
@@ -106,6 +127,7 @@ impl Provider for Sandbox {
     }
 
     async fn send(&self, letter: &OutgoingLetter<'_>) -> Result<ProviderLetter, ProviderError> {
+        self.round_trip().await;
         let now = now_ms();
         let deposit_at = now + self.settings.deposit_after.as_millis() as i64;
         let facts = Facts {
@@ -133,13 +155,14 @@ impl Provider for Sandbox {
         };
         // A second send of the same letter id returns the first record, as a provider's duplicate guard would.
         self.store.insert_sandbox_letter(&record).await.map_err(|e| self.error(e))?;
-        match self.find_by_reference(letter.letter_id, letter.sender, 0).await? {
+        match self.lookup(letter.letter_id).await? {
             Lookup::Found(found) => Ok(found),
             Lookup::Absent => Err(self.error("the letter vanished right after it was stored")),
         }
     }
 
     async fn fetch(&self, provider_ref: &str) -> Result<ProviderLetter, ProviderError> {
+        self.round_trip().await;
         Ok(self.view(&self.record(provider_ref).await?, now_ms()))
     }
 
@@ -149,15 +172,12 @@ impl Provider for Sandbox {
         _sender: &SenderSettings,
         _sent_after: i64,
     ) -> Result<Lookup, ProviderError> {
-        let found =
-            self.store.sandbox_letter_by_letter(&self.name, letter_id.as_str()).await.map_err(|e| self.error(e))?;
-        Ok(match found {
-            Some(l) => Lookup::Found(self.view(&l, now_ms())),
-            None => Lookup::Absent,
-        })
+        self.round_trip().await;
+        self.lookup(letter_id).await
     }
 
     async fn download_proof(&self, link: &ProofLink) -> Result<Bytes, ProviderError> {
+        self.round_trip().await;
         let (provider_ref, _) = link.locator.split_once('/').ok_or_else(|| self.error("malformed proof locator"))?;
         let record = self.record(provider_ref).await?;
         let view = self.view(&record, now_ms());

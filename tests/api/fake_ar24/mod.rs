@@ -36,6 +36,8 @@ const HANG: Duration = Duration::from_secs(120);
 /// What the server tasks and the test handle share.
 pub(crate) struct Shared {
     state: Mutex<State>,
+    /// When each request arrived (its head, before the body is read), for rate limits.
+    arrivals: Mutex<Vec<std::time::Instant>>,
     origin: String,
     http: reqwest::Client,
 }
@@ -159,15 +161,30 @@ impl FakeAr24 {
     pub async fn start() -> FakeAr24 {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind the fake AR24");
         let origin = format!("http://{}", listener.local_addr().expect("local address"));
-        let shared = Arc::new(Shared { state: Mutex::new(State::default()), origin, http: reqwest::Client::new() });
+        let shared = Arc::new(Shared {
+            state: Mutex::new(State::default()),
+            arrivals: Mutex::new(Vec::new()),
+            origin,
+            http: reqwest::Client::new(),
+        });
+        let arrivals = shared.clone();
         let app = Router::new()
             .route("/get/proof/{file}", get(lifecycle::proof))
             .fallback(api)
             // Attachment sizes are judged by the fake's own limit, not by axum's default 2 MB.
             .layer(DefaultBodyLimit::disable())
+            .layer(axum::middleware::from_fn(move |request: Request, next: axum::middleware::Next| {
+                arrivals.arrivals.lock().unwrap_or_else(|p| p.into_inner()).push(std::time::Instant::now());
+                next.run(request)
+            }))
             .with_state(shared.clone());
         tokio::spawn(async move { axum::serve(listener, app).await.expect("fake AR24 server") });
         FakeAr24 { shared }
+    }
+
+    /// When each request reached the fake, in order of arrival.
+    pub fn arrivals(&self) -> Vec<std::time::Instant> {
+        self.shared.arrivals.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     /// `http://127.0.0.1:PORT/api/`, the base URL relais is configured with.
