@@ -210,7 +210,10 @@ async fn api_key_command(settings: Settings, command: ApiKeyCommand) -> anyhow::
             let id: ApiKeyId = id.parse().map_err(anyhow::Error::msg)?;
             let store = Store::connect(&settings.database.url, 1).await?;
             let key = accounts::revoke_api_key(&store, &id).await?.with_context(|| format!("no API key {id}"))?;
-            eprintln!("API key {} ({}…) of sender `{}` is revoked", key.id, key.prefix, key.sender_id);
+            eprintln!(
+                "API key {} ({}…) of sender `{}` is revoked; running instances refuse it within a second",
+                key.id, key.prefix, key.sender_id
+            );
         }
     }
     Ok(())

@@ -74,18 +74,22 @@ pub async fn create_first_api_key(store: &Store, sender: &SenderId) -> StoreResu
     make_key(store, sender, Some("created at first start"), Scopes::new([Scope::Admin]), true).await
 }
 
-/// The live key matching a presented secret. A revoked key is refused at once (no cache). Its last use is
-/// recorded in the background when the stored one is older than [`LAST_USED_RESOLUTION_MS`].
+/// The live key matching a presented secret. Keys are kept in memory once read: a key revoked through this
+/// process (the API, the console) is refused from the next request on; one revoked by another process
+/// within a second (see `store::key_cache`). Its last use is recorded in the background when the stored one
+/// is older than [`LAST_USED_RESOLUTION_MS`].
 pub async fn authenticate(store: &Store, presented: &str) -> StoreResult<Option<ApiKeyRecord>> {
     if !presented.starts_with(KEY_PREFIX) || presented.len() > 128 {
         return Ok(None);
     }
-    let Some(key) = store.api_key_by_hash(&sha256_hex(presented.as_bytes())).await? else {
+    let hash = sha256_hex(presented.as_bytes());
+    let Some(key) = store.api_key_by_hash(&hash).await? else {
         return Ok(None);
     };
     let now = now_ms();
     let stale_before = now - LAST_USED_RESOLUTION_MS;
     if key.last_used_at.is_none_or(|at| at < stale_before) {
+        store.note_api_key_use(&hash, now);
         let (store, id) = (store.clone(), key.id.clone());
         tokio::spawn(async move {
             if let Err(e) = store.touch_api_key(&id, now, stale_before).await {

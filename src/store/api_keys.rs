@@ -4,6 +4,7 @@
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
+use super::key_cache::Cached;
 use super::{Store, StoreError, StoreResult};
 use crate::accounts::Scopes;
 use crate::domain::{ApiKeyId, SenderId};
@@ -76,11 +77,23 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
-    /// The live (not revoked) key with this hash, if any.
+    /// The live (not revoked) key with this hash, if any: from memory when this process read it less than
+    /// [`RECHECK`](super::key_cache::RECHECK) ago and revoked nothing since, else from the database.
     pub async fn api_key_by_hash(&self, hash: &str) -> StoreResult<Option<ApiKeyRecord>> {
+        let revocations = match self.keys.get(hash) {
+            Cached::Fresh(key) => return Ok(Some(key)),
+            Cached::Stale { revocations } => revocations,
+        };
         let sql = format!("SELECT {COLUMNS} FROM api_keys WHERE hash = $1 AND revoked_at IS NULL");
         let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(hash).fetch_optional(&self.reader).await?;
-        row.as_ref().map(key_from_row).transpose()
+        let key = row.as_ref().map(key_from_row).transpose()?;
+        self.keys.put(hash, key.as_ref(), revocations);
+        Ok(key)
+    }
+
+    /// Notes in memory that the key's use at `at` is being recorded (see `touch_api_key`).
+    pub fn note_api_key_use(&self, hash: &str, at: i64) {
+        self.keys.note_use(hash, at);
     }
 
     /// Every key, or a sender's keys, oldest first (revoked ones included).
@@ -111,6 +124,7 @@ impl Store {
             .bind(id.as_str())
             .execute(&self.writer)
             .await?;
+        self.keys.revoke(id);
         self.api_key(id).await
     }
 

@@ -17,6 +17,7 @@ mod hook_deliveries;
 pub mod imports;
 mod inbound;
 pub mod jobs;
+mod key_cache;
 pub mod letters;
 pub mod notices;
 mod overview;
@@ -132,6 +133,8 @@ pub struct Store {
     writer: AnyPool,
     backend: Backend,
     jobs_ready: Arc<Notify>,
+    /// Live API keys by hash: a request does not read its key from the database each time.
+    keys: Arc<key_cache::KeyCache>,
 }
 
 impl Store {
@@ -145,10 +148,16 @@ impl Store {
         install_default_drivers();
         let store = if url.starts_with("sqlite:") {
             let (reader, writer) = sqlite::connect(url, max_connections, busy_timeout).await?;
-            Store { reader, writer, backend: Backend::Sqlite, jobs_ready: Arc::default() }
+            Store { reader, writer, backend: Backend::Sqlite, jobs_ready: Arc::default(), keys: Arc::default() }
         } else {
             let pool = AnyPoolOptions::new().max_connections(max_connections).connect(url).await?;
-            Store { reader: pool.clone(), writer: pool, backend: Backend::Postgres, jobs_ready: Arc::default() }
+            Store {
+                reader: pool.clone(),
+                writer: pool,
+                backend: Backend::Postgres,
+                jobs_ready: Arc::default(),
+                keys: Arc::default(),
+            }
         };
         store.migrate().await?;
         Ok(store)

@@ -22,6 +22,7 @@ mod idempotency;
 mod imap;
 mod imap_oauth2;
 mod import;
+mod key_revocation;
 mod letter_callbacks;
 mod lifecycle;
 mod maileva;

@@ -7,4 +7,4 @@ mod browser;
 mod cli;
 mod flows;
 mod http;
-mod people;
+pub(crate) mod people;
