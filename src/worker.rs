@@ -42,46 +42,25 @@ pub fn spawn_workers(services: Arc<Services>, shutdown: CancellationToken) -> Jo
 
 async fn work(services: Arc<Services>, owner: String, shutdown: CancellationToken) {
     let settings = &services.settings.worker;
-    // The job this worker just finished: deleted in the commit of its next claim, one fsync instead of two.
-    let mut done: Option<String> = None;
     while !shutdown.is_cancelled() {
-        match claim_one(&services, &owner, &mut done).await {
-            Some(job) => done = run_and_record_failure(&services, &owner, job).await,
+        match claim_one(&services, &owner).await {
+            Some(job) => run_claimed(&services, &owner, job).await,
             None => {
                 tokio::select! {
-                    _ = shutdown.cancelled() => break,
+                    _ = shutdown.cancelled() => return,
                     _ = services.store.jobs_ready() => {}
                     _ = tokio::time::sleep(settings.poll_interval) => {}
                 }
             }
         }
     }
-    if let Some(job) = done {
-        record_completion(complete(&services, &job, &owner).await);
-    }
 }
 
-/// Claims the next due job; `done`, the job finished before, is completed in the same transaction (and
-/// kept for the next attempt when that transaction fails).
-async fn claim_one(services: &Services, owner: &str, done: &mut Option<String>) -> Option<ClaimedJob> {
+async fn claim_one(services: &Services, owner: &str) -> Option<ClaimedJob> {
     let now = now_ms();
     let lease_until = now + services.settings.worker.lease.as_millis() as i64;
-    let claimed = match done.as_deref() {
-        Some(finished) => {
-            services.store.complete_and_claim(finished, owner, now, lease_until, 1).await.map(|(completed, jobs)| {
-                if !completed {
-                    tracing::warn!(job = finished, "job finished after its lease was taken over");
-                }
-                jobs
-            })
-        }
-        None => services.store.claim_jobs(owner, now, lease_until, 1).await,
-    };
-    match claimed {
-        Ok(mut jobs) => {
-            *done = None;
-            jobs.pop()
-        }
+    match services.store.claim_jobs(owner, now, lease_until, 1).await {
+        Ok(mut jobs) => jobs.pop(),
         Err(e) => {
             tracing::warn!(error = %e, "could not claim jobs");
             tokio::time::sleep(Duration::from_secs(1)).await;
@@ -92,23 +71,15 @@ async fn claim_one(services: &Services, owner: &str, done: &mut Option<String>) 
 
 /// Runs a job and records the result: done (deleted), retried later, or given up.
 pub async fn run_claimed(services: &Services, owner: &str, job: ClaimedJob) {
-    if let Some(done) = run_and_record_failure(services, owner, job).await {
-        record_completion(complete(services, &done, owner).await);
-    }
-}
-
-/// Runs a job and records a failure (retried later, or given up); a success is returned, for the caller
-/// to complete.
-async fn run_and_record_failure(services: &Services, owner: &str, job: ClaimedJob) -> Option<String> {
     let span = tracing::info_span!("job", kind = %job.kind, letter = job.letter_id.as_deref().unwrap_or(""), attempt = job.attempts);
     record_outcome(services, owner, &job).instrument(span).await
 }
 
-async fn record_outcome(services: &Services, owner: &str, job: &ClaimedJob) -> Option<String> {
+async fn record_outcome(services: &Services, owner: &str, job: &ClaimedJob) {
     let outcome = jobs::run_job(services, job).await;
     let store = &services.store;
     let recorded = match outcome {
-        Ok(()) => return Some(job.id.clone()),
+        Ok(()) => complete(services, job, owner).await,
         Err(JobError::Transient(reason)) if job.attempts < services.settings.worker.max_attempts as i64 => {
             let delay = retry_delay(&services.settings.worker.retry_delays, job.attempts);
             tracing::warn!(%reason, retry_in = ?delay, "job failed; will retry");
@@ -126,20 +97,15 @@ async fn record_outcome(services: &Services, owner: &str, job: &ClaimedJob) -> O
             failed
         }
     };
-    record_completion(recorded);
-    None
-}
-
-fn record_completion(recorded: store::StoreResult<()>) {
     if let Err(e) = recorded {
         tracing::error!(error = %e, "could not record the job's result; its lease will expire and it will run again");
     }
 }
 
-async fn complete(services: &Services, job_id: &str, owner: &str) -> store::StoreResult<()> {
+async fn complete(services: &Services, job: &ClaimedJob, owner: &str) -> store::StoreResult<()> {
     let mut tx = services.store.begin().await?;
-    if !store::jobs::complete_job(&mut tx, job_id, owner).await? {
-        tracing::warn!(job = job_id, "job finished after its lease was taken over");
+    if !store::jobs::complete_job(&mut tx, &job.id, owner).await? {
+        tracing::warn!("job finished after its lease was taken over");
     }
     tx.commit().await?;
     Ok(())

@@ -60,17 +60,6 @@ const CLAIM_POSTGRES: &str = "UPDATE jobs SET lease_until = $1, lease_owner = $2
                  AND (lease_until IS NULL OR lease_until < $3) ORDER BY run_at LIMIT $4 FOR UPDATE SKIP LOCKED) \
     RETURNING id, kind, letter_id, payload, attempts";
 
-fn job_from_row(r: &sqlx::any::AnyRow) -> StoreResult<ClaimedJob> {
-    let payload: String = r.try_get("payload")?;
-    Ok(ClaimedJob {
-        id: r.try_get("id")?,
-        kind: r.try_get("kind")?,
-        letter_id: r.try_get("letter_id")?,
-        payload: serde_json::from_str(&payload).unwrap_or(serde_json::Value::Null),
-        attempts: r.try_get("attempts")?,
-    })
-}
-
 impl Store {
     /// Claims up to `limit` due jobs for `owner` until `lease_until`.
     pub async fn claim_jobs(
@@ -80,39 +69,23 @@ impl Store {
         lease_until: i64,
         limit: i64,
     ) -> StoreResult<Vec<ClaimedJob>> {
-        let claim = self.claim_query(owner, now, lease_until, limit);
-        claim.fetch_all(&self.writer).await?.iter().map(job_from_row).collect()
-    }
-
-    /// Completes `done` (as `complete_job`; false when `owner` no longer held it) and claims up to `limit`
-    /// due jobs, in one transaction: a worker going from one job to the next commits once, not twice.
-    pub async fn complete_and_claim(
-        &self,
-        done: &str,
-        owner: &str,
-        now: i64,
-        lease_until: i64,
-        limit: i64,
-    ) -> StoreResult<(bool, Vec<ClaimedJob>)> {
-        let mut tx = self.begin().await?;
-        let completed = complete_job(&mut tx, done, owner).await?;
-        let rows = self.claim_query(owner, now, lease_until, limit).fetch_all(&mut *tx).await?;
-        tx.commit().await?;
-        Ok((completed, rows.iter().map(job_from_row).collect::<StoreResult<_>>()?))
-    }
-
-    fn claim_query<'q>(
-        &self,
-        owner: &'q str,
-        now: i64,
-        lease_until: i64,
-        limit: i64,
-    ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
         let sql = match self.backend {
             Backend::Sqlite => CLAIM_SQLITE,
             Backend::Postgres => CLAIM_POSTGRES,
         };
-        sqlx::query(sql).bind(lease_until).bind(owner).bind(now).bind(limit)
+        let rows = sqlx::query(sql).bind(lease_until).bind(owner).bind(now).bind(limit).fetch_all(&self.writer).await?;
+        rows.iter()
+            .map(|r| {
+                let payload: String = r.try_get("payload")?;
+                Ok(ClaimedJob {
+                    id: r.try_get("id")?,
+                    kind: r.try_get("kind")?,
+                    letter_id: r.try_get("letter_id")?,
+                    payload: serde_json::from_str(&payload).unwrap_or(serde_json::Value::Null),
+                    attempts: r.try_get("attempts")?,
+                })
+            })
+            .collect()
     }
 
     /// Puts a job back for a later attempt, with the error that stopped this one.
