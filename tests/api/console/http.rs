@@ -151,6 +151,11 @@ crate::on_both_databases!(
     a_withdrawn_consent_no_longer_counts,
 );
 
+/// The new-letter form as a browser posts it (multipart: it carries files).
+fn multipart(fields: &[(&str, &str)]) -> reqwest::multipart::Form {
+    fields.iter().fold(reqwest::multipart::Form::new(), |form, (k, v)| form.text(k.to_string(), v.to_string()))
+}
+
 async fn a_letter_is_sent_from_the_form_after_a_preview_with_errors_beside_their_fields(db: Db) {
     let (app, _env) = spawn_app(db).await;
     make_user(&app, "claire@cabinet.fr", Role::Member).await;
@@ -173,7 +178,7 @@ async fn a_letter_is_sent_from_the_form_after_a_preview_with_errors_beside_their
         ("reference", "dossier-form"),
         ("action", "preview"),
     ];
-    let refused = person.post("/console/letters/new", &fields).await;
+    let refused = person.post_multipart("/console/letters/new", multipart(&fields)).await;
     assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let page = refused.text().await.unwrap();
     assert!(page.contains("data-field=\"variables.amount_due\""), "{page}");
@@ -183,7 +188,7 @@ async fn a_letter_is_sent_from_the_form_after_a_preview_with_errors_beside_their
     fields[3] = ("variables.amount_due", "1250.00");
     fields[7] = ("recipient.email", "compta@boulangerie.example");
     fields.push(("recipient.last_name", "Martin"));
-    let preview = person.post("/console/letters/new", &fields).await;
+    let preview = person.post_multipart("/console/letters/new", multipart(&fields)).await;
     assert_eq!(preview.status(), StatusCode::OK);
     let page = preview.text().await.unwrap();
     assert!(page.contains("id=\"letter-preview\"") && page.contains("F-2026-0099"), "{page}");
@@ -192,7 +197,7 @@ async fn a_letter_is_sent_from_the_form_after_a_preview_with_errors_beside_their
 
     let last = fields.len() - 2;
     fields[last] = ("action", "send");
-    let sent = person.post("/console/letters/new", &fields).await;
+    let sent = person.post_multipart("/console/letters/new", multipart(&fields)).await;
     assert_eq!(sent.status(), StatusCode::SEE_OTHER);
     let location = sent.headers()["location"].to_str().unwrap().to_owned();
     let id = location.strip_prefix("/console/letters/").expect("the letter's page");
