@@ -46,6 +46,21 @@ pub struct RawLetter {
     pub callback_secret: Option<crate::config::Secret>,
 }
 
+/// The fields the checks read; the sender and the attachments are resolved before.
+impl From<RawLetter> for Draft {
+    fn from(raw: RawLetter) -> Self {
+        Draft {
+            template: raw.template,
+            variables: raw.variables.unwrap_or_default(),
+            recipient: raw.recipient,
+            reference: raw.reference,
+            notify_email: raw.notify_email,
+            callback_url: raw.callback_url,
+            callback_secret: raw.callback_secret,
+        }
+    }
+}
+
 /// A letter request as `multipart/form-data`: the `letter` part holds the JSON (without `attachments`), and
 /// each other part is one file, streamed to disk.
 #[derive(utoipa::ToSchema)]
@@ -158,15 +173,7 @@ pub async fn letter_from_staged(
     staged.iter().for_each(|f| digest.update(f.sha256.as_bytes()));
     let sender = sender_of(services, caller, raw.sender.as_deref())?;
     check_pdf_files(services, &sender, &staged).await?;
-    let draft = Draft {
-        template: raw.template,
-        variables: raw.variables.unwrap_or_default(),
-        recipient: raw.recipient,
-        reference: raw.reference,
-        notify_email: raw.notify_email,
-        callback_url: raw.callback_url,
-        callback_secret: raw.callback_secret,
-    };
+    let draft = Draft::from(raw);
     check_draft(services, sender, draft, staged, hex::encode(digest.finalize()))
 }
 
@@ -178,15 +185,7 @@ async fn finish(
     request_sha256: String,
     staging: &Path,
 ) -> Result<LetterRequest, IntakeError> {
-    let draft = Draft {
-        template: raw.template,
-        variables: raw.variables.unwrap_or_default(),
-        recipient: raw.recipient,
-        reference: raw.reference,
-        notify_email: raw.notify_email,
-        callback_url: raw.callback_url,
-        callback_secret: raw.callback_secret,
-    };
+    let draft = Draft::from(raw);
     match check_draft(services, sender, draft, staged, request_sha256) {
         Ok(request) => Ok(request),
         Err(e) => {

@@ -233,15 +233,7 @@ fn letter_request(services: &Services, hook: &Hook, payload: &Value) -> Result<M
             return Ok(Made::Unmapped(error.into()));
         }
     };
-    let draft = Draft {
-        template: raw.template,
-        variables: raw.variables.unwrap_or_default(),
-        recipient: raw.recipient,
-        reference: raw.reference,
-        notify_email: raw.notify_email,
-        callback_url: raw.callback_url,
-        callback_secret: raw.callback_secret,
-    };
+    let draft = Draft::from(raw);
     match check_draft(services, hook.sender.clone(), draft, vec![], request_sha256) {
         Ok(request) => Ok(Made::Request(Box::new(request), mapped.idempotency_key)),
         Err(IntakeError::Invalid(errors)) => Ok(Made::Unmapped(errors)),
