@@ -6,6 +6,7 @@ mod actions;
 mod admin;
 mod approvals;
 mod assets;
+mod callbacks;
 mod consents;
 mod dashboard;
 pub mod i18n;
@@ -176,6 +177,7 @@ pub fn router(services: &Arc<Services>) -> Router<Arc<Services>> {
         .merge(consents::router())
         .merge(templates::router())
         .merge(admin::router())
+        .merge(callbacks::router())
         .route("/console/{*rest}", get(|| async { ConsoleError::NotFound }).post(|| async { ConsoleError::NotFound }))
         .layer(axum::middleware::from_fn_with_state(services.clone(), session::require_session))
         .route("/", get(|| async { Redirect::to("/console/") }))

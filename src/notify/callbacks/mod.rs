@@ -399,7 +399,7 @@ async fn tell_sender(services: &Services, endpoint: &EndpointRow, kind: &str, re
         "endpoint": { "id": endpoint.id, "host": host, "failing_since": endpoint.failing_since.map(rfc3339),
                       "reason": reason },
         "sender": { "company": sender.company },
-        "api_url": format!("{}/v1/callbacks/{}", services.public_url.as_str().trim_end_matches('/'), endpoint.id),
+        "console_url": format!("{}/console/callbacks/{}", services.public_url.as_str().trim_end_matches('/'), endpoint.id),
     });
     let rendered = services
         .emails

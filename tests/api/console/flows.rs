@@ -194,7 +194,7 @@ async fn a_person_edits_a_template_and_manages_keys_in_a_browser(db: Db) {
     b.wait_for_text("révoquée le").await;
     assert_eq!(app.get("/v1/letters").await.status(), 401, "a revoked key is refused at once");
     b.screenshot("keys").await;
-    for page in ["users", "senders", "approvals"] {
+    for page in ["users", "senders", "approvals", "callbacks"] {
         b.open(&format!("/console/{page}")).await;
         b.text_of("h1").await;
         b.screenshot(page).await;

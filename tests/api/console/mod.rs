@@ -4,6 +4,7 @@
 mod approvals;
 mod attachments;
 mod browser;
+mod callbacks;
 mod cli;
 mod flows;
 mod http;

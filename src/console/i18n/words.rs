@@ -1,79 +1,7 @@
-//! The console's words in French (the default) and English: chosen by the `relais_lang` cookie (the switch
-//! in the page footer), else by `Accept-Language`.
-
-use axum::http::HeaderMap;
-
-use crate::domain::LetterState;
-
-pub const LANG_COOKIE: &str = "relais_lang";
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Lang {
-    Fr,
-    En,
-}
-
-impl Lang {
-    pub fn of(headers: &HeaderMap) -> Lang {
-        match super::session::cookie(headers, LANG_COOKIE) {
-            Some("en") => return Lang::En,
-            Some("fr") => return Lang::Fr,
-            _ => {}
-        }
-        let accept = headers.get(axum::http::header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()).unwrap_or("");
-        let first = accept
-            .split(',')
-            .map(|t| t.trim().to_ascii_lowercase())
-            .find(|t| t.starts_with("en") || t.starts_with("fr"));
-        if first.is_some_and(|t| t.starts_with("en")) { Lang::En } else { Lang::Fr }
-    }
-
-    pub fn code(self) -> &'static str {
-        match self {
-            Lang::Fr => "fr",
-            Lang::En => "en",
-        }
-    }
-
-    /// The word for `key`; the key itself when it has none (a test keeps every key used in the table).
-    pub fn t(self, key: &str) -> &'static str {
-        match WORDS.iter().find(|(k, _, _)| *k == key) {
-            Some((_, fr, en)) => match self {
-                Lang::Fr => fr,
-                Lang::En => en,
-            },
-            None => "?",
-        }
-    }
-
-    /// A letter state in words.
-    pub fn state(self, state: LetterState) -> &'static str {
-        self.t(state.as_str())
-    }
-
-    /// A date and time in the person's language (UTC+1/+2 are the senders' zone: Europe/Paris).
-    pub fn datetime(self, ms: i64) -> String {
-        use chrono::TimeZone;
-        let Some(at) = chrono::Utc.timestamp_millis_opt(ms).single() else { return String::new() };
-        let at = at.with_timezone(&chrono_tz::Europe::Paris);
-        match self {
-            Lang::Fr => at.format("%d/%m/%Y %H:%M").to_string(),
-            Lang::En => at.format("%Y-%m-%d %H:%M").to_string(),
-        }
-    }
-
-    /// Euros from cents: "3,49 €" or "€3.49".
-    pub fn money(self, cents: i64) -> String {
-        let (units, rest) = (cents / 100, (cents % 100).abs());
-        match self {
-            Lang::Fr => format!("{units},{rest:02} €"),
-            Lang::En => format!("€{units}.{rest:02}"),
-        }
-    }
-}
+//! The console's words: (key, French, English), looked up by `Lang::t`.
 
 /// (key, French, English).
-const WORDS: &[(&str, &str, &str)] = &[
+pub(super) const WORDS: &[(&str, &str, &str)] = &[
     ("app", "relais — console", "relais — console"),
     ("dashboard", "Tableau de bord", "Dashboard"),
     ("letters", "Lettres", "Letters"),
@@ -311,32 +239,42 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("failed", "échouée", "failed"),
     ("cancelled", "annulée", "cancelled"),
     ("needs_attention", "à vérifier", "needs attention"),
+    ("callbacks", "Rappels", "Callbacks"),
+    (
+        "callbacks_intro",
+        "Les adresses où vos logiciels reçoivent, signés, les changements d'état des lettres.",
+        "The addresses where your software receives, signed, the letters' changes of state.",
+    ),
+    ("no_callbacks", "Aucune adresse de rappel.", "No callback endpoint."),
+    ("address", "Adresse", "Address"),
+    ("events", "Événements", "Events"),
+    ("all_events", "tous", "all"),
+    ("receiving", "reçoit", "receiving"),
+    ("disabled", "désactivée", "disabled"),
+    ("failing_since", "en échec depuis", "failing since"),
+    ("enable_again", "Réactiver et renvoyer ce qui a manqué", "Enable again and resend what was missed"),
+    (
+        "enable_again_hint",
+        "Corrigez d'abord l'adresse chez votre logiciel : relais renverra alors toutes les notifications qu'elle n'a pas reçues.",
+        "Fix the address in your software first: relais then resends every notification it did not receive.",
+    ),
+    (
+        "callback_enabled",
+        "Adresse réactivée : {n} notification(s) renvoyée(s).",
+        "Endpoint enabled again: {n} notification(s) resent.",
+    ),
+    ("attempts", "Tentatives", "Attempts"),
+    ("no_attempts", "Aucune tentative pour l'instant.", "No attempt yet."),
+    ("answer", "Réponse", "Answer"),
+    ("duration", "Durée", "Duration"),
+    ("configured", "configuration", "configuration"),
+    ("when", "Quand", "When"),
+    ("version_of", "version de", "version of"),
+    ("preview_pdf", "Voir le PDF tel qu'il partira", "See the PDF as it will be sent"),
+    (
+        "shared_admins_only",
+        "Ce modèle est commun à tous les expéditeurs : seuls les administrateurs le modifient. Vous pouvez en faire une version propre à votre expéditeur.",
+        "This template is shared by every sender: only admins change it. You can make a version of your sender's own.",
+    ),
+    ("customise", "Faire une version pour cet expéditeur", "Make a version for this sender"),
 ];
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_state_has_words() {
-        for state in LetterState::ALL {
-            assert_ne!(Lang::Fr.state(state), "?", "{state:?}");
-        }
-    }
-
-    #[test]
-    fn english_is_chosen_by_accept_language_or_the_cookie() {
-        let mut headers = HeaderMap::new();
-        assert_eq!(Lang::of(&headers), Lang::Fr);
-        headers.insert("accept-language", "en-GB,en;q=0.9,fr;q=0.5".parse().unwrap());
-        assert_eq!(Lang::of(&headers), Lang::En);
-        headers.insert("cookie", "relais_lang=fr".parse().unwrap());
-        assert_eq!(Lang::of(&headers), Lang::Fr);
-    }
-
-    #[test]
-    fn money_is_written_the_local_way() {
-        assert_eq!(Lang::Fr.money(349), "3,49 €");
-        assert_eq!(Lang::En.money(1205), "€12.05");
-    }
-}
