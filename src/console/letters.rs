@@ -237,7 +237,8 @@ pub async fn letter_page(
     flash: Option<&'static str>,
     approve_error: Option<String>,
 ) -> PageResult {
-    let events = services.store.events(&letter.id).await?;
+    // The letter as it is now, with its timeline from the same snapshot (an action may just have moved it).
+    let (letter, events) = services.store.letter_with_events(&letter.id).await?.ok_or(ConsoleError::NotFound)?;
     let chain = crate::audit::chain_status(&services.store, &letter.id, &events).await?;
     let lang = signed.lang;
     let notices = services.store.notices_of_letter(&letter.id).await?;

@@ -1,38 +1,50 @@
 //! Templates: the list, and the editor (the text beside a live preview that re-renders as one types, on the
-//! example data, edited data or a past letter's; problems at their line), save draft, publish with a
-//! comment, history, diff between two versions, and rollback. The shared templates are edited here.
+//! example data, edited data or a past letter's; problems at their line), history and diff between two
+//! versions. The shared templates are the admins' to change; a sender's own versions, its members' (`scope`).
+//! What the editor's buttons do is in `actions`.
+
+mod actions;
+mod scope;
 
 use std::sync::Arc;
 
 use askama::Template;
-use axum::extract::{Path, Query, State};
-use axum::response::{IntoResponse, Redirect};
+use axum::Router;
+use axum::extract::{Query, State};
 use axum::routing::{get, post};
-use axum::{Form, Json, Router};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::session::Signed;
 use super::{Chrome, ConsoleError, PageResult, render};
-use crate::accounts::users::Role;
-use crate::letters::preview::{PreviewError, PreviewRequest, preview_source};
 use crate::render::TemplateScope;
 use crate::render::catalog::{CatalogError, TemplateKind, VersionRef, content_hash, unified_diff};
 use crate::services::Services;
 use crate::store::LetterSearch;
 
+use scope::{Scoped, may_edit};
+
 pub fn router() -> Router<Arc<Services>> {
-    Router::new()
+    let mut router = Router::new()
         .route("/console/templates", get(list))
-        .route("/console/templates/{name}", get(editor))
-        .route("/console/templates/{name}/preview", post(preview))
-        .route("/console/templates/{name}/draft", post(save_draft))
-        .route("/console/templates/{name}/publish", post(publish))
-        .route("/console/templates/{name}/rollback", post(rollback))
-        .route("/console/templates/{name}/diff", get(diff))
+        .route("/console/templates/{name}/customise", post(actions::customise));
+    for base in ["/console/templates/{name}", "/console/senders/{sender}/templates/{name}"] {
+        router = router
+            .route(base, get(editor))
+            .route(&format!("{base}/preview"), post(actions::preview))
+            .route(&format!("{base}/preview.pdf"), post(actions::preview_pdf))
+            .route(&format!("{base}/draft"), post(actions::save_draft))
+            .route(&format!("{base}/publish"), post(actions::publish))
+            .route(&format!("{base}/rollback"), post(actions::rollback))
+            .route(&format!("{base}/diff"), get(diff));
+    }
+    router
 }
 
 pub struct Item {
+    pub href: String,
+    /// The sender whose own version this is; empty for a shared template.
+    pub sender: String,
     pub name: String,
     pub title: String,
     pub version: String,
@@ -47,7 +59,7 @@ struct ListPage {
     emails: Vec<Item>,
 }
 
-fn catalog_error(e: CatalogError) -> ConsoleError {
+pub(super) fn catalog_error(e: CatalogError) -> ConsoleError {
     match e {
         CatalogError::UnknownTemplate(_) | CatalogError::UnknownVersion { .. } | CatalogError::InvalidName(_) => {
             ConsoleError::NotFound
@@ -56,11 +68,16 @@ fn catalog_error(e: CatalogError) -> ConsoleError {
     }
 }
 
+/// The shared templates, and the senders' own versions for the senders this person may see.
 async fn list(State(services): State<Arc<Services>>, signed: Signed) -> PageResult {
     let all = services.templates.list().await.map_err(catalog_error)?;
     let (mut letters, mut emails) = (Vec::new(), Vec::new());
-    for t in all.iter().filter(|t| t.scope == TemplateScope::Shared) {
+    let visible = |scope: &TemplateScope| scope.sender().is_none_or(|s| signed.may_see(s));
+    for t in all.iter().filter(|t| visible(&t.scope)) {
+        let scoped = Scoped { scope: t.scope.clone(), name: t.name.clone(), editable: false };
         let item = Item {
+            href: scoped.base(),
+            sender: t.scope.as_str().to_owned(),
             name: t.name.clone(),
             title: t.letter.as_ref().map(|l| l.title.clone()).unwrap_or_default(),
             version: t.published_hash.as_deref().unwrap_or_default().chars().take(12).collect(),
@@ -93,6 +110,13 @@ pub struct HistoryEntry {
 #[template(path = "console/template_editor.html")]
 struct EditorPage {
     c: Chrome,
+    /// The editor's URL, the prefix of its actions.
+    base: String,
+    /// The sender whose own version this is; empty for a shared template.
+    sender: String,
+    editable: bool,
+    /// The senders this person could make their own version for (a shared template, not editable by them).
+    customisable_for: Vec<String>,
     name: String,
     title: String,
     is_letter: bool,
@@ -113,8 +137,12 @@ struct EditorQuery {
 }
 
 /// The template's example data as the editable JSON the preview starts from.
-fn example_json(services: &Services, name: &str) -> String {
-    let Some(template) = services.templates.current(name) else { return "{}".into() };
+fn example_json(services: &Services, scope: &TemplateScope, name: &str) -> String {
+    let current = match scope.sender() {
+        Some(sender) => services.templates.current_for(sender, name),
+        None => services.templates.current(name),
+    };
+    let Some(template) = current else { return "{}".into() };
     let mut variables = Map::new();
     for spec in &template.variables {
         variables.insert(spec.name.clone(), json!(spec.example.clone().unwrap_or_default()));
@@ -125,10 +153,12 @@ fn example_json(services: &Services, name: &str) -> String {
 async fn editor(
     State(services): State<Arc<Services>>,
     signed: Signed,
-    Path(name): Path<String>,
+    template: Scoped,
     Query(q): Query<EditorQuery>,
 ) -> PageResult {
-    let info = services.templates.get(&TemplateScope::Shared, &name).await.map_err(catalog_error)?;
+    let Scoped { scope, name, editable } = &template;
+    let name = name.clone();
+    let info = services.templates.get(scope, &name).await.map_err(catalog_error)?;
     let (source, editing_draft) = match &info.draft {
         Some(d) => (d.source.clone(), true),
         None => (info.published_source.clone().unwrap_or_default(), false),
@@ -139,24 +169,36 @@ async fn editor(
         .into_iter()
         .map(|p| Problem { line: p.line.map(|l| l.to_string()).unwrap_or_default(), message: p.message })
         .collect();
-    let history = services.templates.history(&TemplateScope::Shared, &name).await.map_err(catalog_error)?;
+    let history = services.templates.history(scope, &name).await.map_err(catalog_error)?;
     let current = info.published_hash.as_deref();
     let lang = signed.lang;
-    let search = LetterSearch {
-        senders: signed.senders.clone(),
-        template: Some(name.clone()),
-        limit: 10,
-        ..LetterSearch::default()
+    let senders = match scope.sender() {
+        Some(sender) => vec![sender.clone()],
+        None => signed.senders.clone(),
     };
-    let past = if signed.senders.is_empty() { Vec::new() } else { services.store.search_letters(&search).await? };
+    let customisable_for = match scope {
+        TemplateScope::Shared if !editable => signed
+            .senders
+            .iter()
+            .filter(|s| may_edit(&signed, &TemplateScope::Sender((*s).clone())))
+            .map(|s| s.to_string())
+            .collect(),
+        _ => Vec::new(),
+    };
+    let search = LetterSearch { senders, template: Some(name.clone()), limit: 10, ..LetterSearch::default() };
+    let past = if search.senders.is_empty() { Vec::new() } else { services.store.search_letters(&search).await? };
     let page = EditorPage {
+        base: template.base(),
+        sender: scope.as_str().to_owned(),
+        editable: *editable,
+        customisable_for,
         title: info.letter.as_ref().map(|l| l.title.clone()).unwrap_or_default(),
         is_letter: info.kind == TemplateKind::Letter,
         draft_by: info.draft.as_ref().map(|d| d.updated_by.clone()).unwrap_or_default(),
         source,
         editing_draft,
         problems,
-        example: example_json(&services, &name),
+        example: example_json(&services, scope, &name),
         past_letters: past
             .iter()
             .map(|l| {
@@ -191,106 +233,11 @@ async fn editor(
     Ok(render(&page))
 }
 
-#[derive(Debug, Deserialize)]
-struct PreviewBody {
-    source: String,
-    #[serde(default)]
-    variables: Map<String, Value>,
-}
-
-/// The live preview: the text as typed (not saved) rendered with the data given; answers JSON with the
-/// problems at their line and the letter as HTML (shown in a sandboxed frame), or the fields at fault.
-async fn preview(
-    State(services): State<Arc<Services>>,
-    signed: Signed,
-    Path(name): Path<String>,
-    Json(body): Json<PreviewBody>,
-) -> PageResult {
-    let Some(sender) = signed.senders.first().cloned() else { return Err(ConsoleError::Forbidden) };
-    let problems = services.templates.check(&name, &body.source);
-    let request = PreviewRequest { variables: body.variables, ..PreviewRequest::default() };
-    let answer = match preview_source(&services, &sender, &name, &body.source, request).await {
-        Ok(p) => json!({ "html": p.html, "subject": p.subject, "problems": problems, "errors": [] }),
-        Err(PreviewError::Invalid(errors)) => json!({ "html": null, "problems": problems, "errors": errors.0 }),
-        Err(PreviewError::Problems(_)) => json!({ "html": null, "problems": problems, "errors": [] }),
-        Err(e) => {
-            json!({ "html": null, "problems": problems, "errors": [{ "field": "template", "message": e.to_string() }] })
-        }
-    };
-    Ok(Json(answer).into_response())
-}
-
-#[derive(Debug, Deserialize)]
-struct SourceForm {
-    source: String,
-}
-
-async fn save_draft(
-    State(services): State<Arc<Services>>,
-    signed: Signed,
-    Path(name): Path<String>,
-    Form(form): Form<SourceForm>,
-) -> PageResult {
-    signed.require(Role::Member)?;
-    let source = form.source.replace("\r\n", "\n");
-    services
-        .templates
-        .save_draft(&TemplateScope::Shared, &name, &source, &signed.actor())
-        .await
-        .map_err(catalog_error)?;
-    Ok(Redirect::to(&format!("/console/templates/{name}?done=draft_saved")).into_response())
-}
-
-#[derive(Debug, Deserialize)]
-struct PublishForm {
-    #[serde(default)]
-    comment: String,
-}
-
-async fn publish(
-    State(services): State<Arc<Services>>,
-    signed: Signed,
-    Path(name): Path<String>,
-    Form(form): Form<PublishForm>,
-) -> PageResult {
-    signed.require(Role::Member)?;
-    let comment = Some(form.comment.trim()).filter(|c| !c.is_empty());
-    let done = match services.templates.publish(&TemplateScope::Shared, &name, comment, &signed.actor()).await {
-        Ok(_) => "published",
-        Err(CatalogError::Problems(_)) => "not_publishable",
-        Err(CatalogError::NoDraft(_)) => "no_draft",
-        Err(e) => return Err(catalog_error(e)),
-    };
-    Ok(Redirect::to(&format!("/console/templates/{name}?done={done}")).into_response())
-}
-
-#[derive(Debug, Deserialize)]
-struct RollbackForm {
-    version: String,
-    #[serde(default)]
-    comment: String,
-}
-
-async fn rollback(
-    State(services): State<Arc<Services>>,
-    signed: Signed,
-    Path(name): Path<String>,
-    Form(form): Form<RollbackForm>,
-) -> PageResult {
-    signed.require(Role::Member)?;
-    let comment = Some(form.comment.trim()).filter(|c| !c.is_empty());
-    services
-        .templates
-        .rollback(&TemplateScope::Shared, &name, &form.version, comment, &signed.actor())
-        .await
-        .map_err(catalog_error)?;
-    Ok(Redirect::to(&format!("/console/templates/{name}?done=rolled_back")).into_response())
-}
-
 #[derive(Template)]
 #[template(path = "console/template_diff.html")]
 struct DiffPage {
     c: Chrome,
+    base: String,
     name: String,
     from: String,
     to: String,
@@ -308,15 +255,15 @@ struct DiffQuery {
 async fn diff(
     State(services): State<Arc<Services>>,
     signed: Signed,
-    Path(name): Path<String>,
+    template: Scoped,
     Query(q): Query<DiffQuery>,
 ) -> PageResult {
     let side = |text: &str, default: &str| {
         VersionRef::parse(if text.is_empty() { default } else { text }).ok_or(ConsoleError::NotFound)
     };
-    let scope = TemplateScope::Shared;
-    let old = services.templates.source_of(&scope, &name, &side(&q.from, "published")?).await.map_err(catalog_error)?;
-    let new = services.templates.source_of(&scope, &name, &side(&q.to, "draft")?).await.map_err(catalog_error)?;
+    let (scope, name, base) = (&template.scope, template.name.clone(), template.base());
+    let old = services.templates.source_of(scope, &name, &side(&q.from, "published")?).await.map_err(catalog_error)?;
+    let new = services.templates.source_of(scope, &name, &side(&q.to, "draft")?).await.map_err(catalog_error)?;
     let (from, to) = (content_hash(&old)[..12].to_owned(), content_hash(&new)[..12].to_owned());
     let text = unified_diff(&format!("{name}@{from}"), &old, &format!("{name}@{to}"), &new);
     let lines = text
@@ -331,5 +278,5 @@ async fn diff(
             (class, l.to_owned())
         })
         .collect();
-    Ok(render(&DiffPage { c: Chrome::new(&signed, "templates"), name, from, to, lines }))
+    Ok(render(&DiffPage { c: Chrome::new(&signed, "templates"), base, name, from, to, lines }))
 }

@@ -9,3 +9,4 @@ mod cli;
 mod flows;
 mod http;
 pub(crate) mod people;
+mod template_roles;
