@@ -22,7 +22,7 @@ use crate::domain::{FieldError, FieldErrors, SenderId};
 use crate::intake::IntakeError;
 use crate::intake::http::letter_from_staged;
 use crate::letters::preview::{PreviewError, PreviewRequest, preview_letter};
-use crate::letters::{Submitted, submit_letter};
+use crate::letters::submit_letter;
 use crate::render::VariableKind;
 use crate::services::Services;
 
@@ -269,7 +269,7 @@ async fn submit(State(services): State<Arc<Services>>, signed: Signed, multipart
     }
     letter.submitted_by = Some(signed.email().to_owned());
     let id = match submit_letter(&services, letter, None, None).await {
-        Ok(Submitted::Created(id) | Submitted::Replayed(id)) => id,
+        Ok(submitted) => submitted.id(),
         Err(e) => return Err(ConsoleError::Internal(e.to_string())),
     };
     tracing::info!(letter = %id, by = %signed.email(), "letter submitted from the console");

@@ -280,7 +280,7 @@ pub async fn submit_row(
     key: &str,
 ) -> Result<RowOutcome, SubmitError> {
     Ok(match submit_letter(services, request, api_key, Some(key)).await? {
-        Submitted::Created(id) => RowOutcome::Created(id),
+        Submitted::Created(letter) => RowOutcome::Created(letter.id),
         Submitted::Replayed(id) => RowOutcome::AlreadySent(id),
     })
 }

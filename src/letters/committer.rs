@@ -137,8 +137,8 @@ async fn insert_together(conn: &mut sqlx::AnyConnection, batch: &[Pending]) -> R
         match claim_key(conn, submission, now).await? {
             Some(earlier) => results.push(earlier),
             None => {
-                add_rows(&mut arrivals, submission, now);
-                results.push(Ok(Submitted::Created(submission.id.clone())));
+                let letter = add_rows(&mut arrivals, submission, now);
+                results.push(Ok(Submitted::Created(Box::new(letter))));
             }
         }
     }
@@ -176,9 +176,9 @@ async fn insert_submission(conn: &mut sqlx::AnyConnection, submission: &Submissi
         return earlier;
     }
     let mut arrivals = Arrivals::default();
-    add_rows(&mut arrivals, submission, now);
+    let letter = add_rows(&mut arrivals, submission, now);
     arrivals.insert(conn).await?;
-    Ok(Submitted::Created(submission.id.clone()))
+    Ok(Submitted::Created(Box::new(letter)))
 }
 
 /// Records the submission's idempotency key, checked again inside the transaction (two identical requests
@@ -198,10 +198,11 @@ async fn claim_key(
 }
 
 /// The rows of one new letter: the letter, its attachments, the `accepted` notice with the job that sends
-/// it, and the job that prepares the letter. (Its first event is written with the letter.)
-fn add_rows<'a>(arrivals: &mut Arrivals<'a>, submission: &'a Submission, now: i64) {
+/// it, and the job that prepares the letter. (Its first event is written with the letter.) Returns the
+/// letter as written.
+fn add_rows<'a>(arrivals: &mut Arrivals<'a>, submission: &'a Submission, now: i64) -> store::LetterRecord {
     let Submission { id, request, api_key, provider, attachments, .. } = submission;
-    arrivals.letters.push(NewLetter {
+    let letter = NewLetter {
         id,
         sender_id: &request.sender,
         api_key_id: api_key.as_ref().map(ApiKeyId::as_str),
@@ -215,7 +216,9 @@ fn add_rows<'a>(arrivals: &mut Arrivals<'a>, submission: &'a Submission, now: i6
         request_sha256: &request.request_sha256,
         submitted_by: request.submitted_by.as_deref(),
         now,
-    });
+    };
+    let record = letter.record();
+    arrivals.letters.push(letter);
     arrivals.attachments.extend(attachments);
     let notice = NoticeId::generate();
     let told = json!({ "state": LetterState::Received.as_str(), "seq": 1, "at": now, "detail": null, "proof": null });
@@ -239,4 +242,5 @@ fn add_rows<'a>(arrivals: &mut Arrivals<'a>, submission: &'a Submission, now: i6
         let endpoint = letter_endpoint(&request.sender, id, &callback.url, callback.secret.expose(), now);
         arrivals.callback_endpoints.push(endpoint);
     }
+    record
 }

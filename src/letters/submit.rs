@@ -12,10 +12,20 @@ use crate::store::{self, AttachmentRecord, StoreError};
 /// The result of a submission.
 #[derive(Debug)]
 pub enum Submitted {
-    /// A new letter was created.
-    Created(LetterId),
+    /// A new letter was created: as it was written.
+    Created(Box<store::LetterRecord>),
     /// The idempotency key was seen with the same request: the letter created then.
     Replayed(LetterId),
+}
+
+impl Submitted {
+    /// The letter's id, created now or before.
+    pub fn id(&self) -> LetterId {
+        match self {
+            Submitted::Created(letter) => letter.id.clone(),
+            Submitted::Replayed(id) => id.clone(),
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -14,7 +14,7 @@ use super::answer::{self, AnswerTo, HeldLetter};
 use crate::config::SenderSettings;
 use crate::domain::{EmailAddress, LetterId, Recipient, SenderId};
 use crate::intake::IntakeError;
-use crate::letters::{LetterRequest, StagedAttachment, Submitted, submit_letter};
+use crate::letters::{LetterRequest, StagedAttachment, submit_letter};
 use crate::services::Services;
 use crate::store::{ConfirmationRecord, StoreError, now_ms};
 
@@ -173,7 +173,7 @@ pub async fn confirm(services: &Services, token: &str, by: Option<&SenderId>) ->
     let kept = letter.clone();
     let key = format!("email:{}", record.dedupe_key);
     let id = match submit_letter(services, letter, None, Some(&key)).await {
-        Ok(Submitted::Created(id) | Submitted::Replayed(id)) => id,
+        Ok(submitted) => submitted.id(),
         Err(e) => return Err(ConfirmError::Submit(e.to_string())),
     };
     services.store.mark_confirmed(token, id.as_str(), now_ms()).await?;

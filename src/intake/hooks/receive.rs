@@ -190,7 +190,8 @@ async fn process(
         None => format!("hook:{}:event:{}", hook.name, record.event_id),
     };
     let letter = match submit_letter(services, *request, None, Some(&key)).await {
-        Ok(Submitted::Created(letter)) => {
+        Ok(Submitted::Created(created)) => {
+            let letter = created.id;
             record.verdict = HookVerdict::Accepted;
             letter
         }

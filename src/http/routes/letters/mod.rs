@@ -107,13 +107,16 @@ async fn create(State(services): State<Arc<Services>>, caller: Caller, request: 
             "send application/json, or multipart/form-data with a `letter` part",
         ));
     };
-    let (status, id) = match submit_letter(&services, letter, Some(&caller.key), key.as_deref()).await? {
-        Submitted::Created(id) => (StatusCode::ACCEPTED, id),
-        Submitted::Replayed(id) => (StatusCode::OK, id),
+    // A new letter is answered as it was written (no read back); a replay, as it is now.
+    let (status, stored) = match submit_letter(&services, letter, Some(&caller.key), key.as_deref()).await? {
+        Submitted::Created(letter) => (StatusCode::ACCEPTED, *letter),
+        Submitted::Replayed(id) => {
+            let stored = services.store.letter(&id).await?;
+            (StatusCode::OK, stored.ok_or_else(|| ApiError::not_found(format!("no letter {id}")))?)
+        }
     };
-    let stored = services.store.letter(&id).await?.ok_or_else(|| ApiError::not_found(format!("no letter {id}")))?;
     let view = letter_view(&services, &stored, false).await?;
-    let location = format!("/v1/letters/{id}");
+    let location = format!("/v1/letters/{}", stored.id);
     Ok((status, [(header::LOCATION, location)], axum::Json(view)).into_response())
 }
 

@@ -64,7 +64,7 @@ pub(super) async fn submit(
     let kept = letter.clone();
     let key = cx.draft.map_or_else(|| format!("email:{}", cx.key), |d| d.letter_key());
     let id = match submit_letter(services, letter, None, Some(&key)).await {
-        Ok(Submitted::Created(id)) => id,
+        Ok(Submitted::Created(letter)) => letter.id,
         Ok(Submitted::Replayed(id)) | Err(SubmitError::IdempotencyConflict(id)) if cx.draft.is_some() => {
             return Ok(Submission::AlreadyMade(id));
         }
