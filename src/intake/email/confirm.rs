@@ -84,6 +84,9 @@ pub async fn hold(
         let (filename, content_type) = (file.filename.clone(), file.content_type.clone());
         files.push(HeldFile { filename, content_type, path, size: file.size, sha256: file.sha256.clone() });
     }
+    // The files were written unsynced (see `receive::letter::stage`): durable before the request is recorded.
+    let pending = services.files.attachments_dir.join(".pending");
+    crate::letters::files::sync_all(&pending, files.iter().map(|f| f.path.clone())).await?;
     let held = HeldRequest {
         template: letter.template.name.clone(),
         template_hash: letter.template.hash.clone(),

@@ -14,7 +14,7 @@ use crate::intake::email::confirm;
 use crate::intake::email::parse::{EmailRequest, Language, Problem};
 use crate::intake::validate::{Draft, check_draft, safe_filename};
 use crate::letters::context::{LetterParts, compose_letter};
-use crate::letters::files::{looks_like_pdf, remove_dir, write_durably};
+use crate::letters::files::{looks_like_pdf, remove_dir, write_staged};
 use crate::letters::{LetterRequest, StagedAttachment, SubmitError, Submitted, submit_letter};
 use crate::render::LetterTemplate;
 use crate::services::Services;
@@ -103,7 +103,9 @@ fn draft_of(request: &EmailRequest) -> Draft {
     }
 }
 
-/// Writes the attachments to disk for the letter; a sender that takes PDF only gets a problem per other file.
+/// Writes the attachments to disk for the letter, unsynced: they become durable with the letter's batch (the
+/// committer syncs a batch's files once) or when held for confirmation. A sender that takes PDF only gets a
+/// problem per other file.
 async fn stage(
     sender: &SenderSettings,
     request: &EmailRequest,
@@ -117,7 +119,7 @@ async fn stage(
             continue;
         }
         let path = dir.join(format!("{i}.bin"));
-        match write_durably(&path, &a.bytes).await {
+        match write_staged(&path, &a.bytes).await {
             Ok(sha256) => staged.push(StagedAttachment {
                 filename: safe_filename(Some(&a.filename), i),
                 content_type: a.content_type.clone(),
