@@ -222,6 +222,12 @@ pub struct SenderSettings {
 }
 
 impl SenderSettings {
+    /// True when this sender's letters through `provider` are paper letters: the sender's service is paper,
+    /// or `provider` is its paper fallback (a letter switched to it).
+    pub fn sends_on_paper_through(&self, provider: &str) -> bool {
+        self.service.is_paper() || (provider != self.provider && self.paper_fallback() == Some(provider))
+    }
+
     /// The provider account a letter that cannot go electronically is sent through on paper, if any.
     pub fn paper_fallback(&self) -> Option<&str> {
         match self.fallback {

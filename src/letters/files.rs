@@ -24,8 +24,11 @@ impl LetterFiles {
         self.attachments_of(letter).join("letter.pdf")
     }
 
+    /// A file of its own for one download of a proof: two syncs archiving the same proof at once never write
+    /// the same file, so the row kept points at the bytes its SHA-256 was computed from.
     pub fn proof_path(&self, letter: &LetterId, kind: &str) -> PathBuf {
-        self.proofs_dir.join(letter.as_str()).join(format!("{kind}.pdf"))
+        let unique = ulid::Ulid::new().to_string().to_ascii_lowercase();
+        self.proofs_dir.join(letter.as_str()).join(format!("{kind}-{unique}.pdf"))
     }
 
     /// A fresh folder for the files of a request that has no letter id yet.

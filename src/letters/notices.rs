@@ -45,6 +45,7 @@ pub async fn notify(services: &Services, id: &LetterId, job_payload: &serde_json
         letter: &letter,
         template_title: &title,
         state,
+        paper: sender.is_some_and(|s| s.sends_on_paper_through(&letter.provider)),
         at: payload["at"].as_i64().unwrap_or_else(now_ms),
         detail: payload["detail"].as_str(),
         proof,

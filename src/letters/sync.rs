@@ -1,12 +1,17 @@
 //! Applying the provider's word: archive the proofs it offers, then walk the letter through each state
 //! between where it is and where the provider says it is, one event (and one notice) per step.
 
-use super::transitions::transition;
+use serde_json::json;
+
+use super::transitions::{queue_notice, transition};
 use super::{JobError, files};
 use crate::domain::{LetterId, LetterState};
 use crate::providers::{ProofKind, ProofLink, Provider, ProviderLetter};
 use crate::services::Services;
 use crate::store::{self, LetterRecord, ProofRecord, now_ms};
+
+/// The email carrying a proof that proves no state (the content proof of a paper letter).
+pub const PROOF_NOTICE: &str = "content_proof";
 
 /// Fetches the provider's record of a letter and applies it (after a webhook, or periodically).
 pub async fn sync_letter(services: &Services, id: &LetterId) -> Result<(), JobError> {
@@ -71,8 +76,16 @@ pub async fn apply(services: &Services, letter: &LetterRecord, found: ProviderLe
     )
     .await?;
     let mut have: Vec<String> = services.store.proofs(&letter.id).await?.into_iter().map(|p| p.kind).collect();
-    for proof in &archived {
-        store::proofs::insert_proof(&mut tx, &letter.id, proof).await?;
+    let mut alone = Vec::new();
+    for (kind, proof) in &archived {
+        // Two syncs of one letter (a callback and the periodic one) may both archive a proof: only the one
+        // whose row is new tells the requester, so the proof is emailed once.
+        if !store::proofs::insert_proof(&mut tx, &letter.id, proof).await? {
+            // Archived by the other sync first: its row and file are kept, this download is dropped.
+            let _ = tokio::fs::remove_file(&proof.path).await;
+        } else if kind.stands_alone() {
+            alone.push(*kind);
+        }
         have.push(proof.kind.clone());
     }
     let mut current = letter.state;
@@ -94,6 +107,10 @@ pub async fn apply(services: &Services, letter: &LetterRecord, found: ProviderLe
             }
         }
     }
+    for kind in alone {
+        let payload = json!({ "state": current.as_str(), "at": now, "proof": kind.as_str() });
+        queue_notice(&mut tx, &letter.id, PROOF_NOTICE, &payload, now).await?;
+    }
     tx.commit().await?;
     Ok(())
 }
@@ -104,7 +121,7 @@ async fn archive_proofs(
     provider: &dyn Provider,
     letter: &LetterId,
     links: &[ProofLink],
-) -> Result<Vec<ProofRecord>, JobError> {
+) -> Result<Vec<(ProofKind, ProofRecord)>, JobError> {
     let existing = services.store.proofs(letter).await?;
     let mut archived = Vec::new();
     for link in links.iter().filter(|l| !existing.iter().any(|p| p.kind == l.kind.as_str())) {
@@ -117,13 +134,14 @@ async fn archive_proofs(
         }
         let path = services.files.proof_path(letter, link.kind.as_str());
         let sha256 = files::write_durably(&path, &bytes).await?;
-        archived.push(ProofRecord {
+        let record = ProofRecord {
             kind: link.kind.as_str().to_owned(),
             sha256,
             size: bytes.len() as i64,
             path: path.to_string_lossy().into_owned(),
             archived_at: now_ms(),
-        });
+        };
+        archived.push((link.kind, record));
     }
     Ok(archived)
 }

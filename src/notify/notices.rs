@@ -43,6 +43,8 @@ pub struct Notice<'a> {
     pub letter: &'a LetterRecord,
     pub template_title: &'a str,
     pub state: LetterState,
+    /// The letter goes on paper (a paper sender, or an electronic one's paper fallback): the email says so.
+    pub paper: bool,
     pub at: i64,
     pub detail: Option<&'a str>,
     pub proof: Option<AttachedProof>,
@@ -67,6 +69,7 @@ pub fn compose(templates: &EmailTemplates, notice: Notice<'_>, message_id: &str)
             "url": format!("{base}/console/letters/{}", letter.id),
             "created_at": rfc3339(letter.created_at),
             "provider": letter.provider,
+            "paper": notice.paper,
         },
         "event": { "at": rfc3339(notice.at), "detail": notice.detail.map(super::french::detail_in_french) },
         "proof": notice.proof.as_ref().map(|p| json!({

@@ -68,10 +68,14 @@ pub enum ProofKind {
     Refusal,
     NonClaim,
     Bounce,
+    /// The content of a paper letter as posted, certified by the provider (Maileva's `download_content_proof`):
+    /// it proves no state, and reaches the requester by a notice of its own.
+    Content,
 }
 
 impl ProofKind {
-    pub const ALL: [ProofKind; 5] = [Self::Deposit, Self::Receipt, Self::Refusal, Self::NonClaim, Self::Bounce];
+    pub const ALL: [ProofKind; 6] =
+        [Self::Deposit, Self::Receipt, Self::Refusal, Self::NonClaim, Self::Bounce, Self::Content];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -80,6 +84,7 @@ impl ProofKind {
             Self::Refusal => "refusal",
             Self::NonClaim => "non_claim",
             Self::Bounce => "bounce",
+            Self::Content => "content",
         }
     }
 
@@ -91,7 +96,13 @@ impl ProofKind {
             Self::Refusal => "preuve de refus",
             Self::NonClaim => "preuve de non-réclamation",
             Self::Bounce => "preuve de non-distribution",
+            Self::Content => "preuve de contenu",
         }
+    }
+
+    /// True for a proof that establishes no state (the content proof): archiving it is news of its own.
+    pub fn stands_alone(self) -> bool {
+        self == Self::Content
     }
 
     /// The proof that establishes a state, if any.
@@ -110,10 +121,9 @@ impl ProofKind {
 impl std::str::FromStr for ProofKind {
     type Err = String;
     fn from_str(text: &str) -> Result<Self, String> {
-        Self::ALL
-            .into_iter()
-            .find(|k| k.as_str() == text)
-            .ok_or_else(|| format!("`{text}` is not a proof kind (deposit, receipt, refusal, non_claim, bounce)"))
+        Self::ALL.into_iter().find(|k| k.as_str() == text).ok_or_else(|| {
+            format!("`{text}` is not a proof kind (deposit, receipt, refusal, non_claim, bounce, content)")
+        })
     }
 }
 

@@ -31,6 +31,7 @@ pub const EMAILS: &[(&str, &str)] = &[
     ("needs_attention", include_str!("../../templates/emails/needs_attention.hbs")),
     ("provider_unreachable", include_str!("../../templates/emails/provider_unreachable.hbs")),
     ("paper_fallback", include_str!("../../templates/emails/paper_fallback.hbs")),
+    ("content_proof", include_str!("../../templates/emails/content_proof.hbs")),
     ("cancelled", include_str!("../../templates/emails/cancelled.hbs")),
     ("reply-accepted", include_str!("../../templates/emails/reply-accepted.hbs")),
     ("reply-accepted-en", include_str!("../../templates/emails/reply-accepted-en.hbs")),

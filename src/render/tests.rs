@@ -291,6 +291,34 @@ fn emails_state_the_legal_effect_of_each_outcome() {
 }
 
 #[test]
+fn a_paper_letter_is_told_as_paper_and_an_electronic_one_as_electronic() {
+    let emails = EmailTemplates::shipped().unwrap();
+    let body = |kind, paper: bool| {
+        let mut context = email_context(Value::Null, Value::Null);
+        context["letter"]["paper"] = json!(paper);
+        let email = emails.render(kind, &context).unwrap();
+        assert!(!email.body.contains("\n\n\n") && email.body.contains("\n\nLettre : "), "{kind}: {}", email.body);
+        email.body
+    };
+    for kind in ["deposited", "delivered", "refused", "not_claimed", "bounced"] {
+        let (paper, electronic) = (body(kind, true), body(kind, false));
+        assert!(paper.contains("recommandée papier") && !paper.contains("électronique"), "{kind}: {paper}");
+        assert!(electronic.contains("recommandée électronique"), "{kind}: {electronic}");
+    }
+    assert!(body("deposited", true).contains("déposée à La Poste") && !body("deposited", true).contains("e-mail"));
+    assert!(!body("bounced", true).contains("ne fonctionne pas"), "a paper letter has no email address to blame");
+    let proof =
+        json!({"kind": "content", "label": "preuve de contenu", "filename": "ltr_01-content.pdf", "sha256": "ab12"});
+    let content = emails.render("content_proof", &email_context(proof, Value::Null)).unwrap();
+    assert!(content.subject.starts_with("Preuve de contenu"), "{}", content.subject);
+    assert!(
+        content.body.contains("La preuve de contenu est jointe à ce message (ltr_01-content.pdf"),
+        "{}",
+        content.body
+    );
+}
+
+#[test]
 fn renderers_can_be_shared_across_tasks() {
     fn shared<T: Send + Sync>() {}
     shared::<EmailTemplates>();

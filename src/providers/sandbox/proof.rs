@@ -21,6 +21,7 @@ fn title(kind: ProofKind) -> &'static str {
         ProofKind::Refusal => "Preuve de refus — Proof of refusal",
         ProofKind::NonClaim => "Preuve de non-réclamation — Proof of non-claim",
         ProofKind::Bounce => "Preuve de non-distribution — Proof of bounce",
+        ProofKind::Content => "Preuve de contenu — Proof of content",
     }
 }
 

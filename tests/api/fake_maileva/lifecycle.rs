@@ -1,6 +1,7 @@
 //! The fake Maileva's life of a letter: stages the test moves a recipient through (delivery codes and
-//! documents), the recipient record, the proof PDFs, and `notification_center/v2` (subscriptions, and the
-//! callbacks with their Basic credentials, where 201 is the only success).
+//! documents), the recipient record, the proof PDFs (deposit and content proofs, acknowledgement of receipt,
+//! returned mail), and `notification_center/v2` (subscriptions, and the callbacks with their Basic
+//! credentials, where 201 is the only success).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -43,6 +44,9 @@ pub fn recipient_json(sending: &FakeSending, recipient: &FakeRecipient) -> Value
     if let Some(date) = &recipient.deposit_proof {
         body["deposit_proof_date"] = json!(date);
         body["deposit_proof_url"] = json!(format!("{base}/download_deposit_proof"));
+        // The content proof is made from the letter as posted, with the deposit (the fake's choice).
+        body["content_proof_date"] = json!(date);
+        body["content_proof_url"] = json!(format!("{base}/download_content_proof"));
     }
     if let Some(date) = &recipient.receipt {
         body["acknowledgement_of_receipt_date"] = json!(date);

@@ -263,7 +263,7 @@ async fn document(
     path = "/v1/letters/{id}/proofs/{kind}",
     tag = "letters",
     summary = "An archived proof",
-    params(("id" = String, Path, description = "ltr_…"), ("kind" = String, Path, description = "deposit, receipt, refusal, non_claim or bounce")),
+    params(("id" = String, Path, description = "ltr_…"), ("kind" = String, Path, description = "deposit, receipt, refusal, non_claim, bounce or content")),
     responses((status = 200, description = "The proof", content_type = "application/pdf", body = Vec<u8>), crate::http::openapi::OwnedErrors),
     security(("api_key" = []))
 )]

@@ -99,7 +99,7 @@ pub struct EventView {
     pub hash: String,
 }
 
-/// An archived proof: `deposit`, `receipt`, `refusal`, `non_claim` or `bounce`.
+/// An archived proof: `deposit`, `receipt`, `refusal`, `non_claim`, `bounce` or `content` (a paper letter's).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ProofView {
     pub kind: String,

@@ -99,6 +99,7 @@ pub fn read_delivery(sending: &Sending, recipient: Option<&RecipientRecord>, wit
         .or_else(|| codes.iter().find(|(_, c)| !matches!(classify(c), Code::Preparing)).and_then(|(d, _)| *d));
     let mut proofs: Vec<ProofLink> =
         deposit.iter().map(|url| ProofLink { kind: ProofKind::Deposit, locator: url.clone() }).collect();
+    proofs.extend(recipient.and_then(content_proof));
     let outcome_proof = outcome.and_then(|state| outcome_document(state, recipient?, with_receipt));
     let state = if stopped {
         Some(LetterState::Failed)
@@ -143,6 +144,13 @@ fn decide(codes: &[(Option<i64>, &str)], reason: Option<&str>) -> (Option<Letter
         outcome = reason.and_then(returned_reason);
     }
     (outcome, unmapped)
+}
+
+/// The proof of the letter's content, once its date says it can be downloaded.
+fn content_proof(recipient: &RecipientRecord) -> Option<ProofLink> {
+    recipient.content_proof_date.as_ref()?;
+    let locator = recipient.content_proof_url.clone()?;
+    Some(ProofLink { kind: ProofKind::Content, locator })
 }
 
 /// The document that proves an outcome, once downloadable: `Some(None)` when the outcome has none to wait

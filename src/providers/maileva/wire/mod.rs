@@ -163,6 +163,9 @@ pub struct RecipientRecord {
     pub undelivered_mail_url: Option<String>,
     #[serde(default)]
     pub undelivered_mail_reason: Option<String>,
+    /// The spec: "Attendre que [content_proof_date] soit renseigné pour lancer le téléchargement".
+    #[serde(default)]
+    pub content_proof_date: Option<String>,
     #[serde(default)]
     pub content_proof_url: Option<String>,
 }

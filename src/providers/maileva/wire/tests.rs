@@ -101,6 +101,20 @@ fn the_deposit_proof_makes_it_deposited_and_is_offered() {
 }
 
 #[test]
+fn the_content_proof_is_offered_once_its_date_is_set() {
+    let mut record = with_codes(&["LP01", "LP02", "LP03"]);
+    record.content_proof_url = Some("/sendings/s1/recipients/r1/download_content_proof".into());
+    let kinds = |r: &RecipientRecord| -> Vec<ProofKind> {
+        read_delivery(&sending("PROCESSED"), Some(r), true).proofs.iter().map(|p| p.kind).collect()
+    };
+    assert_eq!(kinds(&record), [ProofKind::Deposit], "not before its date");
+    record.content_proof_date = Some("2026-10-02T08:00:00Z".into());
+    assert_eq!(kinds(&record), [ProofKind::Deposit, ProofKind::Content]);
+    let reading = read_delivery(&sending("PROCESSED"), Some(&record), true);
+    assert_eq!(reading.state, Some(LetterState::Deposited), "the content proof decides no state");
+}
+
+#[test]
 fn delivered_waits_for_the_scanned_acknowledgement_of_receipt() {
     let mut record = with_codes(&["LP03", "LP09", "LP15"]);
     assert_eq!(read_delivery(&sending("PROCESSED"), Some(&record), true).state, Some(LetterState::Deposited));
