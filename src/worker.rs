@@ -103,11 +103,9 @@ async fn record_outcome(services: &Services, owner: &str, job: &ClaimedJob) {
 }
 
 async fn complete(services: &Services, job: &ClaimedJob, owner: &str) -> store::StoreResult<()> {
-    let mut tx = services.store.begin().await?;
-    if !store::jobs::complete_job(&mut tx, &job.id, owner).await? {
+    if !services.store.complete_finished_job(&job.id, owner).await? {
         tracing::warn!("job finished after its lease was taken over");
     }
-    tx.commit().await?;
     Ok(())
 }
 

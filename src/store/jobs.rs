@@ -61,7 +61,8 @@ const CLAIM_POSTGRES: &str = "UPDATE jobs SET lease_until = $1, lease_owner = $2
     RETURNING id, kind, letter_id, payload, attempts";
 
 impl Store {
-    /// Claims up to `limit` due jobs for `owner` until `lease_until`.
+    /// Claims up to `limit` due jobs for `owner` until `lease_until`. On SQLite the claim's commit is not
+    /// synced on its own (see [`Store::unsynced`]): lost in a power cut, the job is only claimed again.
     pub async fn claim_jobs(
         &self,
         owner: &str,
@@ -69,11 +70,22 @@ impl Store {
         lease_until: i64,
         limit: i64,
     ) -> StoreResult<Vec<ClaimedJob>> {
-        let sql = match self.backend {
-            Backend::Sqlite => CLAIM_SQLITE,
-            Backend::Postgres => CLAIM_POSTGRES,
+        let rows = match self.backend {
+            Backend::Sqlite => {
+                let owner = owner.to_owned();
+                self.unsynced(move |conn| {
+                    Box::pin(async move {
+                        let claim = sqlx::query(CLAIM_SQLITE).bind(lease_until).bind(owner).bind(now).bind(limit);
+                        Ok(claim.fetch_all(conn).await?)
+                    })
+                })
+                .await?
+            }
+            Backend::Postgres => {
+                let claim = sqlx::query(CLAIM_POSTGRES).bind(lease_until).bind(owner).bind(now).bind(limit);
+                claim.fetch_all(&self.writer).await?
+            }
         };
-        let rows = sqlx::query(sql).bind(lease_until).bind(owner).bind(now).bind(limit).fetch_all(&self.writer).await?;
         rows.iter()
             .map(|r| {
                 let payload: String = r.try_get("payload")?;
@@ -86,6 +98,53 @@ impl Store {
                 })
             })
             .collect()
+    }
+
+    /// Deletes a finished job whose effect is already committed, if `owner` still holds it; false when its
+    /// lease was taken over. Not synced on its own on SQLite (see [`Store::unsynced`]): a completion lost in
+    /// a power cut runs the job again, as a crash before it would, and every job is written to be run again.
+    pub async fn complete_finished_job(&self, job_id: &str, owner: &str) -> StoreResult<bool> {
+        match self.backend {
+            Backend::Sqlite => {
+                let (job_id, owner) = (job_id.to_owned(), owner.to_owned());
+                self.unsynced(move |conn| Box::pin(async move { complete_job(conn, &job_id, &owner).await })).await
+            }
+            Backend::Postgres => {
+                let mut tx = self.writer.begin().await?;
+                sqlx::query("SET LOCAL synchronous_commit = off").execute(&mut *tx).await?;
+                let done = complete_job(&mut tx, job_id, owner).await?;
+                tx.commit().await?;
+                Ok(done)
+            }
+        }
+    }
+
+    /// Runs `work` on the SQLite writer with `synchronous = NORMAL`: its commit goes to the write-ahead log
+    /// without an fsync of its own, and reaches the disk with the next synced commit (every letter's, which
+    /// stays `FULL`) or the next checkpoint. For the queue's bookkeeping only, whose loss runs a job again.
+    /// The sequence runs in a task of its own, so that a caller that stops waiting cannot leave the
+    /// connection unsynced; a connection that cannot be set back is closed.
+    async fn unsynced<T: Send + 'static>(
+        &self,
+        work: impl for<'c> FnOnce(
+            &'c mut AnyConnection,
+        )
+            -> std::pin::Pin<Box<dyn std::future::Future<Output = StoreResult<T>> + Send + 'c>>
+        + Send
+        + 'static,
+    ) -> StoreResult<T> {
+        use sqlx::Executor;
+        let mut conn = self.writer.acquire().await?;
+        let task = tokio::spawn(async move {
+            conn.execute("PRAGMA synchronous = NORMAL").await?;
+            let result = work(&mut conn).await;
+            if let Err(e) = conn.execute("PRAGMA synchronous = FULL").await {
+                conn.close_on_drop();
+                return Err(e.into());
+            }
+            result
+        });
+        task.await.map_err(|e| super::StoreError::Unavailable(format!("the writer task stopped: {e}")))?
     }
 
     /// Puts a job back for a later attempt, with the error that stopped this one.
@@ -131,5 +190,50 @@ impl Store {
         let row =
             sqlx::query("SELECT COUNT(*) AS n FROM jobs WHERE failed_at IS NOT NULL").fetch_one(&self.reader).await?;
         Ok(row.try_get("n")?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Store;
+
+    async fn writer_synchronous(store: &Store) -> i64 {
+        let row = sqlx::query("PRAGMA synchronous").fetch_one(&store.writer).await.unwrap();
+        row.try_get::<i64, _>(0).unwrap()
+    }
+
+    #[tokio::test]
+    async fn claims_and_completions_leave_the_writer_synced_for_letters() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("relais.db").display());
+        let store = Store::connect(&url, 2).await.unwrap();
+        const FULL: i64 = 2;
+        assert_eq!(writer_synchronous(&store).await, FULL);
+        let mut tx = store.begin().await.unwrap();
+        let job = NewJob { kind: "sync", letter_id: None, payload: serde_json::json!({}), run_at: 0 };
+        enqueue(&mut tx, job, 0).await.unwrap();
+        tx.commit().await.unwrap();
+
+        let claimed = store.claim_jobs("w1", 10, 10_000, 5).await.unwrap();
+        assert_eq!(claimed.len(), 1);
+        assert_eq!(writer_synchronous(&store).await, FULL, "a claim sets the writer back to FULL");
+        assert!(store.claim_jobs("w2", 10, 10_000, 5).await.unwrap().is_empty(), "a claimed job is held");
+        assert!(!store.complete_finished_job(&claimed[0].id, "w2").await.unwrap(), "only its owner completes it");
+        assert!(store.complete_finished_job(&claimed[0].id, "w1").await.unwrap());
+        assert_eq!(writer_synchronous(&store).await, FULL, "a completion sets the writer back to FULL");
+        assert_eq!(store.pending_jobs(None).await.unwrap(), 0);
+
+        // A caller that stops waiting half-way does not leave the writer unsynced.
+        let mut tx = store.begin().await.unwrap();
+        enqueue(&mut tx, NewJob { kind: "sync", letter_id: None, payload: serde_json::json!({}), run_at: 0 }, 0)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        for _ in 0..20 {
+            let claim = store.claim_jobs("w3", 20, 20, 1);
+            let _ = tokio::time::timeout(std::time::Duration::from_micros(50), claim).await;
+        }
+        assert_eq!(writer_synchronous(&store).await, FULL);
     }
 }
