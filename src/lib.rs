@@ -7,11 +7,13 @@
 //!   answers; webhooks (`intake::hooks`) their verification presets, filters and mappings; CSV files
 //!   (`intake::csv`, and `intake::imports` for `POST /v1/imports`) their column mapping and row keys.
 //! - [`letters`]: submission in one transaction, the explicit state transitions, the jobs that carry a
-//!   letter to its provider and back, proofs, consent and cancellation.
+//!   letter to its provider and back, proofs, consent (and `letters::consent_requests`: asking a recipient
+//!   through Maileva and following the answer) and cancellation.
 //! - [`render`]: letter and email templates (handlebars, strict), their pinned versions, and the letter as a
 //!   document: a typst layout written as PDF/A-2b, or as text.
 //! - [`providers`]: the provider trait, and one folder per provider (`sandbox` is the embedded default,
-//!   `ar24` sends electronic letters, `maileva` paper registered letters with acknowledgement of receipt).
+//!   `ar24` sends electronic letters, `maileva` paper registered letters with acknowledgement of receipt and
+//!   consent requests).
 //! - [`notify`]: notices to the requester by email, and signed callbacks (`notify::callbacks`: the sender's
 //!   endpoints, configured or made through the API, and a letter's own `callback_url`).
 //! - [`worker`]: claims jobs with a lease, retries on one schedule, sweeps silent letters.

@@ -161,6 +161,10 @@ pub struct SenderSettings {
     pub provider_user_id: Option<String>,
     #[serde(default)]
     pub service: Service,
+    /// The sender's id at Maileva's electronic APIs (`electronic_mail_emitter` senders): consent requests
+    /// (`POST /v1/consents/requests`) ask recipients in its name, through the sender's Maileva account.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub maileva_sender_id: Option<String>,
     /// For an electronic sender: send as a paper registered letter through `fallback_provider` (a Maileva
     /// account) a letter that cannot go electronically — an individual who has not consented, a recipient
     /// without an email address — instead of letting it wait.

@@ -82,6 +82,10 @@ prefixed_id!(
     ConsentId, "cns"
 );
 prefixed_id!(
+    /// A request to a recipient for their consent, made through a provider.
+    ConsentRequestId, "cnr"
+);
+prefixed_id!(
     /// A queued job.
     JobId, "job"
 );

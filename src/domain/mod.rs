@@ -11,8 +11,8 @@ mod validation;
 pub use address::PostalAddress;
 pub use email::EmailAddress;
 pub use ids::{
-    ApiKeyId, CallbackMessageId, ConsentId, EndpointId, HookDeliveryId, ImportId, JobId, LetterId, NoticeId,
-    PublicationId, SenderId, UserId,
+    ApiKeyId, CallbackMessageId, ConsentId, ConsentRequestId, EndpointId, HookDeliveryId, ImportId, JobId, LetterId,
+    NoticeId, PublicationId, SenderId, UserId,
 };
 pub use recipient::{Recipient, RecipientKind};
 pub use state::LetterState;

@@ -43,6 +43,7 @@ pub fn router(services: Arc<Services>) -> Router {
         .merge(routes::docs::router())
         .merge(routes::letters::router(&services))
         .merge(routes::consents::router())
+        .merge(routes::consent_requests::router())
         .merge(routes::notices::router())
         .merge(routes::confirmations::router())
         .merge(routes::senders::router())

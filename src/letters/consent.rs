@@ -7,7 +7,7 @@ use super::jobs::PREPARE;
 use super::transitions::{TransitionError, transition};
 use crate::domain::{ConsentId, EmailAddress, FieldError, FieldErrors, LetterState, SenderId};
 use crate::services::Services;
-use crate::store::{self, NewConsent, NewJob, StoreError, now_ms};
+use crate::store::{self, NewConsent, NewJob, StoreError, Tx, now_ms};
 
 /// A consent to record, validated by the intake.
 pub struct ConsentInput {
@@ -98,44 +98,67 @@ pub enum ConsentError {
 /// Returns the consent id and how many letters it released.
 pub async fn record_consent(services: &Services, input: ConsentInput) -> Result<(ConsentId, usize), ConsentError> {
     let id = ConsentId::generate();
-    let (proof_path, proof_sha256) = match &input.proof {
-        Some(bytes) => {
-            let path = services.files.proofs_dir.join("consents").join(format!("{id}.bin"));
-            let sha = files::write_durably(&path, bytes).await?;
-            (Some(path.to_string_lossy().into_owned()), Some(sha))
-        }
-        None => (None, None),
-    };
-    let now = now_ms();
+    let proof = store_proof(services, &id, input.proof.as_deref()).await?;
     let mut tx = services.store.begin().await?;
+    let released = record_consent_in(&mut tx, &id, &input, proof.as_ref()).await?;
+    tx.commit().await.map_err(StoreError::from)?;
+    services.store.wake_workers();
+    Ok((id, released))
+}
+
+/// An archived consent proof: its path and SHA-256.
+pub struct StoredProof {
+    pub path: String,
+    pub sha256: String,
+}
+
+/// Writes a consent's evidence beside the proofs, before the transaction that records it.
+pub async fn store_proof(
+    services: &Services,
+    id: &ConsentId,
+    bytes: Option<&[u8]>,
+) -> Result<Option<StoredProof>, std::io::Error> {
+    let Some(bytes) = bytes else { return Ok(None) };
+    let path = services.files.proofs_dir.join("consents").join(format!("{id}.bin"));
+    let sha256 = files::write_durably(&path, bytes).await?;
+    Ok(Some(StoredProof { path: path.to_string_lossy().into_owned(), sha256 }))
+}
+
+/// Records the consent `id` inside `tx` and sends the letters waiting for it back to be prepared; returns
+/// how many it released. The caller commits and wakes the workers.
+pub async fn record_consent_in(
+    tx: &mut Tx,
+    id: &ConsentId,
+    input: &ConsentInput,
+    proof: Option<&StoredProof>,
+) -> Result<usize, ConsentError> {
+    let now = now_ms();
     store::consents::insert_consent(
-        &mut tx,
+        tx,
         &NewConsent {
-            id: &id,
+            id,
             sender_id: &input.sender,
             email: input.email.as_str(),
             given_at: input.given_at,
             source: &input.source,
-            proof_path: proof_path.as_deref(),
-            proof_sha256: proof_sha256.as_deref(),
+            proof_path: proof.map(|p| p.path.as_str()),
+            proof_sha256: proof.map(|p| p.sha256.as_str()),
             now,
         },
     )
     .await?;
-    let waiting = store::letters::awaiting_consent(&mut tx, &input.sender, input.email.as_str()).await?;
+    let waiting = store::letters::awaiting_consent(tx, &input.sender, input.email.as_str()).await?;
     let mut released = 0;
     for letter in &waiting {
         let detail = match &input.recorded_by {
             Some(by) => format!("consent {id} recorded by {by} for {}", input.email),
             None => format!("consent {id} recorded for {}", input.email),
         };
-        if transition(&mut tx, letter, LetterState::AwaitingConsent, LetterState::Ready, Some(&detail), None).await? {
+        if transition(tx, letter, LetterState::AwaitingConsent, LetterState::Ready, Some(&detail), None).await? {
             let job = NewJob { kind: PREPARE, letter_id: Some(letter), payload: json!({}), run_at: now };
-            store::jobs::enqueue(&mut tx, job, now).await?;
+            store::jobs::enqueue(tx, job, now).await?;
             released += 1;
         }
     }
-    tx.commit().await.map_err(StoreError::from)?;
-    services.store.wake_workers();
-    Ok((id, released))
+    Ok(released)
 }

@@ -4,7 +4,7 @@
 use serde_json::json;
 
 use super::transitions::{TransitionError, record_event, transition_telling};
-use super::{JobError, notices, pipeline, sync};
+use super::{JobError, consent_requests, notices, pipeline, sync};
 use crate::domain::{LetterId, LetterState};
 use crate::services::Services;
 use crate::store::{self, ClaimedJob, NewJob, Tx, now_ms};
@@ -25,6 +25,10 @@ pub const FALLBACK: &str = "fallback";
 /// Runs one claimed job. Every handler is idempotent: it re-reads the letter and does nothing when the
 /// letter has already moved on, so a job run twice (after a lost lease) changes nothing twice.
 pub async fn run_job(services: &Services, job: &ClaimedJob) -> Result<(), JobError> {
+    // The one job about no letter: a consent request, which may concern letters not written yet.
+    if job.kind == consent_requests::FOLLOW {
+        return consent_requests::follow_request(services, &job.payload).await;
+    }
     let letter = letter_of(job)?;
     match job.kind.as_str() {
         PREPARE => pipeline::prepare(services, &letter).await,
@@ -63,10 +67,20 @@ async fn enqueue(tx: &mut Tx, kind: &'static str, letter: &LetterId, run_at: i64
 /// - a reconciliation, a preparation or the end of a wait for consent is tried again every
 ///   `worker.resume_every`;
 /// - a provider sync is queued again by the periodic sweep;
+/// - following a consent request is tried again every `worker.resume_every`;
 /// - a notice is marked failed, told on the letter's timeline, listed, and can be sent again.
 pub async fn gave_up(services: &Services, job: &ClaimedJob, reason: &str) -> Result<(), JobError> {
-    let letter = letter_of(job)?;
     let resume_at = now_ms() + services.settings.worker.resume_every.as_millis() as i64;
+    if job.kind == consent_requests::FOLLOW {
+        // The answer is still to be read: asked again every `worker.resume_every`.
+        let mut tx = services.store.begin().await?;
+        let again =
+            NewJob { kind: consent_requests::FOLLOW, letter_id: None, payload: job.payload.clone(), run_at: resume_at };
+        store::jobs::enqueue(&mut tx, again, now_ms()).await?;
+        tx.commit().await?;
+        return Ok(());
+    }
+    let letter = letter_of(job)?;
     match job.kind.as_str() {
         NOTIFY => notices::notice_gave_up(services, &letter, &job.payload, reason).await,
         SEND => provider_unreachable(services, &letter, reason, resume_at).await,

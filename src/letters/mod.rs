@@ -4,6 +4,7 @@
 pub mod approval;
 pub mod committer;
 pub mod consent;
+pub mod consent_requests;
 pub mod context;
 pub mod fallback;
 pub mod files;

@@ -2,6 +2,7 @@
 //! `ar24` sends electronic letters, `maileva` paper ones (LRAR).
 
 pub mod ar24;
+pub mod consents;
 pub mod limit;
 pub mod maileva;
 pub mod redact;
@@ -261,6 +262,11 @@ pub trait Provider: Send + Sync {
     /// Checks the credentials with a real call and reports on the sender's account, in one line.
     async fn check_account(&self, _sender: &SenderSettings) -> Result<String, ProviderError> {
         Ok(format!("{}: nothing to check", self.name()))
+    }
+
+    /// Consent requests to recipients, when this provider account can make them.
+    fn consent_requests(&self) -> Option<&dyn consents::ConsentRequests> {
+        None
     }
 }
 

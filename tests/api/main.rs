@@ -26,6 +26,7 @@ mod key_revocation;
 mod letter_callbacks;
 mod lifecycle;
 mod maileva;
+mod maileva_consents;
 mod maileva_fallback;
 mod maileva_proofs;
 mod maileva_webhooks;

@@ -11,8 +11,8 @@ use extras::{CallbackWebhooks, SecuritySchemes};
 use utoipa::OpenApi;
 
 use crate::http::routes::{
-    api_keys, callbacks, confirmations, consents, health, hooks, imports, inbound, letters, notices, senders,
-    templates, webhooks,
+    api_keys, callbacks, confirmations, consent_requests, consents, health, hooks, imports, inbound, letters, notices,
+    senders, templates, webhooks,
 };
 
 #[derive(OpenApi)]
@@ -30,7 +30,7 @@ use crate::http::routes::{
         callbacks::create, callbacks::list, callbacks::show, callbacks::remove, callbacks::attempts,
         callbacks::enable, callbacks::rotate, callbacks::proof_link,
         hooks::deliver, hooks::list, hooks::replay_delivery,
-        consents::create, consents::list,
+        consents::create, consents::list, consent_requests::create, consent_requests::list,
         senders::create,
         notices::list,
         api_keys::list, api_keys::revoke,

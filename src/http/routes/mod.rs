@@ -3,6 +3,7 @@
 pub mod api_keys;
 pub mod callbacks;
 pub mod confirmations;
+pub mod consent_requests;
 pub mod consents;
 pub mod docs;
 pub mod health;

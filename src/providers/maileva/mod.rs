@@ -1,6 +1,7 @@
 //! Maileva: paper registered letters with acknowledgement of receipt (LRAR) through `registered_mail/v4`,
 //! followed by `notification_center/v2` callbacks and periodic syncs (providers.md §2). OAuth tokens
-//! (`auth`), the HTTP client (`client`), the wire format (`wire`), webhooks (`webhooks`).
+//! (`auth`), the HTTP client (`client`), the wire format (`wire`), webhooks (`webhooks`), and consent
+//! requests to recipients through `electronic_consents/v1` (`consents`).
 //!
 //! A sending is a draft until it is submitted, and a draft is never printed (the spec: "il faudra soumettre
 //! cet envoi pour qu'il soit envoyé en production"). So only a lost answer to the submit leaves the outcome
@@ -8,6 +9,7 @@
 
 mod auth;
 mod client;
+mod consents;
 mod webhooks;
 pub mod wire;
 
@@ -296,6 +298,10 @@ impl Provider for Maileva {
     }
 
     /// A token obtained and the sendings listed prove the account; the webhook subscriptions are counted.
+    fn consent_requests(&self) -> Option<&dyn crate::providers::consents::ConsentRequests> {
+        Some(self)
+    }
+
     async fn check_account(&self, _sender: &SenderSettings) -> Result<String, ProviderError> {
         let query = [("start_index", "1".to_owned()), ("count", "1".to_owned())];
         let list: Sendings = self

@@ -1,12 +1,14 @@
 //! A fake Maileva for the integration tests, behaving as its OpenAPI specs document it (providers.md §2):
 //! the OAuth2 token endpoint (`auth`), paper registered letters of `registered_mail/v4` (`sendings`), and
-//! their life with proofs and `notification_center/v2` callbacks (`lifecycle`), plus the faults a test can
+//! their life with proofs and `notification_center/v2` callbacks (`lifecycle`), consent requests of
+//! `electronic_consents/v1` answered as the recipient's name says (`consents`), plus the faults a test can
 //! switch on (a submit or a creation that hangs after it was stored, a refused submit, expiring tokens).
 
 // Each test binary uses only part of this API; the rest is still meant to be there.
 #![allow(dead_code)]
 
 mod auth;
+mod consents;
 mod lifecycle;
 mod model;
 mod sendings;
@@ -22,7 +24,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, patch, post};
 use serde_json::json;
 
-pub use model::{FakeRequest, FakeSending, FakeSubscription, Stage};
+pub use model::{FakeConsent, FakeRequest, FakeSending, FakeSubscription, Stage};
 
 use model::State as FakeState;
 
@@ -75,6 +77,7 @@ impl FakeMaileva {
         let origin = format!("http://{}", listener.local_addr().expect("local address"));
         let shared = Arc::new(Shared { state: Mutex::new(FakeState::default()), origin, http: reqwest::Client::new() });
         let rm = "/registered_mail/v4/sendings";
+        let ec = "/electronic_consents/v1/consents";
         let app = Router::new()
             .route(TOKEN_PATH, post(auth::token))
             .route(rm, post(sendings::create).get(sendings::list))
@@ -85,6 +88,10 @@ impl FakeMaileva {
             .route(&format!("{rm}/{{id}}/recipients/{{rid}}/{{document}}"), get(lifecycle::download))
             .route("/notification_center/v2/subscriptions", post(lifecycle::subscribe).get(lifecycle::subscriptions))
             .route("/notification_center/v2/subscriptions/{id}", patch(lifecycle::patch_subscription))
+            .route(ec, post(consents::create))
+            .route(&format!("{ec}/{{id}}"), get(consents::get).delete(consents::delete))
+            .route(&format!("{ec}/{{id}}/requests"), post(consents::ask))
+            .route(&format!("{ec}/{{id}}/download_proof"), get(consents::download_proof))
             .layer(middleware::from_fn_with_state(shared.clone(), log))
             // Document sizes are judged by the fake's own limit, not by axum's default 2 MB.
             .layer(DefaultBodyLimit::disable())
@@ -148,6 +155,16 @@ impl FakeMaileva {
     /// The submitted sendings whose `custom_id` is `letter`.
     pub fn submitted_for(&self, letter: &str) -> Vec<FakeSending> {
         self.sendings().into_iter().filter(|s| s.submitted && s.custom_id() == Some(letter)).collect()
+    }
+
+    /// The consents created (`electronic_consents/v1`), with the requests made to each recipient.
+    pub fn consents(&self) -> Vec<FakeConsent> {
+        self.state().consents.clone()
+    }
+
+    /// The next asking of a recipient (`POST /consents/{id}/requests`) is refused with this code.
+    pub fn fail_next_consent_request(&self, code: &str) {
+        self.state().fail_next_consent_request = Some(code.to_owned());
     }
 
     pub fn subscriptions(&self) -> Vec<FakeSubscription> {

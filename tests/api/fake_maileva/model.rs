@@ -84,6 +84,34 @@ impl FakeSubscription {
     }
 }
 
+/// A consent of `electronic_consents/v1`: the creation body, the requests made (status, date) and the
+/// recipient's answer (status, date).
+#[derive(Debug, Clone)]
+pub struct FakeConsent {
+    pub id: String,
+    pub body: Value,
+    pub created: String,
+    pub requests: Vec<(String, String)>,
+    pub answer: Option<(String, String)>,
+}
+
+impl FakeConsent {
+    /// `consent_ask_response`, with the last request and the last answer.
+    pub fn to_json(&self) -> Value {
+        let mut body = self.body.clone();
+        body["id"] = json!(self.id);
+        body["creation_date"] = json!(self.created);
+        if let Some((status, date)) = self.requests.last() {
+            body["last_request"] = json!({"date": date, "created_by": self.body["sender_id"], "status": status});
+        }
+        if let Some((status, date)) = &self.answer {
+            body["last_answer"] = json!({"id": format!("{}-answer", self.id), "date": date, "declared_by": "RECIPIENT",
+                                         "status": status, "proof_href": format!("/consents/{}/download_proof", self.id)});
+        }
+        body
+    }
+}
+
 /// One request received: method, path, and the grant type for the token endpoint.
 #[derive(Debug, Clone)]
 pub struct FakeRequest {
@@ -100,12 +128,15 @@ pub struct State {
     pub grants: Vec<String>,
     pub sendings: Vec<FakeSending>,
     pub subscriptions: Vec<FakeSubscription>,
+    pub consents: Vec<FakeConsent>,
     pub requests: Vec<FakeRequest>,
     /// The most bytes of documents one sending may hold (20 MB, registered_mail v4.9).
     pub size_limit: usize,
     pub hang_next_submit: bool,
     pub hang_next_create: bool,
     pub fail_next_submit: Option<(u16, String)>,
+    /// The next asking of a recipient is refused with this code.
+    pub fail_next_consent_request: Option<String>,
 }
 
 impl Default for State {
@@ -118,11 +149,13 @@ impl Default for State {
             grants: Vec::new(),
             sendings: Vec::new(),
             subscriptions: Vec::new(),
+            consents: Vec::new(),
             requests: Vec::new(),
             size_limit: 20_000_000,
             hang_next_submit: false,
             hang_next_create: false,
             fail_next_submit: None,
+            fail_next_consent_request: None,
         }
     }
 }
