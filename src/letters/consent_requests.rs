@@ -132,6 +132,17 @@ fn account<'a>(
     Ok((name, asker, maileva_sender))
 }
 
+/// A pending request without Maileva's consent id, older than its calls to Maileva can take: the process
+/// that claimed it stopped before recording the answer. (The recipient may have been asked then; Maileva
+/// offers no documented lookup by `custom_id` to tell, so a new request asks again rather than never.)
+fn abandoned(services: &Services, request: &ConsentRequestRecord, now: i64) -> bool {
+    let timeout = match services.settings.providers.get(&request.provider) {
+        Some(ProviderSettings::Maileva(m)) => m.timeout,
+        _ => Duration::from_secs(60),
+    };
+    request.provider_ref.is_none() && request.created_at + millis(timeout * 4 + Duration::from_secs(60)) < now
+}
+
 /// How often an unanswered request is looked at: the account's `sync_every`.
 fn follow_every(services: &Services, provider: &str) -> Duration {
     match services.settings.providers.get(provider) {
@@ -171,11 +182,19 @@ pub async fn ask_consent(
     // The pending row is claimed before Maileva is called: a second request at the same time finds it.
     let mut tx = services.store.begin().await?;
     if !requests::insert_pending(&mut tx, &record).await? {
-        let existing = requests::pending(&mut tx, sender, &record.email).await?;
-        tx.commit().await?;
-        return existing.map(|r| (r, false)).ok_or_else(|| {
+        let existing = requests::pending(&mut tx, sender, &record.email).await?.ok_or_else(|| {
             RequestError::Store(store::StoreError::Corrupt("a pending consent request vanished".into()))
-        });
+        })?;
+        if !abandoned(services, &existing, now) {
+            tx.commit().await?;
+            return Ok((existing, false));
+        }
+        // Claimed by a relais that stopped before Maileva answered: it ends, and this request takes its place.
+        let detail = "relais stopped before Maileva answered this request; a later request replaced it";
+        requests::settle(&mut tx, &existing.id, RequestState::Failed, Some(detail), None, now).await?;
+        if !requests::insert_pending(&mut tx, &record).await? {
+            return Err(RequestError::Store(store::StoreError::Corrupt("a consent request is claimed twice".into())));
+        }
     }
     tx.commit().await?;
     let ask = ConsentAsk {

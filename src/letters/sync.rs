@@ -63,6 +63,9 @@ pub async fn apply(services: &Services, letter: &LetterRecord, found: ProviderLe
         .get(&letter.provider)
         .ok_or_else(|| JobError::Permanent(format!("provider `{}` is not configured", letter.provider)))?;
     let archived = archive_proofs(services, provider.as_ref(), &letter.id, &found.proofs).await?;
+    // Read before the transaction: a sync holding its connection while waiting for another could starve the
+    // pool when several syncs run at once.
+    let mut have: Vec<String> = services.store.proofs(&letter.id).await?.into_iter().map(|p| p.kind).collect();
     let now = now_ms();
     let mut tx = services.store.begin().await?;
     store::letters::record_provider_facts(
@@ -75,7 +78,6 @@ pub async fn apply(services: &Services, letter: &LetterRecord, found: ProviderLe
         now,
     )
     .await?;
-    let mut have: Vec<String> = services.store.proofs(&letter.id).await?.into_iter().map(|p| p.kind).collect();
     let mut alone = Vec::new();
     for (kind, proof) in &archived {
         // Two syncs of one letter (a callback and the periodic one) may both archive a proof: only the one

@@ -351,7 +351,7 @@ async fn the_account_check_obtains_a_token_and_counts_the_subscriptions(db: Db) 
     let sender = app.services.settings.senders[0].clone();
     let provider = app.services.providers.get("maileva").unwrap().clone();
     let report = provider.check_account(&sender).await.unwrap();
-    assert!(report.contains("credentials work") && report.contains("8 of 8"), "{report}");
+    assert!(report.contains("credentials work") && report.contains("9 of 9"), "{report}");
     assert!(!report.contains(fake_maileva::PASSWORD) && !report.contains(fake_maileva::CLIENT_SECRET));
     app.stop().await;
 }

@@ -129,6 +129,39 @@ async fn asking_again_while_a_request_is_pending_answers_it_and_sends_nothing(db
     app.stop().await;
 }
 
+async fn a_request_abandoned_before_maileva_answered_is_replaced_not_kept_pending(db: Db) {
+    let (app, _env, fake) = spawn_asking(db).await;
+    let email = "marc.durand@exemple.fr";
+    let long_ago = relais::store::now_ms() - 3_600_000;
+    let stale = relais::store::ConsentRequestRecord {
+        id: relais::domain::ConsentRequestId::generate(),
+        sender_id: "default".parse().unwrap(),
+        email: email.into(),
+        first_name: "Marc".into(),
+        last_name: "Durand".into(),
+        company: None,
+        waiting_days: None,
+        provider: "maileva".into(),
+        provider_ref: None,
+        state: relais::store::RequestState::Pending,
+        state_detail: None,
+        consent_id: None,
+        created_at: long_ago,
+        updated_at: long_ago,
+    };
+    let mut tx = app.store.begin().await.unwrap();
+    assert!(relais::store::consent_requests::insert_pending(&mut tx, &stale).await.unwrap());
+    tx.commit().await.unwrap();
+    let answer = ask(&app, &request_for(email, "Durand")).await;
+    assert_eq!(answer.status(), 202, "a new request, not the abandoned one");
+    let listed = requests_to(&app, email).await;
+    let by_state =
+        |id: &str| listed["data"].as_array().unwrap().iter().find(|r| r["id"] == id).unwrap()["state"].clone();
+    assert_eq!(by_state(stale.id.as_str()), "failed", "{listed:#}");
+    assert_eq!(fake.consents().len(), 1);
+    app.stop().await;
+}
+
 async fn bad_requests_are_refused_naming_the_field(db: Db) {
     let (app, _env, fake) = spawn_asking(db).await;
     let cases = [
@@ -172,5 +205,6 @@ crate::on_both_databases!(
     an_accepted_request_records_the_consent_with_its_proof_and_releases_the_letter,
     a_refused_request_sends_the_waiting_letter_on_paper_through_the_fallback,
     asking_again_while_a_request_is_pending_answers_it_and_sends_nothing,
+    a_request_abandoned_before_maileva_answered_is_replaced_not_kept_pending,
     bad_requests_are_refused_naming_the_field,
 );

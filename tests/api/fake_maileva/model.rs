@@ -211,7 +211,7 @@ impl Stage {
     /// The events notification_center sends for this stage (resource `registered_mail/v4/recipients`).
     pub fn events(self) -> &'static [&'static str] {
         match self {
-            Self::Deposited => &["ON_DEPOSIT_PROOF_RECEIVED"],
+            Self::Deposited => &["ON_DEPOSIT_PROOF_RECEIVED", "ON_CONTENT_PROOF_RECEIVED"],
             Self::Delivered => &["ON_MAIN_DELIVERY_STATUS_DELIVERED", "ON_ACKNOWLEDGEMENT_OF_RECEIPT_RECEIVED"],
             _ => &["ON_MAIN_DELIVERY_STATUS_UNDELIVERED", "ON_UNDELIVERED_MAIL_RECEIVED"],
         }

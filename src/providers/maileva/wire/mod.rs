@@ -268,11 +268,12 @@ pub struct Subscriptions {
 }
 
 /// The events relais follows, by resource type (notification_center v2.8, "Pour Maileva LREL").
-pub const EVENTS: [(&str, &str); 8] = [
+pub const EVENTS: [(&str, &str); 9] = [
     ("registered_mail/v4/sendings", "ON_STATUS_ACCEPTED"),
     ("registered_mail/v4/sendings", "ON_STATUS_REJECTED"),
     ("registered_mail/v4/sendings", "ON_STATUS_PROCESSED"),
     ("registered_mail/v4/recipients", "ON_DEPOSIT_PROOF_RECEIVED"),
+    ("registered_mail/v4/recipients", "ON_CONTENT_PROOF_RECEIVED"),
     ("registered_mail/v4/recipients", "ON_ACKNOWLEDGEMENT_OF_RECEIPT_RECEIVED"),
     ("registered_mail/v4/recipients", "ON_UNDELIVERED_MAIL_RECEIVED"),
     ("registered_mail/v4/recipients", "ON_MAIN_DELIVERY_STATUS_DELIVERED"),
