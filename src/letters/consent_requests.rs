@@ -307,12 +307,11 @@ async fn accepted(services: &Services, request: &ConsentRequestRecord, proof: &[
 /// The recipient refused, or let the request expire: the letters waiting for the address leave on paper
 /// through the sender's fallback, or keep waiting with the answer on their timeline.
 async fn declined(services: &Services, request: &ConsentRequestRecord, state: RequestState) -> Result<(), JobError> {
-    let answer = match state {
-        RequestState::Refused => "refused",
-        _ => "let expire",
+    let (email, id, provider) = (&request.email, &request.id, &request.provider);
+    let detail = match state {
+        RequestState::Refused => format!("{email} refused the consent request {id} made through {provider}"),
+        _ => format!("{email} let the consent request {id} made through {provider} expire"),
     };
-    let detail =
-        format!("{} {answer} the consent request {} made through {}", request.email, request.id, request.provider);
     let mut tx = services.store.begin().await?;
     if !requests::settle(&mut tx, &request.id, state, Some(&detail), None, now_ms()).await? {
         return Ok(());

@@ -24,6 +24,9 @@ fn translate(detail: &str) -> Option<String> {
         let (who, email) = rest.rsplit_once(" for ")?;
         return Some(format!("consentement {consent} enregistré par {who} pour {email}"));
     }
+    if let Some((consent, email)) = detail.strip_prefix("consent ").and_then(|r| r.split_once(" recorded for ")) {
+        return Some(format!("consentement {consent} enregistré pour {email}"));
+    }
     if let Some(rest) = detail.strip_prefix("the recipient is an individual: ") {
         let email = rest.split_whitespace().next()?;
         let paper = rest
@@ -110,7 +113,18 @@ fn paper_reason(reason: &str) -> String {
             "le destinataire est un particulier et {email} n'a pas consenti aux lettres recommandées électroniques{within}"
         ))
     });
-    individual.unwrap_or_else(|| reason.to_owned())
+    individual.or_else(|| declined(reason)).unwrap_or_else(|| reason.to_owned())
+}
+
+/// A consent request the recipient refused or let expire (the reasons `letters::consent_requests` writes).
+fn declined(reason: &str) -> Option<String> {
+    if let Some((email, rest)) = reason.split_once(" refused the consent request ") {
+        let (request, provider) = rest.split_once(" made through ")?;
+        return Some(format!("{email} a refusé la demande de consentement {request} faite par {provider}"));
+    }
+    let (email, rest) = reason.split_once(" let the consent request ")?;
+    let (request, provider) = rest.strip_suffix(" expire")?.split_once(" made through ")?;
+    Some(format!("{email} n'a pas répondu à temps à la demande de consentement {request} faite par {provider}"))
 }
 
 #[cfg(test)]
@@ -140,6 +154,28 @@ mod tests {
              /v1/senders/default/approvals (or `relais sender approve`); 3 letter(s) of this sender wait for it",
         );
         assert!(approval.contains("3 lettre(s) de cet expéditeur"), "{approval}");
+        assert_eq!(
+            detail_in_french("consent cns_1 recorded for jean@example.fr"),
+            "consentement cns_1 enregistré pour jean@example.fr"
+        );
+        let through = "sent as a paper registered letter with acknowledgement of receipt through maileva, not \
+                       electronically: ";
+        assert_eq!(
+            detail_in_french(&format!(
+                "{through}jean@example.fr refused the consent request cnr_1 made through maileva"
+            )),
+            "envoyée en lettre recommandée papier avec accusé de réception par maileva, et non par voie électronique \
+             : jean@example.fr a refusé la demande de consentement cnr_1 faite par maileva"
+        );
+        let expired = detail_in_french(&format!(
+            "{through}jean@example.fr let the consent request cnr_1 made through maileva expire"
+        ));
+        assert!(
+            expired.ends_with(
+                "jean@example.fr n'a pas répondu à temps à la demande de consentement cnr_1 faite par maileva"
+            ),
+            "{expired}"
+        );
         assert_eq!(detail_in_french("not sent: the address is invalid"), "non envoyée : the address is invalid");
         assert_eq!(detail_in_french("AR24 status: refused"), "AR24 status: refused", "a provider's words pass");
         let paper = detail_in_french(

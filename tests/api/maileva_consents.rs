@@ -52,6 +52,21 @@ async fn waiting_letter(app: &TestApp, email: &str) -> String {
     id
 }
 
+/// The text of the requester's `paper_fallback` email about a letter, once sent (the letter keeps a job for
+/// the end of its wait, so its jobs are never all done).
+async fn paper_fallback_email(app: &TestApp, id: &str) -> String {
+    let deadline = tokio::time::Instant::now() + OUTCOME_TIMEOUT;
+    loop {
+        let emails = app.emails_about(id);
+        if let Some((_, raw)) = emails.iter().find(|(k, _)| k == "paper_fallback") {
+            let message = mail_parser::MessageParser::default().parse(raw).unwrap();
+            return message.body_text(0).unwrap_or_default().into_owned();
+        }
+        assert!(tokio::time::Instant::now() < deadline, "no paper_fallback email about {id}: {emails:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 fn request_for(email: &str, last_name: &str) -> Value {
     json!({"sender": "default", "email": email, "first_name": "Jeanne", "last_name": last_name})
 }
@@ -104,6 +119,16 @@ async fn a_refused_request_sends_the_waiting_letter_on_paper_through_the_fallbac
     let registry: Value = app.client.get(url).bearer_auth(&app.api_key).send().await.unwrap().json().await.unwrap();
     assert_eq!(registry["consented"], false);
     assert_eq!(fake.submitted_for(&id).len(), 1);
+    let told = paper_fallback_email(&app, &id).await;
+    assert!(told.contains("a refusé la demande de consentement"), "the requester is told why, in French: {told}");
+    // A request left unanswered until it expires sends the letter on paper the same way.
+    let email = "lucie.expire@exemple.fr";
+    let id = waiting_letter(&app, email).await;
+    assert_eq!(ask(&app, &request_for(email, "Expire")).await.status(), 202);
+    let sending = submitted(&fake, &id).await;
+    app.wait_for(&id, "handed to Maileva", |l| l["provider"]["reference"] == sending.id).await;
+    assert_eq!(requests_to(&app, email).await["data"][0]["state"], "expired");
+    assert!(paper_fallback_email(&app, &id).await.contains("n'a pas répondu à temps"));
     app.stop().await;
 }
 
