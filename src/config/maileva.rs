@@ -162,6 +162,28 @@ impl MailevaSettings {
     }
 }
 
+/// What a sender on a Maileva account must give for its service: a simple electronic sender sends in the
+/// name of its sender at Maileva's electronic APIs (`sender_id`, required by `secured_electronic_mail/v1`);
+/// qualified letters need a one-time code from the sender for each send, which relais does not ask yet.
+pub(super) fn check_sender(i: usize, sender: &super::SenderSettings) -> Result<(), super::ConfigError> {
+    let key = |field: &str| format!("senders[{i}].{field}");
+    match sender.service {
+        super::Service::Qualified => Err(super::invalid(
+            key("service"),
+            "qualified electronic letters through Maileva are not supported yet (Maileva asks the sender for a \
+             one-time code at each send): use service = \"simple\" or \"paper\"",
+        )),
+        super::Service::Simple if sender.maileva_sender_id.as_deref().is_none_or(|id| id.trim().is_empty()) => {
+            Err(super::invalid(
+                key("maileva_sender_id"),
+                "a simple electronic sender on Maileva sends in the name of its Maileva sender \
+                 (electronic_mail_emitter): give its id",
+            ))
+        }
+        _ => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use crate::config::{ProviderSettings, Service, Settings};
@@ -212,7 +234,12 @@ mod tests {
         let mut settings = with_maileva(ACCOUNT);
         settings.senders[0].service = Service::Qualified;
         let message = settings.validate().unwrap_err().to_string();
-        assert!(message.contains("senders[0].service") && message.contains("\"paper\""), "{message}");
+        assert!(message.contains("senders[0].service") && message.contains("not supported yet"), "{message}");
+        settings.senders[0].service = Service::Simple;
+        let message = settings.validate().unwrap_err().to_string();
+        assert!(message.contains("senders[0].maileva_sender_id"), "{message}");
+        settings.senders[0].maileva_sender_id = Some("4f9c0b2e-7d1a-4c3e-9b8a-2f6d5e4c3b2a".into());
+        assert!(settings.validate().is_ok());
         let mut settings = Settings::load(None).unwrap();
         settings.senders[0].service = Service::Paper;
         let message = settings.validate().unwrap_err().to_string();
@@ -233,6 +260,12 @@ mod tests {
         settings.senders[0].fallback_provider = Some("maileva".into());
         assert!(settings.validate().is_ok());
         assert_eq!(settings.senders[0].paper_fallback(), Some("maileva"));
+        // A simple sender on Maileva falls back to paper through another account than its own.
+        let sender = &mut settings.senders[0];
+        (sender.provider, sender.service) = ("maileva".into(), Service::Simple);
+        sender.maileva_sender_id = Some("4f9c0b2e-7d1a-4c3e-9b8a-2f6d5e4c3b2a".into());
+        let message = settings.validate().unwrap_err().to_string();
+        assert!(message.contains("senders[0].fallback_provider") && message.contains("another account"), "{message}");
     }
 
     #[test]

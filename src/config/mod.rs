@@ -293,6 +293,9 @@ impl Settings {
             }
             self.validate_fallback(i, sender)?;
             let Some(provider) = self.providers.get(&sender.provider) else { continue };
+            if let ProviderSettings::Maileva(_) = provider {
+                maileva::check_sender(i, sender)?;
+            }
             if !provider.services().contains(&sender.service) {
                 let offered: Vec<&str> = provider.services().iter().map(|s| s.as_str()).collect();
                 let message = format!(
@@ -324,6 +327,14 @@ impl Settings {
             return Err(invalid(key, "name the Maileva account of [providers] that sends the paper letters"));
         };
         match self.providers.get(name) {
+            // The letter's account tells its route (a letter switched to the fallback account goes on paper).
+            Some(ProviderSettings::Maileva(_)) if *name == sender.provider => Err(invalid(
+                key,
+                format!(
+                    "the paper fallback is another account than the sender's own `{name}`: declare a second \
+                     [providers] entry for the paper letters (it may use the same Maileva credentials)"
+                ),
+            )),
             Some(ProviderSettings::Maileva(_)) => Ok(()),
             Some(_) => Err(invalid(key, format!("`{name}` does not send paper letters: name a Maileva account"))),
             None => Err(invalid(key, format!("no provider named `{name}` in [providers]"))),

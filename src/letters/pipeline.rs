@@ -5,7 +5,7 @@ use serde_json::json;
 
 use super::transitions::{TransitionError, transition};
 use super::{JobError, context, fallback, files, jobs, sync};
-use crate::config::ProviderSettings;
+use crate::config::{ProviderSettings, SenderSettings, Service};
 use crate::domain::{LetterId, LetterState};
 use crate::providers::{Lookup, OutgoingLetter, Provider, ProviderError};
 use crate::render;
@@ -235,12 +235,21 @@ fn rfc3339(ms: i64) -> String {
     chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
-async fn hand_over(services: &Services, letter: &LetterRecord) -> Result<(), JobError> {
-    let provider = provider_of(services, letter)?;
+/// The sender as the letter's provider account sees it: a letter handed to the sender's paper fallback is a
+/// paper letter there (the fallback account is never the sender's own, see `config`), whatever the
+/// sender's own service.
+fn sender_as_sent(services: &Services, letter: &LetterRecord) -> Result<SenderSettings, JobError> {
     let sender = services
         .settings
         .sender(&letter.sender_id)
         .ok_or_else(|| JobError::Permanent(format!("sender `{}` is not configured", letter.sender_id)))?;
+    let service = if letter.provider == sender.provider { sender.service } else { Service::Paper };
+    Ok(SenderSettings { service, ..sender.clone() })
+}
+
+async fn hand_over(services: &Services, letter: &LetterRecord) -> Result<(), JobError> {
+    let provider = provider_of(services, letter)?;
+    let sender = &sender_as_sent(services, letter)?;
     let attachments = services.store.attachments(&letter.id).await?;
     let approval = services.store.approval_token(&letter.sender_id, &letter.provider, now_ms()).await?;
     let document = compose(services, letter).await.map_err(JobError::Permanent)?;
@@ -313,10 +322,7 @@ pub async fn reconcile(services: &Services, id: &LetterId) -> Result<(), JobErro
         let found = provider.fetch(provider_ref).await.map_err(|e| JobError::Transient(e.to_string()))?;
         return sync::apply(services, &letter, found).await;
     }
-    let sender = services
-        .settings
-        .sender(&letter.sender_id)
-        .ok_or_else(|| JobError::Permanent(format!("sender `{}` is not configured", letter.sender_id)))?;
+    let sender = &sender_as_sent(services, &letter)?;
     let sent_after = letter.send_started_at.unwrap_or(letter.created_at);
     let landing = still_landing(services, &letter);
     match provider.find_by_reference(id, sender, sent_after).await {

@@ -27,6 +27,7 @@ mod letter_callbacks;
 mod lifecycle;
 mod maileva;
 mod maileva_consents;
+mod maileva_electronic;
 mod maileva_fallback;
 mod maileva_proofs;
 mod maileva_webhooks;

@@ -15,6 +15,8 @@ use crate::providers::redact;
 
 /// The paper registered letters API.
 pub const REGISTERED_MAIL: &str = "registered_mail/v4";
+/// The simple electronic registered letters API (ERE).
+pub const SECURED_MAIL: &str = "secured_electronic_mail/v1";
 /// The webhooks API.
 pub const NOTIFICATIONS: &str = "notification_center/v2";
 
@@ -146,6 +148,9 @@ impl Client {
                 let shown = redact::display_url(&other);
                 return Err(CallError::Unreachable(format!("a proof URL outside the Maileva API: {shown}")));
             }
+            // A path that names its API (the electronic proofs) is taken as it is; the paper API's own URLs are
+            // relative to it.
+            Err(_) if locator.starts_with(SECURED_MAIL) => self.url(locator)?,
             Err(_) => self.url(&format!("{REGISTERED_MAIL}/{}", locator.trim_start_matches('/')))?,
         };
         self.send(|token| self.http.get(url.clone()).bearer_auth(token).header("accept", "application/pdf")).await

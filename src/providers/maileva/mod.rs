@@ -1,7 +1,12 @@
 //! Maileva: paper registered letters with acknowledgement of receipt (LRAR) through `registered_mail/v4`,
-//! followed by `notification_center/v2` callbacks and periodic syncs (providers.md §2). OAuth tokens
-//! (`auth`), the HTTP client (`client`), the wire format (`wire`), webhooks (`webhooks`), and consent
-//! requests to recipients through `electronic_consents/v1` (`consents`).
+//! followed by `notification_center/v2` callbacks and periodic syncs, and simple electronic registered
+//! letters (ERE) through `secured_electronic_mail/v1`, followed by the periodic sync alone:
+//! notification_center's resource types are the paper ones (`registered_mail/v4/…`), so electronic
+//! sendings cannot be subscribed to (providers.md §2.4, §2.6). OAuth tokens (`auth`), the HTTP client
+//! (`client`), the sending flow both APIs share (`sending`), the wire formats (`wire`, `wire::ere`),
+//! webhooks (`webhooks`), and consent requests to recipients through `electronic_consents/v1`
+//! (`consents`). Maileva's electronic APIs do not check consents ("c'est l'application qui doit vérifier
+//! les consentements"): relais does, before a letter leaves.
 //!
 //! A sending is a draft until it is submitted, and a draft is never printed (the spec: "il faudra soumettre
 //! cet envoi pour qu'il soit envoyé en production"). So only a lost answer to the submit leaves the outcome
@@ -10,6 +15,7 @@
 mod auth;
 mod client;
 mod consents;
+mod sending;
 mod webhooks;
 pub mod wire;
 
@@ -26,16 +32,12 @@ use super::{
     WebhookRequest,
 };
 use crate::config::{MailevaSettings, SenderSettings};
-use crate::domain::{FieldError, FieldErrors, LetterId, Recipient};
+use crate::domain::{FieldError, FieldErrors, LetterId, Recipient, RecipientKind};
 use crate::store::Store;
 use client::{CallError, Client, REGISTERED_MAIL, describe};
+use sending::Api;
 use webhooks::WebhookCredentials;
-use wire::{DocumentMetadata, NewSending, RecipientRecord, Recipients, Sending, Sendings};
-
-/// Sendings per page when looking a letter up by `custom_id` (the spec's maximum is 500).
-const PAGE: usize = 100;
-/// Pages looked through at most; past them the lookup fails rather than say "absent" (50,000 sendings).
-const MAX_PAGES: usize = 500;
+use wire::Sendings;
 
 pub struct Maileva {
     name: String,
@@ -84,92 +86,6 @@ impl Maileva {
             },
         }
     }
-
-    fn sending_path(id: &str) -> String {
-        format!("{REGISTERED_MAIL}/sendings/{id}")
-    }
-
-    /// Creates the draft, uploads the documents, adds the recipient. Returns the sending id.
-    async fn prepare(&self, letter: &OutgoingLetter<'_>) -> Result<String, (Option<String>, CallError)> {
-        let recipient = wire::recipient_lines(letter.recipient, letter.letter_id.as_str()).map_err(|errors| {
-            let words: Vec<String> = errors.0.iter().map(|e| format!("recipient.{}: {}", e.field, e.message)).collect();
-            let error = wire::ApiError { code: "INVALID_RECIPIENT".into(), message: words.join("; ") };
-            (None, CallError::Refused { status: 400, errors: vec![error] })
-        })?;
-        let body = NewSending::new(letter.subject, letter.letter_id.as_str(), &self.settings, letter.sender);
-        let sending: Sending = self
-            .client
-            .json(Method::POST, &format!("{REGISTERED_MAIL}/sendings"), Some(&body), &[])
-            .await
-            .map_err(|e| (None, e))?;
-        let path = Self::sending_path(&sending.id);
-        let failed = |e| (Some(sending.id.clone()), e);
-        let document_name = format!("lettre-{}.pdf", letter.letter_id);
-        let documents = std::iter::once((letter.document.as_path(), document_name.as_str()))
-            .chain(letter.attachments.iter().map(|(path, name)| (path.as_path(), name.as_str())));
-        for (priority, (file, name)) in documents.enumerate() {
-            let content = tokio::fs::read(file)
-                .await
-                .map_err(|e| failed(CallError::Unreachable(format!("{}: {e}", file.display()))))?;
-            let metadata = DocumentMetadata { priority: priority + 1, name: name.to_owned() };
-            let metadata = serde_json::to_string(&metadata).unwrap_or_default();
-            self.client
-                .upload(&format!("{path}/documents"), Bytes::from(content), name, &metadata)
-                .await
-                .map_err(failed)?;
-        }
-        let _: RecipientRecord = self
-            .client
-            .json(Method::POST, &format!("{path}/recipients"), Some(&recipient), &[])
-            .await
-            .map_err(failed)?;
-        Ok(sending.id)
-    }
-
-    /// Deletes a draft that will not be submitted; a failure only leaves a draft Maileva never prints.
-    async fn discard(&self, sending: &str) {
-        let deleted = self.client.call(Method::DELETE, &Self::sending_path(sending), None::<&()>, &[]).await;
-        if let Err(e) = deleted {
-            tracing::info!(provider = %self.name, sending, error = %self.scrubber.scrub(&e.to_string()), "draft left at Maileva");
-        }
-    }
-
-    /// The sending and its one recipient, as our view of the letter.
-    async fn view(&self, sending: Sending) -> Result<ProviderLetter, ProviderError> {
-        let path = format!("{}/recipients", Self::sending_path(&sending.id));
-        let recipients: Recipients =
-            self.client.json(Method::GET, &path, None::<&()>, &[]).await.map_err(|e| self.error(e, false))?;
-        let recipient = recipients.recipients.into_iter().next();
-        let reading = wire::read_delivery(&sending, recipient.as_ref(), self.settings.postage.with_receipt());
-        Ok(ProviderLetter {
-            provider_ref: sending.id,
-            state: reading.state,
-            raw_status: reading.raw_status,
-            deposited_at: reading.deposited_at,
-            cost_cents: recipient.and_then(|r| r.postage_price).map(wire::cents),
-            proofs: reading.proofs,
-        })
-    }
-
-    /// Every sending with our `custom_id`. The spec documents no filter nor order for `GET /sendings`, so
-    /// every page is read (bounded).
-    async fn sendings_of(&self, letter: &LetterId) -> Result<Vec<Sending>, ProviderError> {
-        let mut found = Vec::new();
-        for page in 0..MAX_PAGES {
-            let query = [("start_index", (page * PAGE + 1).to_string()), ("count", PAGE.to_string())];
-            let list: Sendings = self
-                .client
-                .json(Method::GET, &format!("{REGISTERED_MAIL}/sendings"), None::<&()>, &query)
-                .await
-                .map_err(|e| self.error(e, false))?;
-            let count = list.sendings.len();
-            found.extend(list.sendings.into_iter().filter(|s| s.custom_id.as_deref() == Some(letter.as_str())));
-            if count < PAGE || list.paging.next.as_deref().is_some_and(str::is_empty) {
-                return Ok(found);
-            }
-        }
-        Err(self.internal(format!("looked through {} sendings without reaching the end", PAGE * MAX_PAGES)))
-    }
 }
 
 /// Documents of one sending: at most 30 and 20 MB together (registered_mail v4.9, `POST …/documents`).
@@ -189,6 +105,23 @@ impl Provider for Maileva {
     fn check_letter(&self, sender: &SenderSettings, recipient: &Recipient, attachments: &[u64]) -> FieldErrors {
         let mut errors = FieldErrors::default();
         if !sender.service.is_paper() {
+            // secured_electronic_mail v1.0, `POST …/recipients`: "Si le destinataire est un particulier, le
+            // nom et prénom sont obligatoires. Si le destinataire est un professionnel, le nom de la société
+            // est obligatoire".
+            let blank = |v: Option<&str>| v.is_none_or(|v| v.trim().is_empty());
+            match recipient.kind {
+                RecipientKind::Individual if blank(recipient.first_name.as_deref()) => errors.push(FieldError::new(
+                    "recipient.first_name",
+                    "required",
+                    "an electronic letter through Maileva to an individual needs their first name",
+                )),
+                RecipientKind::Professional if blank(recipient.company.as_deref()) => errors.push(FieldError::new(
+                    "recipient.company",
+                    "required",
+                    "an electronic letter through Maileva to a professional needs the company's name",
+                )),
+                _ => {}
+            }
             return errors;
         }
         if let Err(problems) = wire::recipient_lines(recipient, "") {
@@ -216,59 +149,25 @@ impl Provider for Maileva {
     }
 
     async fn send(&self, letter: &OutgoingLetter<'_>) -> Result<ProviderLetter, ProviderError> {
-        let sending = match self.prepare(letter).await {
-            Ok(sending) => sending,
-            Err((draft, e)) => {
-                if let Some(draft) = draft {
-                    self.discard(&draft).await;
-                }
-                // Nothing was submitted: a lost answer here cannot have made a letter.
-                return Err(self.error(e, false));
-            }
-        };
-        let submitted =
-            self.client.call(Method::POST, &format!("{}/submit", Self::sending_path(&sending)), None::<&()>, &[]).await;
-        if let Err(e) = submitted {
-            if !matches!(e, CallError::NoAnswer(_)) {
-                self.discard(&sending).await;
-            }
-            return Err(self.error(e, true));
-        }
-        self.fetch(&sending).await
+        self.send_through(Api::of(letter.sender.service), letter).await
     }
 
     async fn fetch(&self, provider_ref: &str) -> Result<ProviderLetter, ProviderError> {
-        let sending: Sending = self
-            .client
-            .json(Method::GET, &Self::sending_path(provider_ref), None::<&()>, &[])
-            .await
-            .map_err(|e| self.error(e, false))?;
-        self.view(sending).await
+        let (api, id) = Api::parse(provider_ref);
+        self.fetch_in(api, id).await
     }
 
-    /// Looks for a submitted sending with our `custom_id`. Drafts with it were never printed: they are
-    /// deleted (only drafts can be), and a draft that cannot be deleted any more was submitted meanwhile.
+    /// Looks for a submitted sending with our `custom_id` in the API of the sender's service.
     async fn find_by_reference(
         &self,
         letter: &LetterId,
-        _sender: &SenderSettings,
+        sender: &SenderSettings,
         _sent_after: i64,
     ) -> Result<Lookup, ProviderError> {
-        let sendings = self.sendings_of(letter).await?;
-        let (drafts, submitted): (Vec<Sending>, Vec<Sending>) = sendings.into_iter().partition(|s| s.status == "DRAFT");
-        if let Some(sending) = submitted.into_iter().next() {
-            return Ok(Lookup::Found(self.view(sending).await?));
-        }
-        for draft in drafts {
-            let deleted = self.client.call(Method::DELETE, &Self::sending_path(&draft.id), None::<&()>, &[]).await;
-            if let Err(e) = deleted {
-                if e.code() == Some("SENDING_STATUS_IS_NOT_DRAFT") {
-                    return Ok(Lookup::Found(self.fetch(&draft.id).await?));
-                }
-                return Err(self.error(e, false));
-            }
-        }
-        Ok(Lookup::Absent)
+        Ok(match self.find_in(Api::of(sender.service), letter).await? {
+            Some(found) => Lookup::Found(found),
+            None => Lookup::Absent,
+        })
     }
 
     async fn download_proof(&self, link: &ProofLink) -> Result<Bytes, ProviderError> {

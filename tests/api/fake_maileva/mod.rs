@@ -1,6 +1,8 @@
 //! A fake Maileva for the integration tests, behaving as its OpenAPI specs document it (providers.md §2):
 //! the OAuth2 token endpoint (`auth`), paper registered letters of `registered_mail/v4` (`sendings`), and
-//! their life with proofs and `notification_center/v2` callbacks (`lifecycle`), consent requests of
+//! their life with proofs and `notification_center/v2` callbacks (`lifecycle`), simple electronic letters of
+//! `secured_electronic_mail/v1` moving by themselves as the recipient's email says (`electronic`), consent
+//! requests of
 //! `electronic_consents/v1` answered as the recipient's name says (`consents`), plus the faults a test can
 //! switch on (a submit or a creation that hangs after it was stored, a refused submit, expiring tokens).
 
@@ -9,6 +11,7 @@
 
 mod auth;
 mod consents;
+mod electronic;
 mod lifecycle;
 mod model;
 mod sendings;
@@ -78,6 +81,7 @@ impl FakeMaileva {
         let shared = Arc::new(Shared { state: Mutex::new(FakeState::default()), origin, http: reqwest::Client::new() });
         let rm = "/registered_mail/v4/sendings";
         let ec = "/electronic_consents/v1/consents";
+        let ere = electronic::ROOT;
         let app = Router::new()
             .route(TOKEN_PATH, post(auth::token))
             .route(rm, post(sendings::create).get(sendings::list))
@@ -88,6 +92,12 @@ impl FakeMaileva {
             .route(&format!("{rm}/{{id}}/recipients/{{rid}}/{{document}}"), get(lifecycle::download))
             .route("/notification_center/v2/subscriptions", post(lifecycle::subscribe).get(lifecycle::subscriptions))
             .route("/notification_center/v2/subscriptions/{id}", patch(lifecycle::patch_subscription))
+            .route(ere, post(electronic::create).get(electronic::list))
+            .route(&format!("{ere}/{{id}}"), get(electronic::get).delete(electronic::delete))
+            .route(&format!("{ere}/{{id}}/documents"), post(electronic::add_document))
+            .route(&format!("{ere}/{{id}}/recipients"), post(electronic::add_recipient).get(electronic::recipients))
+            .route(&format!("{ere}/{{id}}/submit"), post(electronic::submit))
+            .route(&format!("{ere}/{{id}}/recipients/{{rid}}/{{document}}"), get(electronic::download))
             .route(ec, post(consents::create))
             .route(&format!("{ec}/{{id}}"), get(consents::get).delete(consents::delete))
             .route(&format!("{ec}/{{id}}/requests"), post(consents::ask))

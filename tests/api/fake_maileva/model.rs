@@ -46,6 +46,10 @@ pub struct FakeSending {
     pub recipient: Option<FakeRecipient>,
     pub created: String,
     pub submitted: bool,
+    /// A simple electronic sending (`secured_electronic_mail/v1`), not a paper one.
+    pub electronic: bool,
+    /// When it was submitted: an electronic sending moves on from there by itself (`electronic`).
+    pub submitted_at: Option<Instant>,
 }
 
 impl FakeSending {

@@ -51,6 +51,8 @@ pub async fn create(State(shared): State<Arc<Shared>>, headers: HeaderMap, body:
             recipient: None,
             created,
             submitted: false,
+            electronic: false,
+            submitted_at: None,
         };
         state.sendings.push(sending.clone());
         (sending, std::mem::take(&mut state.hang_next_create))
@@ -72,8 +74,9 @@ pub async fn list(
     let start: usize = query.get("start_index").and_then(|s| s.parse().ok()).unwrap_or(1).max(1);
     let count: usize = query.get("count").and_then(|s| s.parse().ok()).unwrap_or(50).clamp(1, 500);
     let state = shared.state();
-    let page: Vec<Value> = state.sendings.iter().skip(start - 1).take(count).map(FakeSending::to_json).collect();
-    let total = state.sendings.len();
+    let paper: Vec<&FakeSending> = state.sendings.iter().filter(|s| !s.electronic).collect();
+    let page: Vec<Value> = paper.iter().skip(start - 1).take(count).map(|s| s.to_json()).collect();
+    let total = paper.len();
     let next = (start - 1 + count < total).then(|| format!("/sendings?start_index={}&count={count}", start + count));
     axum::Json(json!({"sendings": page, "paging": {"next": next, "total_results": total}})).into_response()
 }

@@ -5,6 +5,7 @@
 
 mod address;
 mod delivery;
+pub mod ere;
 
 pub use address::{PAPER_COUNTRIES, recipient_lines};
 pub use delivery::{Reading, read_delivery};
