@@ -75,6 +75,11 @@ async fn a_simple_letter_to_a_professional_is_delivered_with_its_proofs(db: Db) 
     assert!(fake.subscriptions().iter().all(|s| s.resource_type.starts_with("registered_mail/v4/")));
     let paper = fake.requests().into_iter().filter(|r| r.method == "POST" && r.path == "/registered_mail/v4/sendings");
     assert_eq!(paper.count(), 0);
+    // The account check looks at the electronic sendings of an electronic sender.
+    let sender = app.services.settings.senders[0].clone();
+    let provider = app.services.providers.get("maileva").unwrap().clone();
+    let report = provider.check_account(&sender).await.unwrap();
+    assert!(report.contains("credentials work") && report.contains("1 electronic sendings visible"), "{report}");
     app.stop().await;
 }
 

@@ -34,7 +34,7 @@ use super::{
 use crate::config::{MailevaSettings, SenderSettings};
 use crate::domain::{FieldError, FieldErrors, LetterId, Recipient, RecipientKind};
 use crate::store::Store;
-use client::{CallError, Client, REGISTERED_MAIL, describe};
+use client::{CallError, Client, describe};
 use sending::Api;
 use webhooks::WebhookCredentials;
 use wire::Sendings;
@@ -201,17 +201,19 @@ impl Provider for Maileva {
         Some(self)
     }
 
-    async fn check_account(&self, _sender: &SenderSettings) -> Result<String, ProviderError> {
+    async fn check_account(&self, sender: &SenderSettings) -> Result<String, ProviderError> {
+        let api = Api::of(sender.service);
         let query = [("start_index", "1".to_owned()), ("count", "1".to_owned())];
         let list: Sendings = self
             .client
-            .json(Method::GET, &format!("{REGISTERED_MAIL}/sendings"), None::<&()>, &query)
+            .json(Method::GET, &format!("{}/sendings", api.root()), None::<&()>, &query)
             .await
             .map_err(|e| self.error(e, false))?;
         let total = list.paging.total_results.map_or_else(|| "some".to_owned(), |t| format!("{t}"));
+        let kind = if api == Api::Paper { "paper" } else { "electronic" };
         let subscribed = self.subscribed().await.map_err(|e| self.error(e, false))?;
         Ok(format!(
-            "{}: credentials work (token obtained, {total} sendings visible); {subscribed} of {} webhook \
+            "{}: credentials work (token obtained, {total} {kind} sendings visible); {subscribed} of {} webhook \
              subscriptions point at this relais",
             self.name,
             wire::EVENTS.len()

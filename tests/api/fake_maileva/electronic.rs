@@ -70,34 +70,16 @@ struct Now {
 
 fn now_of(sending: &FakeSending) -> Now {
     let email = sending.recipient.as_ref().and_then(|r| r.body["email"].as_str()).unwrap_or_default();
-    let elapsed = sending.submitted_at.map(|t| t.elapsed());
     let (deposit, delivery, detail) = fate(email);
-    match elapsed {
-        None => Now { sending: "DRAFT", recipient: "DRAFT", detail: None, deposited: false, delivery: None },
-        Some(e) if e < DEPOSIT_AFTER => {
-            Now { sending: "ACCEPTED", recipient: "ACCEPTED", detail: None, deposited: false, delivery: None }
+    let at = |sending, recipient, deposited, delivery| Now { sending, recipient, detail: None, deposited, delivery };
+    match sending.submitted_at.map(|t| t.elapsed()) {
+        None => at("DRAFT", "DRAFT", false, None),
+        Some(e) if e < DEPOSIT_AFTER => at("ACCEPTED", "ACCEPTED", false, None),
+        Some(_) if deposit == "REJECTED" => {
+            Now { detail: Some("INVALID_DATA"), ..at("REJECTED", "REJECTED", false, None) }
         }
-        Some(_) if deposit == "REJECTED" => Now {
-            sending: "REJECTED",
-            recipient: "REJECTED",
-            detail: Some("INVALID_DATA"),
-            deposited: false,
-            delivery: None,
-        },
-        Some(e) if e < OUTCOME_AFTER => Now {
-            sending: "PROCESSED",
-            recipient: "PROCESSED",
-            detail: None,
-            deposited: true,
-            delivery: Some(("DELIVERING", None)),
-        },
-        Some(_) => Now {
-            sending: "PROCESSED",
-            recipient: "PROCESSED",
-            detail: None,
-            deposited: true,
-            delivery: Some((delivery, detail)),
-        },
+        Some(e) if e < OUTCOME_AFTER => at("PROCESSED", "PROCESSED", true, Some(("DELIVERING", None))),
+        Some(_) => at("PROCESSED", "PROCESSED", true, Some((delivery, detail))),
     }
 }
 
