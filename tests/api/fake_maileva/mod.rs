@@ -210,3 +210,18 @@ impl FakeMaileva {
         lifecycle::move_to(&self.shared, sending_id, stage);
     }
 }
+
+/// The `document` (its bytes) and `metadata` (JSON) parts of a document upload, as both APIs take them.
+async fn document_parts(
+    multipart: &mut axum::extract::Multipart,
+) -> (Option<axum::body::Bytes>, Option<serde_json::Value>) {
+    let (mut document, mut metadata) = (None, None);
+    while let Ok(Some(field)) = multipart.next_field().await {
+        match field.name().unwrap_or_default() {
+            "document" => document = field.bytes().await.ok(),
+            "metadata" => metadata = field.text().await.ok().and_then(|t| serde_json::from_str(&t).ok()),
+            _ => {}
+        }
+    }
+    (document, metadata)
+}

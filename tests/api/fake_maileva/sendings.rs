@@ -114,14 +114,7 @@ pub async fn add_document(
     if let Some(denied) = auth::denied(&shared, &headers) {
         return denied;
     }
-    let (mut document, mut metadata) = (None, None);
-    while let Ok(Some(field)) = multipart.next_field().await {
-        match field.name().unwrap_or_default() {
-            "document" => document = field.bytes().await.ok(),
-            "metadata" => metadata = field.text().await.ok().and_then(|t| serde_json::from_str::<Value>(&t).ok()),
-            _ => {}
-        }
-    }
+    let (document, metadata) = super::document_parts(&mut multipart).await;
     let Some(document) = document.filter(|d| !d.is_empty()) else {
         return errors(StatusCode::BAD_REQUEST, "EMPTY_DOCUMENT", "Le document est vide");
     };
