@@ -162,22 +162,19 @@ impl MailevaSettings {
     }
 }
 
-/// What a sender on a Maileva account must give for its service: a simple electronic sender sends in the
-/// name of its sender at Maileva's electronic APIs (`sender_id`, required by `secured_electronic_mail/v1`);
-/// qualified letters need a one-time code from the sender for each send, which relais does not ask yet.
+/// What a sender on a Maileva account must give for its service: an electronic sender, simple or qualified,
+/// sends in the name of its sender at Maileva's electronic APIs (`sender_id`, required by
+/// `secured_electronic_mail/v1` and `electronic_qualified_registered_mail/v1`).
 pub(super) fn check_sender(i: usize, sender: &super::SenderSettings) -> Result<(), super::ConfigError> {
     let key = |field: &str| format!("senders[{i}].{field}");
     match sender.service {
-        super::Service::Qualified => Err(super::invalid(
-            key("service"),
-            "qualified electronic letters through Maileva are not supported yet (Maileva asks the sender for a \
-             one-time code at each send): use service = \"simple\" or \"paper\"",
-        )),
-        super::Service::Simple if sender.maileva_sender_id.as_deref().is_none_or(|id| id.trim().is_empty()) => {
+        super::Service::Simple | super::Service::Qualified
+            if sender.maileva_sender_id.as_deref().is_none_or(|id| id.trim().is_empty()) =>
+        {
             Err(super::invalid(
                 key("maileva_sender_id"),
-                "a simple electronic sender on Maileva sends in the name of its Maileva sender \
-                 (electronic_mail_emitter): give its id",
+                "an electronic sender on Maileva sends in the name of its Maileva sender (electronic_mail_emitter): \
+                 give its id",
             ))
         }
         _ => Ok(()),
@@ -232,14 +229,14 @@ mod tests {
     #[test]
     fn services_must_fit_the_provider() {
         let mut settings = with_maileva(ACCOUNT);
-        settings.senders[0].service = Service::Qualified;
-        let message = settings.validate().unwrap_err().to_string();
-        assert!(message.contains("senders[0].service") && message.contains("not supported yet"), "{message}");
-        settings.senders[0].service = Service::Simple;
-        let message = settings.validate().unwrap_err().to_string();
-        assert!(message.contains("senders[0].maileva_sender_id"), "{message}");
-        settings.senders[0].maileva_sender_id = Some("4f9c0b2e-7d1a-4c3e-9b8a-2f6d5e4c3b2a".into());
-        assert!(settings.validate().is_ok());
+        for service in [Service::Simple, Service::Qualified] {
+            settings.senders[0].service = service;
+            settings.senders[0].maileva_sender_id = None;
+            let message = settings.validate().unwrap_err().to_string();
+            assert!(message.contains("senders[0].maileva_sender_id"), "{service:?}: {message}");
+            settings.senders[0].maileva_sender_id = Some("4f9c0b2e-7d1a-4c3e-9b8a-2f6d5e4c3b2a".into());
+            assert!(settings.validate().is_ok(), "{service:?}");
+        }
         let mut settings = Settings::load(None).unwrap();
         settings.senders[0].service = Service::Paper;
         let message = settings.validate().unwrap_err().to_string();

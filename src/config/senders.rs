@@ -81,9 +81,7 @@ impl ProviderSettings {
     pub fn services(&self) -> &'static [Service] {
         match self {
             Self::Sandbox(_) | Self::Ar24(_) => &[Service::Simple, Service::Qualified],
-            // Qualified electronic letters through Maileva need a one-time code from the sender for each send
-            // (electronic_qualified_registered_mail v1.3): not offered yet.
-            Self::Maileva(_) => &[Service::Paper, Service::Simple],
+            Self::Maileva(_) => &[Service::Paper, Service::Simple, Service::Qualified],
         }
     }
 }

@@ -9,7 +9,7 @@ use relais::config::{ProviderSettings, Service};
 use serde_json::{Value, json};
 
 use crate::ar24::states;
-use crate::fake_maileva::{FakeMaileva, FakeSending};
+use crate::fake_maileva::{Api, FakeMaileva, FakeSending};
 use crate::helpers::{Db, OUTCOME_TIMEOUT, TestApp, TestEnv, letter_body};
 use crate::maileva::{paper_letter, proof_kinds, spawn_maileva, submitted};
 
@@ -33,7 +33,7 @@ async fn spawn_electronic(db: Db) -> (TestApp, TestEnv, FakeMaileva) {
 fn the_sending(fake: &FakeMaileva, id: &str) -> FakeSending {
     let all: Vec<FakeSending> = fake.sendings().into_iter().filter(|s| s.custom_id() == Some(id)).collect();
     assert_eq!(all.len(), 1, "exactly one sending for {id}: {all:#?}");
-    assert!(all[0].electronic && all[0].submitted, "{all:#?}");
+    assert!(all[0].api == Api::Simple && all[0].submitted, "{all:#?}");
     all.into_iter().next().unwrap()
 }
 

@@ -30,6 +30,7 @@ mod maileva_consents;
 mod maileva_electronic;
 mod maileva_fallback;
 mod maileva_proofs;
+mod maileva_qualified;
 mod maileva_webhooks;
 mod notices;
 mod openapi;

@@ -17,6 +17,10 @@ use crate::providers::redact;
 pub const REGISTERED_MAIL: &str = "registered_mail/v4";
 /// The simple electronic registered letters API (ERE).
 pub const SECURED_MAIL: &str = "secured_electronic_mail/v1";
+/// The qualified electronic registered letters API (LRE qualifiée).
+pub const QUALIFIED_MAIL: &str = "electronic_qualified_registered_mail/v1";
+/// The senders of electronic letters: their one-time codes.
+pub const EMITTERS: &str = "electronic_mail_emitter/v1";
 /// The webhooks API.
 pub const NOTIFICATIONS: &str = "notification_center/v2";
 
@@ -123,8 +127,17 @@ impl Client {
         .await
     }
 
-    /// `POST …/documents`: the file as the `document` part, its metadata as the `metadata` part (JSON).
-    pub async fn upload(&self, path: &str, content: Bytes, name: &str, metadata: &str) -> Result<(), CallError> {
+    /// `POST …/documents`: the file as the `document` part, its metadata as the `metadata` part (JSON), and
+    /// with `name_part` its name again as a `name` part (the qualified API's text asks for the metadata, its
+    /// schema shows a `name` part: both are sent).
+    pub async fn upload(
+        &self,
+        path: &str,
+        content: Bytes,
+        name: &str,
+        metadata: &str,
+        name_part: bool,
+    ) -> Result<(), CallError> {
         let url = self.url(path)?;
         self.send(|token| {
             let document = Part::stream(content.clone()).file_name(name.to_owned()).mime_str("application/pdf");
@@ -132,6 +145,9 @@ impl Client {
             let mut form = Form::new();
             if let (Ok(document), Ok(metadata)) = (document, metadata) {
                 form = form.part("document", document).part("metadata", metadata);
+            }
+            if name_part {
+                form = form.text("name", name.to_owned());
             }
             self.http.post(url.clone()).bearer_auth(token).multipart(form)
         })
@@ -150,7 +166,7 @@ impl Client {
             }
             // A path that names its API (the electronic proofs) is taken as it is; the paper API's own URLs are
             // relative to it.
-            Err(_) if locator.starts_with(SECURED_MAIL) => self.url(locator)?,
+            Err(_) if locator.starts_with(SECURED_MAIL) || locator.starts_with(QUALIFIED_MAIL) => self.url(locator)?,
             Err(_) => self.url(&format!("{REGISTERED_MAIL}/{}", locator.trim_start_matches('/')))?,
         };
         self.send(|token| self.http.get(url.clone()).bearer_auth(token).header("accept", "application/pdf")).await

@@ -15,6 +15,7 @@
 mod auth;
 mod client;
 mod consents;
+mod emitters;
 mod sending;
 mod webhooks;
 pub mod wire;
@@ -28,10 +29,10 @@ use tokio_util::sync::CancellationToken;
 
 use super::redact::Scrubber;
 use super::{
-    LinkOutcome, Lookup, OutgoingLetter, ProofLink, Provider, ProviderError, ProviderLetter, WebhookHint,
-    WebhookRequest,
+    ApprovalSession, LinkOutcome, Lookup, OutgoingLetter, ProofLink, Provider, ProviderError, ProviderLetter,
+    WebhookHint, WebhookRequest,
 };
-use crate::config::{MailevaSettings, SenderSettings};
+use crate::config::{MailevaSettings, SenderSettings, Service};
 use crate::domain::{FieldError, FieldErrors, LetterId, Recipient, RecipientKind};
 use crate::store::Store;
 use client::{CallError, Client, describe};
@@ -88,6 +89,40 @@ impl Maileva {
     }
 }
 
+/// electronic_qualified_registered_mail v1.3, `RecipientCreation`: `first_name`, `last_name` (1 to 50
+/// characters) and `email` required whatever the recipient is, `company` at most 38 characters. Names are not
+/// cut: a qualified letter names its recipient as the request does, or not at all.
+fn qualified_recipient(recipient: &Recipient) -> FieldErrors {
+    let mut errors = FieldErrors::default();
+    let length = |v: Option<&str>| v.map_or(0, |v| v.trim().chars().count());
+    let names = [("first_name", recipient.first_name.as_deref()), ("last_name", Some(recipient.last_name.as_str()))];
+    for (field, value) in names {
+        match length(value) {
+            0 => errors.push(FieldError::new(
+                format!("recipient.{field}"),
+                "required",
+                "a qualified letter through Maileva names its recipient: first and last name are required, \
+                 for a company too (its representative)",
+            )),
+            n if n > 50 => errors.push(FieldError::new(
+                format!("recipient.{field}"),
+                "too_long",
+                format!("a qualified letter through Maileva takes at most 50 characters here, not {n}"),
+            )),
+            _ => {}
+        }
+    }
+    let company = length(recipient.company.as_deref());
+    if company > 38 {
+        errors.push(FieldError::new(
+            "recipient.company",
+            "too_long",
+            format!("a qualified letter through Maileva takes a company name of at most 38 characters, not {company}"),
+        ));
+    }
+    errors
+}
+
 /// Documents of one sending: at most 30 and 20 MB together (registered_mail v4.9, `POST …/documents`).
 const MAX_DOCUMENTS: usize = 30;
 const MAX_BYTES: u64 = 20_000_000;
@@ -109,6 +144,9 @@ impl Provider for Maileva {
             // nom et prénom sont obligatoires. Si le destinataire est un professionnel, le nom de la société
             // est obligatoire".
             let blank = |v: Option<&str>| v.is_none_or(|v| v.trim().is_empty());
+            if sender.service == Service::Qualified {
+                return qualified_recipient(recipient);
+            }
             match recipient.kind {
                 RecipientKind::Individual if blank(recipient.first_name.as_deref()) => errors.push(FieldError::new(
                     "recipient.first_name",
@@ -149,7 +187,12 @@ impl Provider for Maileva {
     }
 
     async fn send(&self, letter: &OutgoingLetter<'_>) -> Result<ProviderLetter, ProviderError> {
-        self.send_through(Api::of(letter.sender.service), letter).await
+        let api = Api::of(letter.sender.service);
+        if api == Api::Qualified && letter.approval.is_none() {
+            let message = "a qualified letter needs the sender's approval with a one-time code".to_owned();
+            return Err(ProviderError::ApprovalRequired { provider: self.name.clone(), message });
+        }
+        self.send_through(api, letter).await
     }
 
     async fn fetch(&self, provider_ref: &str) -> Result<ProviderLetter, ProviderError> {
@@ -176,6 +219,15 @@ impl Provider for Maileva {
 
     fn verify_webhook(&self, request: &WebhookRequest<'_>) -> Result<WebhookHint, ProviderError> {
         webhooks::verify(self.known_credentials().as_ref(), request)
+    }
+
+    /// Qualified letters leave under the sender's one-hour session, opened with a one-time code (§2.2).
+    fn needs_approval(&self, sender: &SenderSettings) -> bool {
+        sender.service == Service::Qualified
+    }
+
+    async fn open_approval(&self, sender: &SenderSettings, code: &str) -> Result<ApprovalSession, ProviderError> {
+        self.authenticate_by_otp(sender, code).await
     }
 
     fn webhook_answer(&self) -> axum::http::StatusCode {
@@ -210,11 +262,33 @@ impl Provider for Maileva {
             .await
             .map_err(|e| self.error(e, false))?;
         let total = list.paging.total_results.map_or_else(|| "some".to_owned(), |t| format!("{t}"));
-        let kind = if api == Api::Paper { "paper" } else { "electronic" };
+        let kind = match api {
+            Api::Paper => "paper",
+            Api::Electronic => "electronic",
+            Api::Qualified => "qualified electronic",
+        };
+        let mut sender_words = String::new();
+        if api != Api::Paper {
+            // electronic_mail_emitter v1.48b, `StatusResource`: only a VALIDATED sender's account is set up.
+            let state = self.sender_state(sender).await?;
+            if state != "VALIDATED" {
+                return Err(ProviderError::Rejected {
+                    provider: self.name.clone(),
+                    code: state.clone(),
+                    message: format!(
+                        "the Maileva sender {} is {state}, not VALIDATED: its account is not set up for electronic \
+                         letters yet (VALIDATING: the sender clicks the link Maileva emailed; EXPIRED: set it up \
+                         again; ACCESS_GRANTING: the sender accepts to join this Maileva account)",
+                        wire::ere::sender_id(sender)
+                    ),
+                });
+            }
+            sender_words = format!(", sender {} VALIDATED", wire::ere::sender_id(sender));
+        }
         let subscribed = self.subscribed().await.map_err(|e| self.error(e, false))?;
         Ok(format!(
-            "{}: credentials work (token obtained, {total} {kind} sendings visible); {subscribed} of {} webhook \
-             subscriptions point at this relais",
+            "{}: credentials work (token obtained, {total} {kind} sendings visible{sender_words}); {subscribed} of \
+             {} webhook subscriptions point at this relais",
             self.name,
             wire::EVENTS.len()
         ))

@@ -1,16 +1,16 @@
-//! The sending flow both Maileva APIs share: create a draft with our letter id as `custom_id`, upload the
-//! letter and its attachments, add the one recipient, submit; read it back; look it up by `custom_id` after
-//! an unknown outcome. The paper API (`registered_mail/v4`) and the simple electronic one
-//! (`secured_electronic_mail/v1`) differ only in their bodies and in their recipient records (`wire`,
-//! `wire::ere`).
+//! The sending flow Maileva's three sending APIs share: create a draft with our letter id as `custom_id`,
+//! upload the letter and its attachments, add the one recipient, submit; read it back; look it up by
+//! `custom_id` after an unknown outcome. The paper API (`registered_mail/v4`), the simple electronic one
+//! (`secured_electronic_mail/v1`) and the qualified one (`electronic_qualified_registered_mail/v1`) differ only
+//! in their bodies and in their recipient records (`wire`, `wire::ere`, `wire::lre`).
 
 use bytes::Bytes;
 use reqwest::Method;
 use serde_json::Value;
 
 use super::Maileva;
-use super::client::{CallError, REGISTERED_MAIL, SECURED_MAIL};
-use super::wire::{self, Sending, Sendings, ere};
+use super::client::{CallError, QUALIFIED_MAIL, REGISTERED_MAIL, SECURED_MAIL};
+use super::wire::{self, Sending, Sendings, ere, lre};
 use crate::config::Service;
 use crate::domain::LetterId;
 use crate::providers::{OutgoingLetter, ProviderError, ProviderLetter};
@@ -27,29 +27,40 @@ pub enum Api {
     Paper,
     /// `secured_electronic_mail/v1`: simple electronic registered letters.
     Electronic,
+    /// `electronic_qualified_registered_mail/v1`: qualified electronic registered letters.
+    Qualified,
 }
 
-/// The prefix of an electronic sending's reference in relais (`ere:<sending id>`); paper references are the
-/// bare sending id, as they were before electronic letters.
+/// The prefixes of electronic sendings' references in relais (`ere:<sending id>`, `lre:<sending id>`); paper
+/// references are the bare sending id, as they were before electronic letters.
 const ELECTRONIC: &str = "ere:";
+const QUALIFIED: &str = "lre:";
 
 impl Api {
     pub fn of(service: Service) -> Self {
-        if service.is_paper() { Self::Paper } else { Self::Electronic }
+        match service {
+            Service::Paper => Self::Paper,
+            Service::Simple => Self::Electronic,
+            Service::Qualified => Self::Qualified,
+        }
     }
 
     pub fn root(self) -> &'static str {
         match self {
             Self::Paper => REGISTERED_MAIL,
             Self::Electronic => SECURED_MAIL,
+            Self::Qualified => QUALIFIED_MAIL,
         }
     }
 
     /// The API and Maileva's sending id of one of our references.
     pub fn parse(reference: &str) -> (Self, &str) {
-        match reference.strip_prefix(ELECTRONIC) {
-            Some(id) => (Self::Electronic, id),
-            None => (Self::Paper, reference),
+        if let Some(id) = reference.strip_prefix(ELECTRONIC) {
+            (Self::Electronic, id)
+        } else if let Some(id) = reference.strip_prefix(QUALIFIED) {
+            (Self::Qualified, id)
+        } else {
+            (Self::Paper, reference)
         }
     }
 
@@ -57,6 +68,7 @@ impl Api {
         match self {
             Self::Paper => sending.to_owned(),
             Self::Electronic => format!("{ELECTRONIC}{sending}"),
+            Self::Qualified => format!("{QUALIFIED}{sending}"),
         }
     }
 
@@ -87,8 +99,13 @@ impl Maileva {
                 let sending = wire::NewSending::new(letter.subject, id, &self.settings, letter.sender);
                 Ok((to_json(serde_json::to_value(sending))?, to_json(serde_json::to_value(recipient))?))
             }
-            Api::Electronic => {
-                let sending = ere::NewSending::new(letter.subject, id, ere::sender_id(letter.sender));
+            Api::Electronic | Api::Qualified => {
+                let sender = ere::sender_id(letter.sender);
+                let sending = if api == Api::Qualified {
+                    ere::NewSending::qualified(letter.subject, id, sender)
+                } else {
+                    ere::NewSending::new(letter.subject, id, sender)
+                };
                 let recipient = ere::NewRecipient::new(letter.recipient, id);
                 Ok((to_json(serde_json::to_value(sending))?, to_json(serde_json::to_value(recipient))?))
             }
@@ -116,10 +133,16 @@ impl Maileva {
                 Api::Paper => {
                     serde_json::to_string(&wire::DocumentMetadata { priority: priority + 1, name: name.into() })
                 }
-                Api::Electronic => serde_json::to_string(&ere::DocumentMetadata { name: name.into() }),
+                Api::Electronic | Api::Qualified => serde_json::to_string(&ere::DocumentMetadata { name: name.into() }),
             };
             self.client
-                .upload(&format!("{path}/documents"), Bytes::from(content), name, &metadata.unwrap_or_default())
+                .upload(
+                    &format!("{path}/documents"),
+                    Bytes::from(content),
+                    name,
+                    &metadata.unwrap_or_default(),
+                    api == Api::Qualified,
+                )
                 .await
                 .map_err(failed)?;
         }
@@ -148,7 +171,7 @@ impl Maileva {
                 if let Some(draft) = draft {
                     self.discard(api, &draft).await;
                 }
-                return Err(self.error(e, false));
+                return Err(self.send_error(api, e, false));
             }
         };
         let submit = format!("{}/submit", api.sending_path(&sending));
@@ -156,9 +179,25 @@ impl Maileva {
             if !matches!(e, CallError::NoAnswer(_)) {
                 self.discard(api, &sending).await;
             }
-            return Err(self.error(e, true));
+            return Err(self.send_error(api, e, true));
         }
         self.fetch_in(api, &sending).await
+    }
+
+    /// A failure of a send. Inferred: the qualified API answers `403` to a sender whose one-hour session is
+    /// over or was never opened (the spec lists a 403 without its cause): the sender must approve again.
+    fn send_error(&self, api: Api, e: CallError, submitting: bool) -> ProviderError {
+        match e {
+            CallError::Refused { status: 403, errors } if api == Api::Qualified => ProviderError::ApprovalRequired {
+                provider: self.name.clone(),
+                message: format!(
+                    "Maileva refused the qualified letter for the sender's session ({}): the sender approves again \
+                     with a one-time code",
+                    self.scrubber.scrub(&super::client::describe(&errors))
+                ),
+            },
+            other => self.error(other, submitting),
+        }
     }
 
     pub(super) async fn fetch_in(&self, api: Api, id: &str) -> Result<ProviderLetter, ProviderError> {
@@ -183,11 +222,17 @@ impl Maileva {
                 let reading = wire::read_delivery(&sending, recipient.as_ref(), with_receipt);
                 (reading, recipient.and_then(|r| r.postage_price).map(wire::cents))
             }
-            Api::Electronic => {
+            Api::Electronic | Api::Qualified => {
                 let list: ere::Recipients =
                     self.client.json(Method::GET, &path, None::<&()>, &[]).await.map_err(get)?;
-                // The spec gives no price on an electronic recipient.
-                (ere::read_electronic(api.root(), &sending, list.recipients.first()), None)
+                let recipient = list.recipients.first();
+                // Neither spec gives a price on an electronic recipient.
+                let reading = if api == Api::Qualified {
+                    lre::read_qualified(api.root(), &sending, recipient)
+                } else {
+                    ere::read_electronic(api.root(), &sending, recipient)
+                };
+                (reading, None)
             }
         };
         Ok(ProviderLetter {

@@ -1,8 +1,9 @@
 //! A fake Maileva for the integration tests, behaving as its OpenAPI specs document it (providers.md §2):
 //! the OAuth2 token endpoint (`auth`), paper registered letters of `registered_mail/v4` (`sendings`), and
 //! their life with proofs and `notification_center/v2` callbacks (`lifecycle`), simple electronic letters of
-//! `secured_electronic_mail/v1` moving by themselves as the recipient's email says (`electronic`), consent
-//! requests of
+//! `secured_electronic_mail/v1` moving by themselves as the recipient's email says (`electronic`), the
+//! qualified ones of `electronic_qualified_registered_mail/v1` through the same handlers (`qualified`) with
+//! their senders' one-time codes of `electronic_mail_emitter/v1` (`emitters`), consent requests of
 //! `electronic_consents/v1` answered as the recipient's name says (`consents`), plus the faults a test can
 //! switch on (a submit or a creation that hangs after it was stored, a refused submit, expiring tokens).
 
@@ -12,9 +13,12 @@
 mod auth;
 mod consents;
 mod electronic;
+mod emitters;
 mod lifecycle;
 mod model;
+mod qualified;
 mod sendings;
+mod simple;
 
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -27,7 +31,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, patch, post};
 use serde_json::json;
 
-pub use model::{FakeConsent, FakeRequest, FakeSending, FakeSubscription, Stage};
+pub use model::{Api, FakeConsent, FakeRequest, FakeSending, FakeSubscription, Stage};
 
 use model::State as FakeState;
 
@@ -81,8 +85,8 @@ impl FakeMaileva {
         let shared = Arc::new(Shared { state: Mutex::new(FakeState::default()), origin, http: reqwest::Client::new() });
         let rm = "/registered_mail/v4/sendings";
         let ec = "/electronic_consents/v1/consents";
-        let ere = electronic::ROOT;
-        let app = Router::new()
+        let em = emitters::ROOT;
+        let mut app = Router::new()
             .route(TOKEN_PATH, post(auth::token))
             .route(rm, post(sendings::create).get(sendings::list))
             .route(&format!("{rm}/{{id}}"), get(sendings::get).delete(sendings::delete))
@@ -91,13 +95,23 @@ impl FakeMaileva {
             .route(&format!("{rm}/{{id}}/submit"), post(sendings::submit))
             .route(&format!("{rm}/{{id}}/recipients/{{rid}}/{{document}}"), get(lifecycle::download))
             .route("/notification_center/v2/subscriptions", post(lifecycle::subscribe).get(lifecycle::subscriptions))
-            .route("/notification_center/v2/subscriptions/{id}", patch(lifecycle::patch_subscription))
-            .route(ere, post(electronic::create).get(electronic::list))
-            .route(&format!("{ere}/{{id}}"), get(electronic::get).delete(electronic::delete))
-            .route(&format!("{ere}/{{id}}/documents"), post(electronic::add_document))
-            .route(&format!("{ere}/{{id}}/recipients"), post(electronic::add_recipient).get(electronic::recipients))
-            .route(&format!("{ere}/{{id}}/submit"), post(electronic::submit))
-            .route(&format!("{ere}/{{id}}/recipients/{{rid}}/{{document}}"), get(electronic::download))
+            .route("/notification_center/v2/subscriptions/{id}", patch(lifecycle::patch_subscription));
+        // Both electronic APIs, on the same handlers.
+        for root in [electronic::ROOT, qualified::ROOT] {
+            app = app
+                .route(root, post(electronic::create).get(electronic::list))
+                .route(&format!("{root}/{{id}}"), get(electronic::get).delete(electronic::delete))
+                .route(&format!("{root}/{{id}}/documents"), post(electronic::add_document))
+                .route(
+                    &format!("{root}/{{id}}/recipients"),
+                    post(electronic::add_recipient).get(electronic::recipients),
+                )
+                .route(&format!("{root}/{{id}}/submit"), post(electronic::submit))
+                .route(&format!("{root}/{{id}}/recipients/{{rid}}/{{document}}"), get(electronic::download));
+        }
+        let app = app
+            .route(&format!("{em}/{{id}}"), get(emitters::get))
+            .route(&format!("{em}/{{id}}/authenticate_by_otp"), post(emitters::authenticate_by_otp))
             .route(ec, post(consents::create))
             .route(&format!("{ec}/{{id}}"), get(consents::get).delete(consents::delete))
             .route(&format!("{ec}/{{id}}/requests"), post(consents::ask))
@@ -167,6 +181,22 @@ impl FakeMaileva {
         self.sendings().into_iter().filter(|s| s.submitted && s.custom_id() == Some(letter)).collect()
     }
 
+    /// The one-time code `sender`'s authenticator shows now (`electronic_mail_emitter`): the only code
+    /// `authenticate_by_otp` takes for that sender, once.
+    pub fn show_otp_code(&self, sender: &str, code: &str) {
+        self.state().otp_codes.insert(sender.to_owned(), code.to_owned());
+    }
+
+    /// Maileva ends every sender's session for qualified letters (as an hour passing would).
+    pub fn end_otp_sessions(&self) {
+        self.state().otp_sessions.clear();
+    }
+
+    /// The state `GET /senders/{id}` gives for `sender` (`VALIDATED` unless set).
+    pub fn set_sender_state(&self, sender: &str, state: &str) {
+        self.state().sender_states.insert(sender.to_owned(), state.to_owned());
+    }
+
     /// The consents created (`electronic_consents/v1`), with the requests made to each recipient.
     pub fn consents(&self) -> Vec<FakeConsent> {
         self.state().consents.clone()
@@ -211,17 +241,24 @@ impl FakeMaileva {
     }
 }
 
-/// The `document` (its bytes) and `metadata` (JSON) parts of a document upload, as both APIs take them.
-async fn document_parts(
-    multipart: &mut axum::extract::Multipart,
-) -> (Option<axum::body::Bytes>, Option<serde_json::Value>) {
-    let (mut document, mut metadata) = (None, None);
+/// The parts of a document upload: `document` (its bytes), `metadata` (JSON) and, as the qualified API's
+/// schema shows it, `name`.
+#[derive(Default)]
+struct DocumentParts {
+    document: Option<axum::body::Bytes>,
+    metadata: Option<serde_json::Value>,
+    name: Option<String>,
+}
+
+async fn document_parts(multipart: &mut axum::extract::Multipart) -> DocumentParts {
+    let mut parts = DocumentParts::default();
     while let Ok(Some(field)) = multipart.next_field().await {
         match field.name().unwrap_or_default() {
-            "document" => document = field.bytes().await.ok(),
-            "metadata" => metadata = field.text().await.ok().and_then(|t| serde_json::from_str(&t).ok()),
+            "document" => parts.document = field.bytes().await.ok(),
+            "metadata" => parts.metadata = field.text().await.ok().and_then(|t| serde_json::from_str(&t).ok()),
+            "name" => parts.name = field.text().await.ok(),
             _ => {}
         }
     }
-    (document, metadata)
+    parts
 }

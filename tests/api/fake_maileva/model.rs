@@ -36,6 +36,15 @@ impl FakeRecipient {
     }
 }
 
+/// Maileva's sending APIs: paper (`registered_mail/v4`), simple electronic (`secured_electronic_mail/v1`) and
+/// qualified electronic (`electronic_qualified_registered_mail/v1`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Api {
+    Paper,
+    Simple,
+    Qualified,
+}
+
 #[derive(Debug, Clone)]
 pub struct FakeSending {
     pub id: String,
@@ -46,8 +55,8 @@ pub struct FakeSending {
     pub recipient: Option<FakeRecipient>,
     pub created: String,
     pub submitted: bool,
-    /// A simple electronic sending (`secured_electronic_mail/v1`), not a paper one.
-    pub electronic: bool,
+    /// The API the sending was created in.
+    pub api: Api,
     /// When it was submitted: an electronic sending moves on from there by itself (`electronic`).
     pub submitted_at: Option<Instant>,
 }
@@ -141,6 +150,12 @@ pub struct State {
     pub fail_next_submit: Option<(u16, String)>,
     /// The next asking of a recipient is refused with this code.
     pub fail_next_consent_request: Option<String>,
+    /// The one-time codes the senders' authenticators show now, by sender id (`electronic_mail_emitter`).
+    pub otp_codes: HashMap<String, String>,
+    /// The senders' open sessions for qualified letters, until when.
+    pub otp_sessions: HashMap<String, Instant>,
+    /// Sender states other than `VALIDATED`, by sender id.
+    pub sender_states: HashMap<String, String>,
 }
 
 impl Default for State {
@@ -160,6 +175,9 @@ impl Default for State {
             hang_next_create: false,
             fail_next_submit: None,
             fail_next_consent_request: None,
+            otp_codes: HashMap::new(),
+            otp_sessions: HashMap::new(),
+            sender_states: HashMap::new(),
         }
     }
 }

@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use super::model::{FakeDocument, FakeRecipient, FakeSending};
+use super::model::{Api, FakeDocument, FakeRecipient, FakeSending};
 use super::{HANG, Shared, auth, errors};
 
 /// The `country_code`s the spec allows.
@@ -51,7 +51,7 @@ pub async fn create(State(shared): State<Arc<Shared>>, headers: HeaderMap, body:
             recipient: None,
             created,
             submitted: false,
-            electronic: false,
+            api: Api::Paper,
             submitted_at: None,
         };
         state.sendings.push(sending.clone());
@@ -74,7 +74,7 @@ pub async fn list(
     let start: usize = query.get("start_index").and_then(|s| s.parse().ok()).unwrap_or(1).max(1);
     let count: usize = query.get("count").and_then(|s| s.parse().ok()).unwrap_or(50).clamp(1, 500);
     let state = shared.state();
-    let paper: Vec<&FakeSending> = state.sendings.iter().filter(|s| !s.electronic).collect();
+    let paper: Vec<&FakeSending> = state.sendings.iter().filter(|s| s.api == Api::Paper).collect();
     let page: Vec<Value> = paper.iter().skip(start - 1).take(count).map(|s| s.to_json()).collect();
     let total = paper.len();
     let next = (start - 1 + count < total).then(|| format!("/sendings?start_index={}&count={count}", start + count));
@@ -114,7 +114,7 @@ pub async fn add_document(
     if let Some(denied) = auth::denied(&shared, &headers) {
         return denied;
     }
-    let (document, metadata) = super::document_parts(&mut multipart).await;
+    let super::DocumentParts { document, metadata, .. } = super::document_parts(&mut multipart).await;
     let Some(document) = document.filter(|d| !d.is_empty()) else {
         return errors(StatusCode::BAD_REQUEST, "EMPTY_DOCUMENT", "Le document est vide");
     };

@@ -24,8 +24,9 @@ pub struct NewSending {
     pub sender_id: String,
     pub name: String,
     pub custom_id: String,
-    /// The language of Maileva's emails to the recipient (`FR`, `EN`, `NL`).
-    pub notification_language: &'static str,
+    /// The language of Maileva's emails to the recipient (`FR`, `EN`, `NL`); the qualified API has none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notification_language: Option<&'static str>,
 }
 
 /// The longest `name` of a sending (`sending_name`: 256 characters).
@@ -37,8 +38,14 @@ impl NewSending {
             sender_id: sender_id.to_owned(),
             name: format!("{letter_id} {subject}").chars().take(MAX_NAME).collect(),
             custom_id: letter_id.to_owned(),
-            notification_language: "FR",
+            notification_language: Some("FR"),
         }
+    }
+
+    /// The same sending for the qualified API (`electronic_qualified_registered_mail/v1`'s `SendingCreation`
+    /// has no `notification_language`; its `custom_id` may be 38 characters).
+    pub fn qualified(subject: &str, letter_id: &str, sender_id: &str) -> Self {
+        Self { notification_language: None, ..Self::new(subject, letter_id, sender_id) }
     }
 }
 
@@ -95,7 +102,8 @@ pub fn sender_id(sender: &SenderSettings) -> &str {
 /// A proof as a recipient record carries it (`deposit_proof`, `delivery_proof`).
 #[derive(Debug, Clone, Deserialize, PartialEq, Default)]
 pub struct Proof {
-    #[serde(default)]
+    /// `date` in the simple API, `creation_date` in the qualified one.
+    #[serde(default, alias = "creation_date")]
     pub date: Option<String>,
     #[serde(default, rename = "type")]
     pub kind: Option<String>,
@@ -132,12 +140,23 @@ pub struct Recipients {
 const WAITING: [&str; 4] = ["DRAFT", "PENDING", "BLOCKED", "ACCEPTED"];
 /// `status_detail`s of a rejected deposit that a person can fix and send again (the address or the data
 /// given), as opposed to Maileva's own failures. Inferred: the spec gives only `INVALID_DATA` as an example.
-const FIXABLE: [&str; 3] = ["INVALID_DATA", "INVALID_EMAIL", "INVALID_RECIPIENT"];
+pub(super) const FIXABLE: [&str; 3] = ["INVALID_DATA", "INVALID_EMAIL", "INVALID_RECIPIENT"];
 
 /// The documented download of a recipient's proofs; the record's `href` is not relied upon (the spec does
 /// not say whether it is absolute or relative to which API).
-fn download(root: &str, sending: &str, recipient: &str, what: &str) -> String {
+pub(super) fn download(root: &str, sending: &str, recipient: &str, what: &str) -> String {
     format!("{root}/sendings/{sending}/recipients/{recipient}/{what}")
+}
+
+/// When the recipient's deposit proof is dated, and its download, once it is there.
+pub(super) fn deposit(root: &str, sending: &super::Sending, r: &RecipientRecord) -> (Option<i64>, Vec<ProofLink>) {
+    let deposit = r.deposit_proof.as_ref();
+    let deposited_at = deposit.and_then(|p| p.date.as_deref()).and_then(time_ms);
+    let link = |_: &Proof| ProofLink {
+        kind: ProofKind::Deposit,
+        locator: download(root, &sending.id, &r.id, "download_deposit_proof"),
+    };
+    (deposited_at, deposit.map(link).into_iter().collect())
 }
 
 /// Reads an electronic sending's recipient. `root` is the API's path (`secured_electronic_mail/v1`).
@@ -147,15 +166,7 @@ pub fn read_electronic(root: &str, sending: &super::Sending, recipient: Option<&
         let state = if sending.status == "REJECTED" { Some(LetterState::Failed) } else { state };
         return Reading { state, raw_status: sending.status.clone(), deposited_at: None, proofs: vec![] };
     };
-    let deposit = r.deposit_proof.as_ref();
-    let deposited_at = deposit.and_then(|p| p.date.as_deref()).and_then(time_ms);
-    let mut proofs: Vec<ProofLink> = deposit
-        .map(|_| ProofLink {
-            kind: ProofKind::Deposit,
-            locator: download(root, &sending.id, &r.id, "download_deposit_proof"),
-        })
-        .into_iter()
-        .collect();
+    let (deposited_at, mut proofs) = deposit(root, sending, r);
     let detail = r.delivery_status_detail.as_deref().unwrap_or_default();
     let raw_status = match (&r.delivery_status, detail) {
         (Some(delivery), "") => delivery.clone(),

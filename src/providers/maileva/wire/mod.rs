@@ -6,6 +6,7 @@
 mod address;
 mod delivery;
 pub mod ere;
+pub mod lre;
 
 pub use address::{PAPER_COUNTRIES, recipient_lines};
 pub use delivery::{Reading, read_delivery};
