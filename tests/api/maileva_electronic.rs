@@ -133,7 +133,20 @@ async fn a_status_the_spec_does_not_list_needs_attention_with_its_name(db: Db) {
     app.stop().await;
 }
 
+async fn a_refusal_in_the_specs_bare_array_is_read_with_its_code(db: Db) {
+    let (app, _env, fake) = spawn_electronic(db).await;
+    fake.fail_next_submit(400, "INVALID_SENDER_STATUS");
+    let id = app.submit_letter_value(&letter_body("compta@boulangerie-martin.fr")).await;
+    let letter =
+        app.wait_for(&id, "refused by Maileva", |l| l["state"] == "failed" || l["state"] == "needs_attention").await;
+    let detail = letter["state_detail"].as_str().unwrap_or_default();
+    assert!(detail.contains("INVALID_SENDER_STATUS"), "{letter:#}");
+    assert!(fake.sendings().iter().all(|s| !s.submitted), "nothing left");
+    app.stop().await;
+}
+
 crate::on_both_databases!(
+    a_refusal_in_the_specs_bare_array_is_read_with_its_code,
     a_simple_letter_to_a_professional_is_delivered_with_its_proofs,
     a_simple_letter_refused_by_its_recipient_ends_refused_with_the_refusal_proof,
     a_submit_lost_after_maileva_stored_it_is_reconciled_without_a_second_sending,

@@ -28,6 +28,23 @@ fn api_of(uri: &Uri) -> Api {
     if uri.path().starts_with(qualified::ROOT) { Api::Qualified } else { Api::Simple }
 }
 
+/// The simple API documents its `ErrorsDto` as a bare array (`[{code, message}]`), the qualified one as
+/// `{"errors": [...]}`: a layer turns the simple API's refusals into its shape.
+pub async fn bare_errors(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let simple = request.uri().path().starts_with(ROOT);
+    let response = next.run(request).await;
+    if !simple || !response.status().is_client_error() {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap_or_default();
+    let errors = serde_json::from_slice::<Value>(&bytes).ok().map(|v| v["errors"].clone()).filter(Value::is_array);
+    match errors {
+        Some(list) => (parts.status, axum::Json(list)).into_response(),
+        None => Response::from_parts(parts, axum::body::Body::from(bytes)),
+    }
+}
+
 fn not_found() -> Response {
     errors(StatusCode::NOT_FOUND, "SENDING_NOT_FOUND", "Ressource SENDING introuvable")
 }

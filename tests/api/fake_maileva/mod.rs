@@ -116,6 +116,7 @@ impl FakeMaileva {
             .route(&format!("{ec}/{{id}}"), get(consents::get).delete(consents::delete))
             .route(&format!("{ec}/{{id}}/requests"), post(consents::ask))
             .route(&format!("{ec}/{{id}}/download_proof"), get(consents::download_proof))
+            .layer(middleware::from_fn(electronic::bare_errors))
             .layer(middleware::from_fn_with_state(shared.clone(), log))
             // Document sizes are judged by the fake's own limit, not by axum's default 2 MB.
             .layer(DefaultBodyLimit::disable())

@@ -209,6 +209,10 @@ pub fn read_errors(body: &[u8]) -> Vec<ApiError> {
     if let Ok(many) = serde_json::from_slice::<Many>(body) {
         return many.errors;
     }
+    // secured_electronic_mail v1.0 documents its `ErrorsDto` as a bare array.
+    if let Ok(list) = serde_json::from_slice::<Vec<ApiError>>(body) {
+        return list;
+    }
     match serde_json::from_slice::<ApiError>(body) {
         Ok(one) if !one.code.is_empty() || !one.message.is_empty() => vec![one],
         _ => Vec::new(),

@@ -164,10 +164,12 @@ fn a_rejected_sending_fails_and_an_unknown_word_needs_attention() {
 }
 
 #[test]
-fn errors_are_read_in_both_documented_shapes() {
+fn errors_are_read_in_every_documented_shape() {
     let many = br#"{"errors":[{"code":"ADDRESS_LINE_1_TOO_LONG","message":"38 max"}]}"#;
     assert_eq!(read_errors(many)[0].code, "ADDRESS_LINE_1_TOO_LONG");
     assert_eq!(read_errors(br#"{"code":"SENDING_NOT_FOUND","message":"x"}"#)[0].code, "SENDING_NOT_FOUND");
+    let bare = br#"[{"code":"INVALID_RECIPIENT","message":"email"}]"#;
+    assert_eq!(read_errors(bare)[0].code, "INVALID_RECIPIENT");
     assert!(read_errors(b"<html>").is_empty());
 }
 
