@@ -13,7 +13,7 @@
 //!   document: a typst layout written as PDF/A-2b, or as text.
 //! - [`providers`]: the provider trait, and one folder per provider (`sandbox` is the embedded default,
 //!   `ar24` sends electronic letters, `maileva` paper registered letters with acknowledgement of receipt,
-//!   simple electronic registered letters and consent requests).
+//!   simple and qualified electronic registered letters, and consent requests).
 //! - [`notify`]: notices to the requester by email, and signed callbacks (`notify::callbacks`: the sender's
 //!   endpoints, configured or made through the API, and a letter's own `callback_url`).
 //! - [`worker`]: claims jobs with a lease, retries on one schedule, sweeps silent letters.

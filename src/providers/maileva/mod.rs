@@ -1,12 +1,14 @@
 //! Maileva: paper registered letters with acknowledgement of receipt (LRAR) through `registered_mail/v4`,
-//! followed by `notification_center/v2` callbacks and periodic syncs, and simple electronic registered
-//! letters (ERE) through `secured_electronic_mail/v1`, followed by the periodic sync alone:
-//! notification_center's resource types are the paper ones (`registered_mail/v4/…`), so electronic
-//! sendings cannot be subscribed to (providers.md §2.4, §2.6). OAuth tokens (`auth`), the HTTP client
-//! (`client`), the sending flow both APIs share (`sending`), the wire formats (`wire`, `wire::ere`),
-//! webhooks (`webhooks`), and consent requests to recipients through `electronic_consents/v1`
-//! (`consents`). Maileva's electronic APIs do not check consents ("c'est l'application qui doit vérifier
-//! les consentements"): relais does, before a letter leaves.
+//! followed by `notification_center/v2` callbacks and periodic syncs; simple electronic registered letters
+//! (ERE) through `secured_electronic_mail/v1` and qualified ones (LRE qualifiée) through
+//! `electronic_qualified_registered_mail/v1`, followed by the periodic sync alone: notification_center's
+//! resource types are the paper ones (`registered_mail/v4/…`), so electronic sendings cannot be subscribed to
+//! (providers.md §2.2, §2.4, §2.6). OAuth tokens (`auth`), the HTTP client (`client`), the sending flow the
+//! three APIs share (`sending`), the wire formats (`wire`, `wire::ere`, `wire::lre`), webhooks (`webhooks`),
+//! the senders' one-time codes that open a qualified letter's session (`emitters`, `electronic_mail_emitter/v1`),
+//! and consent requests to recipients through `electronic_consents/v1` (`consents`). Maileva's electronic
+//! APIs do not check consents ("c'est l'application qui doit vérifier les consentements"): relais does,
+//! before a letter leaves.
 //!
 //! A sending is a draft until it is submitted, and a draft is never printed (the spec: "il faudra soumettre
 //! cet envoi pour qu'il soit envoyé en production"). So only a lost answer to the submit leaves the outcome
