@@ -38,6 +38,9 @@ pub async fn run_job(services: &Services, job: &ClaimedJob) -> Result<(), JobErr
         NOTIFY => notices::notify(services, &letter, &job.payload).await,
         FALLBACK => super::fallback::wait_over(services, &letter).await,
         crate::notify::callbacks::DELIVER => crate::notify::callbacks::deliver(services, &letter, &job.payload).await,
+        crate::intake::email::accepted::ANSWER => {
+            crate::intake::email::accepted::answer(services, &letter, &job.payload).await
+        }
         other => Err(JobError::Permanent(format!("unknown job kind `{other}`"))),
     }
 }

@@ -83,7 +83,7 @@ pub async fn render_document(services: &Services, letter: &LetterRecord) -> Resu
 }
 
 /// The letter as a document, from its pinned template version and its data.
-async fn compose(services: &Services, letter: &LetterRecord) -> Result<render::document::LetterDocument, String> {
+pub async fn compose(services: &Services, letter: &LetterRecord) -> Result<render::document::LetterDocument, String> {
     let template = services
         .templates
         .pinned(&letter.template, &letter.template_hash)

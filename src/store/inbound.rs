@@ -1,6 +1,6 @@
 //! Emails received, by dedupe key: what became of each (a letter, a rejection, ignored).
 
-use sqlx::Row;
+use sqlx::{AnyConnection, Row};
 
 use super::{Store, StoreResult};
 
@@ -21,21 +21,8 @@ pub struct InboundRecord {
 impl Store {
     /// Records an email once; false when its dedupe key was already recorded (a duplicate).
     pub async fn record_inbound(&self, r: &InboundRecord) -> StoreResult<bool> {
-        let done = sqlx::query(
-            "INSERT INTO inbound_messages (dedupe_key, channel, from_address, content_sha256, outcome, letter_id, \
-             detail, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (dedupe_key) DO NOTHING",
-        )
-        .bind(&r.dedupe_key)
-        .bind(&r.channel)
-        .bind(r.from_address.as_deref())
-        .bind(&r.content_sha256)
-        .bind(&r.outcome)
-        .bind(r.letter_id.as_deref())
-        .bind(r.detail.as_deref())
-        .bind(r.received_at)
-        .execute(&self.writer)
-        .await?;
-        Ok(done.rows_affected() == 1)
+        let mut conn = self.writer.acquire().await?;
+        record(&mut conn, r).await
     }
 
     /// Forgets what became of an email, so that it is received anew (a refused sender allowed since).
@@ -69,4 +56,23 @@ impl Store {
         })
         .transpose()
     }
+}
+
+/// Records an email once, in the caller's transaction; false when its dedupe key was already recorded.
+pub async fn record(conn: &mut AnyConnection, r: &InboundRecord) -> StoreResult<bool> {
+    let done = sqlx::query(
+        "INSERT INTO inbound_messages (dedupe_key, channel, from_address, content_sha256, outcome, letter_id, \
+         detail, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (dedupe_key) DO NOTHING",
+    )
+    .bind(&r.dedupe_key)
+    .bind(&r.channel)
+    .bind(r.from_address.as_deref())
+    .bind(&r.content_sha256)
+    .bind(&r.outcome)
+    .bind(r.letter_id.as_deref())
+    .bind(r.detail.as_deref())
+    .bind(r.received_at)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
 }

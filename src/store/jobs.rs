@@ -185,6 +185,15 @@ impl Store {
         Ok(row.try_get("n")?)
     }
 
+    /// Counts the jobs of one kind still to run (an email request's answer, say).
+    pub async fn pending_jobs_of_kind(&self, kind: &str) -> StoreResult<i64> {
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM jobs WHERE failed_at IS NULL AND kind = $1")
+            .bind(kind)
+            .fetch_one(&self.reader)
+            .await?;
+        Ok(row.try_get("n")?)
+    }
+
     /// Counts jobs given up after their last attempt.
     pub async fn failed_jobs(&self) -> StoreResult<i64> {
         let row =

@@ -16,7 +16,7 @@ mod drafts;
 pub mod events;
 mod hook_deliveries;
 pub mod imports;
-mod inbound;
+pub mod inbound;
 pub mod jobs;
 mod key_cache;
 pub mod letters;

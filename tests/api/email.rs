@@ -10,13 +10,17 @@ use crate::helpers::{Db, OUTCOME_TIMEOUT, TestApp, TestEnv, sample_pdf, spawn_wi
 const INGRESS_KEY: &str = "ingress-test-key";
 const TRUSTED_MTA: &str = "mx.relais.example.fr";
 
-async fn spawn_email(db: Db) -> (TestApp, TestEnv) {
-    let env = TestEnv::new(db).await;
+fn email_settings(env: &TestEnv) -> relais::config::Settings {
     let mut settings = env.settings();
     settings.intake.mime.ingress_key = relais::config::Secret::new(INGRESS_KEY.into());
     settings.intake.trusted_authserv_ids = vec![TRUSTED_MTA.into()];
     settings.senders[0].allowed_from = vec!["@cabinet.example.fr".into()];
-    let app = spawn_with(&env, settings).await;
+    settings
+}
+
+async fn spawn_email(db: Db) -> (TestApp, TestEnv) {
+    let env = TestEnv::new(db).await;
+    let app = spawn_with(&env, email_settings(&env)).await;
     (app, env)
 }
 
@@ -70,7 +74,8 @@ async fn post_mime(app: &TestApp, raw: Vec<u8>, key: &str) -> (u16, Value) {
     (status, response.json().await.unwrap_or(Value::Null))
 }
 
-fn outbox_answers(app: &TestApp) -> Vec<Vec<u8>> {
+async fn outbox_answers(app: &TestApp) -> Vec<Vec<u8>> {
+    app.wait_for_answers().await;
     crate::helpers::files_in(&app.outbox)
         .into_iter()
         .filter(|p| p.to_string_lossy().contains("request-"))
@@ -90,7 +95,7 @@ async fn a_forwarded_email_becomes_a_letter_and_is_answered(db: Db) {
     assert_eq!(letter["notify_email"], "paul@cabinet.example.fr");
     assert_eq!(letter["attachments"][0]["filename"], "F-2026-0042.pdf");
 
-    let answers = outbox_answers(&app);
+    let answers = outbox_answers(&app).await;
     assert_eq!(answers.len(), 1, "one answer");
     let answer = MessageParser::default().parse(&answers[0]).unwrap();
     assert_eq!(answer.to().unwrap().first().unwrap().address().unwrap(), "paul@cabinet.example.fr");
@@ -99,6 +104,31 @@ async fn a_forwarded_email_becomes_a_letter_and_is_answered(db: Db) {
     assert!(answer.body_text(0).unwrap().contains(&id));
     assert_eq!(answer.attachment_count(), 1, "the rendered letter is attached");
     app.stop().await;
+}
+
+/// The answer is owed in the transaction that records the email: relais stopping before it is sent (here,
+/// with no worker running) does not lose it; the next start sends it, with the letter rendered once.
+async fn an_answer_owed_when_relais_stops_is_sent_after_the_restart(db: Db) {
+    let env = TestEnv::new(db).await;
+    let mut settings = email_settings(&env);
+    settings.worker.enabled = false;
+    let first = spawn_with(&env, settings).await;
+    let (status, body) = post_mime(&first, email("req-9@cabinet.example.fr", PASS, COMPLETE, true), INGRESS_KEY).await;
+    assert_eq!(status, 202, "{body}");
+    let id = body["letter"].as_str().unwrap().to_owned();
+    assert!(crate::helpers::files_in(&first.outbox).iter().all(|p| !p.to_string_lossy().contains("request-")));
+    first.stop().await;
+
+    let second = spawn_with(&env, email_settings(&env)).await;
+    let answers = outbox_answers(&second).await;
+    assert_eq!(answers.len(), 1, "one answer, after the restart");
+    let answer = MessageParser::default().parse(&answers[0]).unwrap();
+    assert_eq!(answer.in_reply_to().as_text(), Some("req-9@cabinet.example.fr"));
+    let attached = answer.attachments().next().expect("the letter is attached").contents().to_vec();
+    let letter = second.wait_for_state(&id, "delivered", OUTCOME_TIMEOUT).await;
+    let rendered = std::fs::read(second.services.files.document_of(&id.parse().unwrap())).unwrap();
+    assert_eq!(attached, rendered, "the letter attached is the one sent: {letter:#}");
+    second.stop().await;
 }
 
 async fn the_same_email_twice_makes_one_letter_and_one_answer(db: Db) {
@@ -114,7 +144,7 @@ async fn the_same_email_twice_makes_one_letter_and_one_answer(db: Db) {
     assert_eq!(body["outcome"], "duplicate");
     let all: Value = app.get("/v1/letters").await.json().await.unwrap();
     assert_eq!(all["data"].as_array().unwrap().len(), 1);
-    assert_eq!(outbox_answers(&app).len(), 1);
+    assert_eq!(outbox_answers(&app).await.len(), 1);
     app.stop().await;
 }
 
@@ -124,7 +154,7 @@ async fn missing_fields_are_answered_with_the_lines_to_add(db: Db) {
     let (status, outcome) = post_mime(&app, email("req-3@cabinet.example.fr", PASS, body, false), INGRESS_KEY).await;
     assert_eq!(status, 200);
     assert_eq!(outcome["outcome"], "rejected");
-    let answers = outbox_answers(&app);
+    let answers = outbox_answers(&app).await;
     assert_eq!(answers.len(), 1);
     let text = MessageParser::default().parse(&answers[0]).unwrap().body_text(0).unwrap().into_owned();
     assert!(text.contains("Email:"), "the answer says which line to add: {text}");
@@ -140,7 +170,7 @@ async fn a_forged_sender_is_refused_and_not_answered(db: Db) {
     let (status, outcome) = post_mime(&app, email("req-4@evil.example", forged, COMPLETE, false), INGRESS_KEY).await;
     assert_eq!(status, 200);
     assert_eq!(outcome["outcome"], "refused");
-    assert!(outbox_answers(&app).is_empty(), "no backscatter to a forged sender");
+    assert!(outbox_answers(&app).await.is_empty(), "no backscatter to a forged sender");
     let all: Value = app.get("/v1/letters").await.json().await.unwrap();
     assert!(all["data"].as_array().unwrap().is_empty());
     app.stop().await;
@@ -153,7 +183,7 @@ async fn auto_replies_are_ignored_and_the_ingress_key_is_required(db: Db) {
     let (status, outcome) = post_mime(&app, raw, INGRESS_KEY).await;
     assert_eq!(status, 200);
     assert_eq!(outcome["outcome"], "ignored");
-    assert!(outbox_answers(&app).is_empty(), "an auto-reply is never answered");
+    assert!(outbox_answers(&app).await.is_empty(), "an auto-reply is never answered");
     let (status, _) = post_mime(&app, email("req-6@cabinet.example.fr", PASS, COMPLETE, false), "wrong-key").await;
     assert_eq!(status, 401);
     app.stop().await;
@@ -246,6 +276,7 @@ crate::on_both_databases!(
     a_held_request_leaves_when_the_requester_replies_ok,
     the_confirmation_link_sends_once_and_an_expired_request_sends_nothing,
     a_forwarded_email_becomes_a_letter_and_is_answered,
+    an_answer_owed_when_relais_stops_is_sent_after_the_restart,
     the_same_email_twice_makes_one_letter_and_one_answer,
     missing_fields_are_answered_with_the_lines_to_add,
     a_forged_sender_is_refused_and_not_answered,

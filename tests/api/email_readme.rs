@@ -80,6 +80,7 @@ async fn the_readme_email_example_sends_the_formal_notice_it_promises(db: Db) {
         assert!(tokio::time::Instant::now() < deadline, "the letter reaches its outcome");
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
+    app.wait_for_answers().await;
     let answers = crate::helpers::files_in(&app.outbox);
     assert!(answers.iter().any(|p| p.to_string_lossy().contains("request-accepted")), "the answer: {answers:?}");
     app.stop().await;

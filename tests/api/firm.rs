@@ -85,7 +85,8 @@ async fn letters(app: &TestApp) -> Vec<LetterRecord> {
 }
 
 /// The answers in the outbox, oldest first: (Message-ID, body text).
-fn answers(app: &TestApp) -> Vec<(String, String)> {
+async fn answers(app: &TestApp) -> Vec<(String, String)> {
+    app.wait_for_answers().await;
     let mut files: Vec<_> = crate::helpers::files_in(&app.outbox)
         .into_iter()
         .filter(|p| p.to_string_lossy().contains("request-"))
@@ -116,7 +117,7 @@ async fn an_email_naming_each_client_goes_out_in_that_clients_name(db: Db) {
 
     let mut senders: Vec<String> = letters(&app).await.iter().map(|l| l.sender_id.to_string()).collect();
     senders.sort();
-    assert_eq!(senders, ["dupont", "durand", "martin-btp"], "answers: {:?}", answers(&app));
+    assert_eq!(senders, ["dupont", "durand", "martin-btp"], "answers: {:?}", answers(&app).await);
     app.stop().await;
 }
 
@@ -130,7 +131,7 @@ async fn an_email_naming_no_client_or_another_firms_client_sends_nothing_and_lis
     send(&env, port, "lre@relais.example.fr", &foreign).await;
 
     assert!(letters(&app).await.is_empty(), "nothing is sent in anyone's name");
-    let answers = answers(&app);
+    let answers = answers(&app).await;
     assert_eq!(answers.len(), 2, "{answers:?}");
     for (_, text) in &answers {
         for listed in
@@ -150,7 +151,7 @@ async fn a_reply_with_the_missing_line_makes_one_letter_with_the_original_attach
     let original = email(to, "TR: Facture F-2026-0042 impayée", "firm-6@cabinet.example.fr", "", LINES, true);
     send(&env, port, to, &original).await;
     assert!(letters(&app).await.is_empty());
-    let answered = answers(&app);
+    let answered = answers(&app).await;
     assert_eq!(answered.len(), 1, "{answered:?}");
     let (rejection, text) = &answered[0];
     assert!(text.contains("Email"), "the rejection asks for the email line: {text}");
@@ -164,7 +165,7 @@ async fn a_reply_with_the_missing_line_makes_one_letter_with_the_original_attach
     send(&env, port, "lre@relais.example.fr", &reply).await;
 
     let made = letters(&app).await;
-    assert_eq!(made.len(), 1, "answers: {:?}", answers(&app));
+    assert_eq!(made.len(), 1, "answers: {:?}", answers(&app).await);
     let letter = &made[0];
     assert_eq!((letter.sender_id.as_str(), letter.template.as_str()), ("dupont", "mise-en-demeure"));
     assert_eq!(letter.recipient.email_text(), "compta@boulangerie-martin.fr");
@@ -176,7 +177,7 @@ async fn a_reply_with_the_missing_line_makes_one_letter_with_the_original_attach
         email("lre@relais.example.fr", "Re: TR: Facture", "firm-8@cabinet.example.fr", &thread, &reply_body, false);
     send(&env, port, "lre@relais.example.fr", &again).await;
     assert_eq!(letters(&app).await.len(), 1);
-    let last = answers(&app).pop().unwrap().1;
+    let last = answers(&app).await.pop().unwrap().1;
     assert!(last.contains("déjà été reçue") && last.contains(letter.id.as_str()), "{last}");
     app.stop().await;
 }
@@ -185,12 +186,12 @@ async fn a_reply_after_the_request_expired_sends_nothing_and_says_so(db: Db) {
     let (app, env, port) = spawn_firm(db, |s| s.intake.confirm_within = std::time::Duration::from_millis(300)).await;
     let to = "lre+dupont@relais.example.fr";
     send(&env, port, to, &email(to, "Relance", "firm-9@cabinet.example.fr", "", LINES, true)).await;
-    let rejection = answers(&app)[0].0.clone();
+    let rejection = answers(&app).await[0].0.clone();
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     let thread = format!("In-Reply-To: <{rejection}>\r\n");
     send(&env, port, to, &email(to, "Re: Relance", "firm-10@cabinet.example.fr", &thread, EMAIL_LINE, false)).await;
     assert!(letters(&app).await.is_empty());
-    let last = answers(&app).pop().unwrap().1;
+    let last = answers(&app).await.pop().unwrap().1;
     assert!(last.contains("expiré"), "{last}");
 
     // The sweep removes the expired request's email from disk; a later reply is still told it expired.
@@ -202,7 +203,7 @@ async fn a_reply_after_the_request_expired_sends_nothing_and_says_so(db: Db) {
     assert_eq!(relais::intake::email::drafts::sweep_expired(&app.services).await.unwrap(), 0);
     send(&env, port, to, &email(to, "Re: Relance", "firm-12@cabinet.example.fr", &thread, EMAIL_LINE, false)).await;
     assert!(letters(&app).await.is_empty());
-    assert!(answers(&app).pop().unwrap().1.contains("expiré"));
+    assert!(answers(&app).await.pop().unwrap().1.contains("expiré"));
     app.stop().await;
 }
 
@@ -219,7 +220,7 @@ async fn the_plus_tag_of_the_to_header_wins_over_a_bare_envelope(db: Db) {
     );
     send(&env, port, "lre@relais.example.fr", &raw).await;
     let made = letters(&app).await;
-    assert_eq!(made.len(), 1, "answers: {:?}", answers(&app));
+    assert_eq!(made.len(), 1, "answers: {:?}", answers(&app).await);
     assert_eq!((made[0].sender_id.as_str(), made[0].template.as_str()), ("dupont", "mise-en-demeure"));
     app.stop().await;
 }
@@ -235,9 +236,11 @@ async fn the_same_file_sent_twice_is_answered_once_with_its_letter(db: Db) {
     }
     let made = letters(&app).await;
     assert_eq!(made.len(), 1);
-    let answered = answers(&app);
-    assert_eq!(answered.len(), 2, "the acceptance, then one answer to the copies: {answered:?}");
-    assert!(answered[1].1.contains("déjà été reçue") && answered[1].1.contains(made[0].id.as_str()));
+    let answered = answers(&app).await;
+    assert_eq!(answered.len(), 2, "the acceptance and one answer to the copies: {answered:?}");
+    let copies: Vec<&(String, String)> = answered.iter().filter(|(_, text)| text.contains("déjà été reçue")).collect();
+    assert_eq!(copies.len(), 1, "{answered:?}");
+    assert!(copies[0].1.contains(made[0].id.as_str()));
     app.stop().await;
 }
 

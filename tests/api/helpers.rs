@@ -296,6 +296,16 @@ impl TestApp {
         }
     }
 
+    /// Waits until the answers owed to email requests are sent (they leave once their letter is rendered).
+    pub async fn wait_for_answers(&self) {
+        let kind = relais::intake::email::accepted::ANSWER;
+        let deadline = tokio::time::Instant::now() + OUTCOME_TIMEOUT;
+        while self.store.pending_jobs_of_kind(kind).await.unwrap() > 0 {
+            assert!(tokio::time::Instant::now() < deadline, "answers to email requests still pending");
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+
     /// Waits until every notice about the letter was sent or gave up.
     pub async fn wait_for_notices(&self, id: &str, timeout: Duration) -> Vec<relais::store::NoticeRecord> {
         let sender: SenderId = "default".parse().unwrap();

@@ -227,11 +227,13 @@ pub fn accepted(
     });
     let rendered = emails.render(&kind("reply-accepted", to), &context)?;
     let mut email = reply(to, rendered, format!("{}-request-accepted", letter.id));
-    email.attachments.push(EmailAttachment {
-        filename: format!("{}.pdf", letter.id),
-        content_type: "application/pdf".into(),
-        bytes: letter.document,
-    });
+    if !letter.document.is_empty() {
+        email.attachments.push(EmailAttachment {
+            filename: format!("{}.pdf", letter.id),
+            content_type: "application/pdf".into(),
+            bytes: letter.document,
+        });
+    }
     Ok(email)
 }
 

@@ -144,7 +144,7 @@ pub async fn confirm(services: &Services, token: &str, by: Option<&SenderId>) ->
     let held: HeldRequest = serde_json::from_str(&record.request).map_err(|e| ConfirmError::Corrupt(e.to_string()))?;
     let to: AnswerTo = serde_json::from_str(&record.answer).map_err(|e| ConfirmError::Corrupt(e.to_string()))?;
     let sender_id: SenderId = record.sender_id.parse().map_err(ConfirmError::Corrupt)?;
-    let sender = services.settings.sender(&sender_id).ok_or(ConfirmError::OtherSender)?;
+    services.settings.sender(&sender_id).ok_or(ConfirmError::OtherSender)?;
     let template = services
         .templates
         .pinned(&held.template, &held.template_hash)
@@ -173,14 +173,13 @@ pub async fn confirm(services: &Services, token: &str, by: Option<&SenderId>) ->
         request_sha256: held.request_sha256,
         submitted_by: None,
     };
-    let kept = letter.clone();
     let key = format!("email:{}", record.dedupe_key);
     let id = match submit_letter(services, letter, None, Some(&key)).await {
         Ok(submitted) => submitted.id(),
         Err(e) => return Err(ConfirmError::Submit(e.to_string())),
     };
     services.store.mark_confirmed(token, id.as_str(), now_ms()).await?;
-    super::receive::answer_accepted(services, sender, &to, &kept, &id).await;
+    super::accepted::owe_answer(services, None, &to, &id).await?;
     Ok(id)
 }
 

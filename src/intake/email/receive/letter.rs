@@ -3,13 +3,14 @@
 
 use std::path::Path;
 
-use super::{Context, reject, send_answer};
+use super::{Context, reject};
 use crate::config::{Confirm, SenderSettings};
 use crate::domain::LetterId;
 use crate::domain::address::RawAddress;
 use crate::domain::recipient::RawRecipient;
 use crate::intake::IntakeError;
-use crate::intake::email::answer::{self, AcceptedLetter};
+use crate::intake::email::accepted;
+use crate::intake::email::answer;
 use crate::intake::email::confirm;
 use crate::intake::email::parse::{EmailRequest, Language, Problem};
 use crate::intake::validate::{Draft, check_draft, safe_filename};
@@ -17,7 +18,6 @@ use crate::letters::context::{LetterParts, compose_letter};
 use crate::letters::files::{looks_like_pdf, remove_dir, write_staged};
 use crate::letters::{LetterRequest, StagedAttachment, SubmitError, Submitted, submit_letter};
 use crate::render::LetterTemplate;
-use crate::services::Services;
 use crate::store::now_ms;
 
 use super::Outcome;
@@ -61,7 +61,6 @@ pub(super) async fn submit(
         cx.record("held", None, Some("waiting for the requester's confirmation")).await?;
         return Ok(Submission::Outcome(Outcome::AwaitingConfirmation));
     }
-    let kept = letter.clone();
     let key = cx.draft.map_or_else(|| format!("email:{}", cx.key), |d| d.letter_key());
     let id = match submit_letter(services, letter, None, Some(&key)).await {
         Ok(Submitted::Created(letter)) => letter.id,
@@ -71,8 +70,8 @@ pub(super) async fn submit(
         Ok(Submitted::Replayed(id)) => id,
         Err(e) => return Err(IntakeError::Io(std::io::Error::other(e.to_string()))),
     };
-    cx.record("accepted", Some(&id), None).await?;
-    answer_accepted(services, sender, &answer::AnswerTo::of(request), &kept, &id).await;
+    let record = cx.inbound("accepted", Some(&id), None);
+    accepted::owe_answer(services, Some(&record), &answer::AnswerTo::of(request), &id).await?;
     Ok(Submission::Outcome(Outcome::Accepted(id)))
 }
 
@@ -164,28 +163,4 @@ pub(crate) fn preview(sender: &SenderSettings, letter: &LetterRequest, id: &Lett
             (Vec::new(), String::new())
         }
     }
-}
-
-/// Tells the requester their letter leaves, with the letter as it will go attached.
-pub(crate) async fn answer_accepted(
-    services: &Services,
-    sender: &SenderSettings,
-    to: &answer::AnswerTo,
-    letter: &LetterRequest,
-    id: &LetterId,
-) {
-    let base = services.public_url.as_str().trim_end_matches('/');
-    let (document, text) = preview(sender, letter, id);
-    let accepted = AcceptedLetter {
-        id,
-        template_title: &letter.template.title,
-        recipient_name: letter.recipient.display_name(),
-        recipient_email: letter.recipient.email_text(),
-        reference: letter.reference.as_deref(),
-        attachments: letter.attachments.iter().map(|a| a.filename.clone()).collect(),
-        url: format!("{base}/console/letters/{id}"),
-        document,
-        text,
-    };
-    send_answer(services, Some(answer::accepted(&services.emails, to, accepted))).await;
 }

@@ -22,7 +22,7 @@ use crate::render::{self, LetterTemplate};
 use crate::services::Services;
 use crate::store::{InboundRecord, now_ms};
 
-pub(crate) use letter::{answer_accepted, preview};
+pub(crate) use letter::preview;
 
 /// What became of an email.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,7 +59,12 @@ impl Context<'_> {
         letter: Option<&LetterId>,
         detail: Option<&str>,
     ) -> Result<bool, IntakeError> {
-        let record = InboundRecord {
+        Ok(self.services.store.record_inbound(&self.inbound(outcome, letter, detail)).await?)
+    }
+
+    /// What became of the email, as it is recorded.
+    fn inbound(&self, outcome: &str, letter: Option<&LetterId>, detail: Option<&str>) -> InboundRecord {
+        InboundRecord {
             dedupe_key: self.key.clone(),
             channel: self.email.channel.into(),
             from_address: Some(self.request.from.clone()),
@@ -68,8 +73,7 @@ impl Context<'_> {
             letter_id: letter.map(|l| l.to_string()),
             detail: detail.map(str::to_owned),
             received_at: now_ms(),
-        };
-        Ok(self.services.store.record_inbound(&record).await?)
+        }
     }
 }
 
