@@ -1,5 +1,6 @@
-//! Email intake benchmark: emails per second through the whole pipeline (parse, authenticate, validate,
-//! store with its fsync, answer to the outbox), on a temporary SQLite database; then one email with a
+//! Email intake benchmark: emails per second through the whole intake pipeline (parse, authenticate,
+//! validate, store with its fsync, the answer owed as a job committed with the letter: the workers, not
+//! started here, send it once the letter is typeset), on a temporary SQLite database; then one email with a
 //! 25 MB attachment, whose peak memory `scripts/bench-email` reads with /usr/bin/time.
 //!
 //! Usage: bench_email COUNT | bench_email --big   (run from the repository root)
@@ -94,7 +95,7 @@ async fn main() -> anyhow::Result<()> {
     println!("{count} emails of ~{} KB, 16 at a time", messages[0].len() / 1024);
     println!("bare mail-parser parse: {:.3} ms per email", bare * 1000.0);
     println!(
-        "relais (parse + authenticate + validate + store durably + answer): {:.3} ms per email, {:.0} emails/s",
+        "relais (parse + authenticate + validate + store durably, answer owed): {:.3} ms per email, {:.0} emails/s",
         each * 1000.0,
         1.0 / each
     );

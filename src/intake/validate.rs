@@ -116,6 +116,7 @@ pub fn check_draft(
                 callback,
                 request_sha256,
                 submitted_by: None,
+                from_email: None,
             })
         }
         _ => Err(IntakeError::Invalid(errors)),

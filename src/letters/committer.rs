@@ -9,7 +9,7 @@ use serde_json::json;
 use tokio::sync::{mpsc, oneshot};
 
 use super::LetterRequest;
-use super::jobs::{NOTIFY, PREPARE};
+use super::jobs::{ANSWER, NOTIFY, PREPARE};
 use super::submit::{SubmitError, Submitted};
 use crate::domain::{ApiKeyId, JobId, LetterId, LetterState, NoticeId};
 use crate::notify::callbacks::letter_endpoint;
@@ -241,6 +241,13 @@ fn add_rows<'a>(arrivals: &mut Arrivals<'a>, submission: &'a Submission, now: i6
     if let Some(callback) = &request.callback {
         let endpoint = letter_endpoint(&request.sender, id, &callback.url, callback.secret.expose(), now);
         arrivals.callback_endpoints.push(endpoint);
+    }
+    if let Some(email) = &request.from_email {
+        if let Some(inbound) = &email.inbound {
+            arrivals.inbound.push(store::InboundRecord { letter_id: Some(id.to_string()), ..inbound.clone() });
+        }
+        let payload = email.answer.to_string();
+        arrivals.jobs.push(ArrivalJob { id: JobId::generate(), kind: ANSWER, letter_id: id, payload, at: now });
     }
     record
 }

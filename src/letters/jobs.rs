@@ -21,6 +21,8 @@ pub const SYNC: &str = "sync";
 pub const NOTIFY: &str = "notify";
 /// Send on paper a letter whose wait for the recipient's consent is over (`fallback_after`).
 pub const FALLBACK: &str = "fallback";
+/// Answer the email request that made the letter, in its thread, with the letter attached once typeset.
+pub const ANSWER: &str = "answer";
 
 /// Runs one claimed job. Every handler is idempotent: it re-reads the letter and does nothing when the
 /// letter has already moved on, so a job run twice (after a lost lease) changes nothing twice.
@@ -38,9 +40,7 @@ pub async fn run_job(services: &Services, job: &ClaimedJob) -> Result<(), JobErr
         NOTIFY => notices::notify(services, &letter, &job.payload).await,
         FALLBACK => super::fallback::wait_over(services, &letter).await,
         crate::notify::callbacks::DELIVER => crate::notify::callbacks::deliver(services, &letter, &job.payload).await,
-        crate::intake::email::accepted::ANSWER => {
-            crate::intake::email::accepted::answer(services, &letter, &job.payload).await
-        }
+        ANSWER => crate::intake::email::accepted::answer(services, &letter, &job.payload).await,
         other => Err(JobError::Permanent(format!("unknown job kind `{other}`"))),
     }
 }

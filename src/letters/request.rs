@@ -16,6 +16,14 @@ pub struct StagedAttachment {
     pub sha256: String,
 }
 
+/// What a letter made from an email commits with it: the record of what became of the email (its
+/// `letter_id` is set to the new letter's), and the answer owed to the requester (`jobs::ANSWER`'s payload).
+#[derive(Debug, Clone)]
+pub struct FromEmail {
+    pub inbound: Option<crate::store::InboundRecord>,
+    pub answer: serde_json::Value,
+}
+
 /// Everything needed to create a letter; built only by an intake parser.
 #[derive(Debug, Clone)]
 pub struct LetterRequest {
@@ -34,6 +42,8 @@ pub struct LetterRequest {
     pub request_sha256: String,
     /// The console user who sent it, named in its first event ("sent by claire@cabinet.fr").
     pub submitted_by: Option<String>,
+    /// Set when the letter comes from an email request.
+    pub from_email: Option<FromEmail>,
 }
 
 /// Where one letter's events go besides its sender's endpoints (the request's `callback_url`), and the

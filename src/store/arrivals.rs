@@ -45,6 +45,8 @@ pub struct Arrivals<'a> {
     pub jobs: Vec<ArrivalJob<'a>>,
     /// The letters' own `callback_url`s (few: written one by one).
     pub callback_endpoints: Vec<super::callbacks::EndpointRow>,
+    /// What became of the emails that made letters (one by one: an email may have been recorded already).
+    pub inbound: Vec<super::InboundRecord>,
 }
 
 impl Arrivals<'_> {
@@ -65,6 +67,9 @@ impl Arrivals<'_> {
         }
         for endpoint in &self.callback_endpoints {
             super::callbacks::insert_endpoint(conn, endpoint).await?;
+        }
+        for record in &self.inbound {
+            super::inbound::record(conn, record).await?;
         }
         Ok(())
     }

@@ -1,5 +1,5 @@
-//! The answer to an accepted email request, as a job: committed with the record of the email, so that a
-//! restart cannot lose it, and sent once the letter is rendered, with the letter PDF exactly as it will go.
+//! The answer to an accepted email request, as a job: committed with the letter and the record of the email
+//! (`letters::FromEmail`), so that a restart cannot lose it, and sent once the letter is rendered, with the letter PDF exactly as it will go.
 //! The intake answers its channel (SMTP 250, IMAP move, HTTP 202) without typesetting anything: the letter is
 //! typeset once, by whichever of its preparation or this job runs first.
 
@@ -12,8 +12,12 @@ use crate::providers::redact;
 use crate::services::Services;
 use crate::store::{self, InboundRecord, NewJob, StoreError, now_ms};
 
-/// Answer an email request in its thread, with its letter attached.
-pub const ANSWER: &str = "answer";
+pub use crate::letters::jobs::ANSWER;
+
+/// The answer job's payload: whom it goes to and how it is threaded.
+pub fn answer_payload(to: &AnswerTo) -> serde_json::Value {
+    json!({ "to": to })
+}
 
 /// Records what became of the email (when `record` is given) and owes its requester the answer, in one
 /// transaction.
@@ -28,7 +32,7 @@ pub async fn owe_answer(
     if let Some(record) = record {
         store::inbound::record(&mut tx, record).await?;
     }
-    let job = NewJob { kind: ANSWER, letter_id: Some(letter), payload: json!({ "to": to }), run_at: now };
+    let job = NewJob { kind: ANSWER, letter_id: Some(letter), payload: answer_payload(to), run_at: now };
     store::jobs::enqueue(&mut tx, job, now).await?;
     tx.commit().await?;
     services.store.wake_workers();

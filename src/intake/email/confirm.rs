@@ -14,7 +14,7 @@ use super::answer::{self, AnswerTo, HeldLetter};
 use crate::config::SenderSettings;
 use crate::domain::{EmailAddress, LetterId, Recipient, SenderId};
 use crate::intake::IntakeError;
-use crate::letters::{LetterRequest, StagedAttachment, submit_letter};
+use crate::letters::{FromEmail, LetterRequest, StagedAttachment, submit_letter};
 use crate::services::Services;
 use crate::store::{ConfirmationRecord, StoreError, now_ms};
 
@@ -172,6 +172,7 @@ pub async fn confirm(services: &Services, token: &str, by: Option<&SenderId>) ->
         callback: None,
         request_sha256: held.request_sha256,
         submitted_by: None,
+        from_email: Some(FromEmail { inbound: None, answer: super::accepted::answer_payload(&to) }),
     };
     let key = format!("email:{}", record.dedupe_key);
     let id = match submit_letter(services, letter, None, Some(&key)).await {
@@ -179,7 +180,6 @@ pub async fn confirm(services: &Services, token: &str, by: Option<&SenderId>) ->
         Err(e) => return Err(ConfirmError::Submit(e.to_string())),
     };
     services.store.mark_confirmed(token, id.as_str(), now_ms()).await?;
-    super::accepted::owe_answer(services, None, &to, &id).await?;
     Ok(id)
 }
 

@@ -16,9 +16,9 @@ use crate::intake::email::parse::{EmailRequest, Language, Problem};
 use crate::intake::validate::{Draft, check_draft, safe_filename};
 use crate::letters::context::{LetterParts, compose_letter};
 use crate::letters::files::{looks_like_pdf, remove_dir, write_staged};
-use crate::letters::{LetterRequest, StagedAttachment, SubmitError, Submitted, submit_letter};
+use crate::letters::{FromEmail, LetterRequest, StagedAttachment, SubmitError, Submitted, submit_letter};
 use crate::render::LetterTemplate;
-use crate::store::now_ms;
+use crate::store::{InboundRecord, now_ms};
 
 use super::Outcome;
 
@@ -62,16 +62,24 @@ pub(super) async fn submit(
         return Ok(Submission::Outcome(Outcome::AwaitingConfirmation));
     }
     let key = cx.draft.map_or_else(|| format!("email:{}", cx.key), |d| d.letter_key());
+    let to = answer::AnswerTo::of(request);
+    let mut letter = letter;
+    // The record of the email and the answer owed commit with the letter, in its batch.
+    let inbound = cx.inbound("accepted", None, None);
+    letter.from_email = Some(FromEmail { inbound: Some(inbound.clone()), answer: accepted::answer_payload(&to) });
     let id = match submit_letter(services, letter, None, Some(&key)).await {
         Ok(Submitted::Created(letter)) => letter.id,
         Ok(Submitted::Replayed(id)) | Err(SubmitError::IdempotencyConflict(id)) if cx.draft.is_some() => {
             return Ok(Submission::AlreadyMade(id));
         }
-        Ok(Submitted::Replayed(id)) => id,
+        // The letter was made by an earlier delivery of this email, which did not record it: done now.
+        Ok(Submitted::Replayed(id)) => {
+            let record = InboundRecord { letter_id: Some(id.to_string()), ..inbound };
+            accepted::owe_answer(services, Some(&record), &to, &id).await?;
+            id
+        }
         Err(e) => return Err(IntakeError::Io(std::io::Error::other(e.to_string()))),
     };
-    let record = cx.inbound("accepted", Some(&id), None);
-    accepted::owe_answer(services, Some(&record), &answer::AnswerTo::of(request), &id).await?;
     Ok(Submission::Outcome(Outcome::Accepted(id)))
 }
 
