@@ -3,7 +3,7 @@
 //! started here, send it once the letter is typeset), on a temporary SQLite database; then one email with a
 //! 25 MB attachment, whose peak memory `scripts/bench-email` reads with /usr/bin/time.
 //!
-//! Usage: bench_email COUNT | bench_email --big   (run from the repository root)
+//! Usage: bench_email COUNT | bench_email --big [MESSAGE FILE]   (run from the repository root)
 
 use std::time::Instant;
 
@@ -39,31 +39,13 @@ fn pdf_of(size: usize) -> Vec<u8> {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let arg = std::env::args().nth(1).unwrap_or_else(|| "500".into());
-    let big_only = arg == "--big";
-    let count: usize = if big_only { 0 } else { arg.parse()? };
-    let dir = tempfile_dir()?;
-    let mut settings = Settings::load(None)?;
-    settings.database.url = format!("sqlite://{}/bench.db", dir.display());
-    settings.storage.attachments_dir = dir.join("attachments");
-    settings.storage.proofs_dir = dir.join("proofs");
-    settings.mail.outbox_dir = dir.join("outbox");
-    settings.intake.trusted_authserv_ids = vec!["mx.relais.example.fr".into()];
-    settings.senders[0].allowed_from = vec!["@cabinet.example.fr".into()];
-    settings.storage.max_attachments_size = relais::config::ByteSize(256_000_000);
-    let services = relais::startup::build_services(settings, "http://127.0.0.1:8080".parse()?).await?;
-    if big_only {
-        // A message of about 25 MB: an 18 MB PDF grows by a third in base64.
-        let big = email(0, &pdf_of(18_000_000));
-        let delivery =
-            Delivery { raw: &big, arrival: Arrival::Relayed, recipient: "lre@relais.example.fr", channel: "mime" };
-        let started = Instant::now();
-        let result = services.deliver(delivery).await;
-        let ms = started.elapsed().as_secs_f64() * 1000.0;
-        println!("one email of {:.1} MB: {result:?} in {ms:.0} ms", big.len() as f64 / 1e6);
-        std::fs::remove_dir_all(&dir)?;
-        return Ok(());
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("--big") {
+        return big(args.get(1)).await;
     }
+    let count: usize = args.first().map_or(Ok(500), |a| a.parse())?;
+    let dir = tempfile_dir()?;
+    let services = relais::startup::build_services(settings_in(&dir)?, "http://127.0.0.1:8080".parse()?).await?;
     let messages: Vec<Vec<u8>> = (0..count).map(|n| email(n, &pdf_of(100_000))).collect();
 
     // The baseline, in the same run: a bare mail-parser parse of the same messages, reading every part.
@@ -102,6 +84,60 @@ async fn main() -> anyhow::Result<()> {
     println!("ratio relais / bare parse: {:.1}x (goal: at most 3x)", each / bare);
     std::fs::remove_dir_all(&dir)?;
     Ok(())
+}
+
+fn settings_in(dir: &std::path::Path) -> anyhow::Result<Settings> {
+    let mut settings = Settings::load(None)?;
+    settings.database.url = format!("sqlite://{}/bench.db", dir.display());
+    settings.storage.attachments_dir = dir.join("attachments");
+    settings.storage.proofs_dir = dir.join("proofs");
+    settings.mail.outbox_dir = dir.join("outbox");
+    settings.intake.trusted_authserv_ids = vec!["mx.relais.example.fr".into()];
+    settings.senders[0].allowed_from = vec!["@cabinet.example.fr".into()];
+    settings.storage.max_attachments_size = relais::config::ByteSize(256_000_000);
+    Ok(settings)
+}
+
+/// One email of about 25 MB (an 18 MB PDF grows by a third in base64). Without a path, the message is
+/// written to a file and this program runs again on it, so that building the message does not count in the
+/// peak memory; with one, the message is read as a channel would hand it over and delivered, and the peak
+/// resident memory of the process is printed against the message's size.
+async fn big(path: Option<&String>) -> anyhow::Result<()> {
+    let dir = tempfile_dir()?;
+    let Some(path) = path else {
+        let file = dir.join("big.eml");
+        std::fs::write(&file, email(0, &pdf_of(18_000_000)))?;
+        let status = std::process::Command::new(std::env::current_exe()?).arg("--big").arg(&file).status()?;
+        std::fs::remove_dir_all(&dir)?;
+        anyhow::ensure!(status.success(), "the measured run failed");
+        return Ok(());
+    };
+    let services = relais::startup::build_services(settings_in(&dir)?, "http://127.0.0.1:8080".parse()?).await?;
+    let raw = std::fs::read(path)?;
+    let before = peak_rss_mb()?;
+    let delivery =
+        Delivery { raw: &raw, arrival: Arrival::Relayed, recipient: "lre@relais.example.fr", channel: "mime" };
+    let started = Instant::now();
+    let result = services.deliver(delivery).await;
+    let ms = started.elapsed().as_secs_f64() * 1000.0;
+    anyhow::ensure!(matches!(result, DeliveryResult::Done { accepted: true, .. }), "{result:?}");
+    let size = raw.len() as f64 / 1e6;
+    let peak = peak_rss_mb()?;
+    println!("one email of {size:.1} MB accepted in {ms:.0} ms; peak RSS {before:.1} MB with the message read");
+    println!("peak RSS {peak:.1} MB = {:.1}x the message (goal: at most 3x)", peak / size);
+    std::fs::remove_dir_all(&dir)?;
+    Ok(())
+}
+
+/// The process's peak resident memory so far (`VmHWM`), in MB.
+fn peak_rss_mb() -> anyhow::Result<f64> {
+    let status = std::fs::read_to_string("/proc/self/status")?;
+    let kb: f64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .ok_or_else(|| anyhow::anyhow!("no VmHWM in /proc/self/status"))?;
+    Ok(kb * 1024.0 / 1e6)
 }
 
 fn tempfile_dir() -> std::io::Result<std::path::PathBuf> {

@@ -66,7 +66,11 @@ pub async fn write_staged(path: &Path, bytes: &[u8]) -> std::io::Result<String> 
     if let Some(parent) = path.parent() {
         tokio::fs::create_dir_all(parent).await?;
     }
-    tokio::fs::write(path, bytes).await?;
+    // Through a file handle, which hands the bytes over in bounded chunks: `tokio::fs::write` would copy them
+    // whole first (a large attachment held twice).
+    let mut file = tokio::fs::File::create(path).await?;
+    file.write_all(bytes).await?;
+    file.flush().await?;
     Ok(sha256_hex(bytes))
 }
 

@@ -172,7 +172,8 @@ async fn a_reply_with_the_missing_line_makes_one_letter_with_the_original_attach
     let files = app.store.attachments(&letter.id).await.unwrap();
     assert_eq!(files.iter().map(|f| f.filename.as_str()).collect::<Vec<_>>(), ["F-2026-0042.pdf"]);
 
-    // The same reply written again: still one letter, and the requester is told so.
+    // The same reply written again, once the first is answered: still one letter, and the requester is told so.
+    app.wait_for_answers().await;
     let again =
         email("lre@relais.example.fr", "Re: TR: Facture", "firm-8@cabinet.example.fr", &thread, &reply_body, false);
     send(&env, port, "lre@relais.example.fr", &again).await;

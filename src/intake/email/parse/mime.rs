@@ -16,22 +16,34 @@ pub(super) struct Content {
     pub attachments: Vec<EmailAttachment>,
 }
 
-pub(super) fn collect(message: &Message<'_>) -> Content {
+/// Reads the message's texts and takes its attachments out of it (their decoded bytes are moved, not copied:
+/// a large attachment is held once).
+pub(super) fn collect(message: &mut Message<'_>) -> Content {
     let mut content = Content { texts: vec![], attachments: vec![] };
     let mut nested = vec![];
     walk(message, &mut content, &mut nested);
     // The requester's own lines come first, then attached forwards in order ("first occurrence wins").
     let mut queue = std::collections::VecDeque::from(nested);
-    while let Some(message) = queue.pop_front() {
+    while let Some(mut message) = queue.pop_front() {
         let mut more = vec![];
-        walk(message, &mut content, &mut more);
+        walk(&mut message, &mut content, &mut more);
         queue.extend(more);
     }
     content
 }
 
+/// What an attached part is to the request.
+enum Attached {
+    /// An attached message, read after this one.
+    Nested,
+    /// A file a person meant to send, with its name.
+    File(String),
+    /// A decoration, an unreadable message, a multipart container: nothing.
+    Nothing,
+}
+
 /// One message's texts and attachments; its attached messages go to `nested` for later.
-fn walk<'m>(message: &'m Message<'_>, content: &mut Content, nested: &mut Vec<&'m Message<'m>>) {
+fn walk<'x>(message: &mut Message<'x>, content: &mut Content, nested: &mut Vec<Message<'x>>) {
     for part in message.text_body.iter().filter_map(|&id| message.parts.get(id as usize)) {
         match &part.body {
             PartType::Text(text) => content.texts.push(text.to_string()),
@@ -40,33 +52,46 @@ fn walk<'m>(message: &'m Message<'_>, content: &mut Content, nested: &mut Vec<&'
         }
     }
     let cids = referenced_cids(message);
-    for part in message.attachments.iter().filter_map(|&id| message.parts.get(id as usize)) {
-        match &part.body {
-            PartType::Message(inner) => nested.push(inner),
-            PartType::Text(text) | PartType::Html(text) => {
-                // A text part is an attachment only when it is a named file (a .txt, a .csv).
-                if let Some(name) = part.attachment_name() {
-                    content.attachments.push(attachment(part, name, text.as_bytes()));
-                }
+    for id in message.attachments.clone() {
+        let Some(part) = message.parts.get_mut(id as usize) else { continue };
+        let attached = match &part.body {
+            PartType::Message(_) => Attached::Nested,
+            // A text part is an attachment only when it is a named file (a .txt, a .csv).
+            PartType::Text(_) | PartType::Html(_) => {
+                part.attachment_name().map_or(Attached::Nothing, |name| Attached::File(name.to_owned()))
             }
             PartType::Binary(bytes) | PartType::InlineBinary(bytes) => {
-                if !is_decoration(part, bytes.len(), &cids) && !is_message(part) {
-                    let name = part.attachment_name().map_or_else(|| fallback_name(part, content), str::to_owned);
-                    content.attachments.push(attachment(part, &name, bytes));
+                if is_decoration(part, bytes.len(), &cids) || is_message(part) {
+                    Attached::Nothing
+                } else {
+                    Attached::File(part.attachment_name().map_or_else(|| fallback_name(part, content), str::to_owned))
                 }
             }
-            PartType::Multipart(_) => {}
+            PartType::Multipart(_) => Attached::Nothing,
+        };
+        if matches!(attached, Attached::Nothing) {
+            continue;
+        }
+        match (attached, std::mem::replace(&mut part.body, PartType::Multipart(Vec::new()))) {
+            (Attached::Nested, PartType::Message(inner)) => nested.push(inner),
+            (Attached::File(name), PartType::Text(text) | PartType::Html(text)) => {
+                content.attachments.push(attachment(part, &name, text.into_owned().into_bytes()));
+            }
+            (Attached::File(name), PartType::Binary(bytes) | PartType::InlineBinary(bytes)) => {
+                content.attachments.push(attachment(part, &name, bytes.into_owned()));
+            }
+            _ => {}
         }
     }
 }
 
-fn attachment(part: &MessagePart<'_>, filename: &str, bytes: &[u8]) -> EmailAttachment {
+fn attachment(part: &MessagePart<'_>, filename: &str, bytes: Vec<u8>) -> EmailAttachment {
     EmailAttachment {
         filename: filename.trim().to_owned(),
         content_type: content_type(part),
-        bytes: bytes.to_vec(),
         size: bytes.len(),
-        sha256: hex::encode(Sha256::digest(bytes)),
+        sha256: hex::encode(Sha256::digest(&bytes)),
+        bytes,
     }
 }
 

@@ -138,7 +138,7 @@ pub fn parse_email(raw: &[u8], to: &str, templates: &[LetterTemplate], default_t
 
 /// Parses raw RFC 5322 bytes as [`parse_email`] does, with what the pipeline knows (see [`ParseOptions`]).
 pub fn parse_request(raw: &[u8], options: &ParseOptions<'_>) -> Parsed {
-    let Some(message) = MessageParser::default().parse(raw) else {
+    let Some(mut message) = MessageParser::default().parse(raw) else {
         return Parsed::Ignored(Ignored::Unparseable);
     };
     if message.headers().is_empty() {
@@ -151,7 +151,7 @@ pub fn parse_request(raw: &[u8], options: &ParseOptions<'_>) -> Parsed {
         return Parsed::Ignored(Ignored::Unparseable);
     };
     let subject = message.subject().unwrap_or_default().trim().to_owned();
-    let mut content = mime::collect(&message);
+    let mut content = mime::collect(&mut message);
     add_earlier(&mut content, options.earlier);
     let templates = options.templates;
     let choice = fields::choose_template(
@@ -189,8 +189,8 @@ pub fn parse_request(raw: &[u8], options: &ParseOptions<'_>) -> Parsed {
 fn add_earlier(content: &mut mime::Content, earlier: &[Vec<u8>]) {
     let mut attachments = vec![];
     for raw in earlier.iter().rev() {
-        let Some(message) = MessageParser::default().parse(raw.as_slice()) else { continue };
-        let old = mime::collect(&message);
+        let Some(mut message) = MessageParser::default().parse(raw.as_slice()) else { continue };
+        let old = mime::collect(&mut message);
         content.texts.extend(old.texts);
         attachments.splice(0..0, old.attachments);
     }
