@@ -268,7 +268,8 @@ async fn stage_base64(
             continue; // the request fails anyway: nothing more to write
         }
         let path = staging.join(format!("{i}.bin"));
-        let sha256 = crate::letters::files::write_staged(&path, &bytes).await?;
+        crate::letters::files::write_staged(&path, &bytes).await?;
+        let sha256 = crate::letters::files::sha256_hex(&bytes);
         staged.push(StagedAttachment {
             filename: safe_filename(filename.as_deref(), i),
             content_type: content_type.unwrap_or_else(|| "application/pdf".into()),

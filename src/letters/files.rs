@@ -62,7 +62,7 @@ pub async fn write_durably(path: &Path, bytes: &[u8]) -> std::io::Result<String>
 
 /// Writes a staged attachment without syncing it: the committer makes every file of a batch durable with
 /// one [`sync_all`] before the batch's transaction, instead of one fsync per file per request.
-pub async fn write_staged(path: &Path, bytes: &[u8]) -> std::io::Result<String> {
+pub async fn write_staged(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     if let Some(parent) = path.parent() {
         tokio::fs::create_dir_all(parent).await?;
     }
@@ -70,8 +70,7 @@ pub async fn write_staged(path: &Path, bytes: &[u8]) -> std::io::Result<String> 
     // whole first (a large attachment held twice).
     let mut file = tokio::fs::File::create(path).await?;
     file.write_all(bytes).await?;
-    file.flush().await?;
-    Ok(sha256_hex(bytes))
+    file.flush().await
 }
 
 /// Makes files written with [`write_staged`] and moved into place durable: each file, each folder holding

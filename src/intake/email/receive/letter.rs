@@ -126,13 +126,14 @@ async fn stage(
             continue;
         }
         let path = dir.join(format!("{i}.bin"));
+        // Hashed once, when the message was read.
         match write_staged(&path, &a.bytes).await {
-            Ok(sha256) => staged.push(StagedAttachment {
+            Ok(()) => staged.push(StagedAttachment {
                 filename: safe_filename(Some(&a.filename), i),
                 content_type: a.content_type.clone(),
                 path,
                 size: a.bytes.len() as u64,
-                sha256,
+                sha256: a.sha256.clone(),
             }),
             Err(e) => problems.push(Problem { field: a.filename.clone(), code: "io".into(), message: e.to_string() }),
         }
