@@ -71,7 +71,8 @@ async fn enqueue(tx: &mut Tx, kind: &'static str, letter: &LetterId, run_at: i64
 ///   `worker.resume_every`;
 /// - a provider sync is queued again by the periodic sweep;
 /// - following a consent request is tried again every `worker.resume_every`;
-/// - a notice is marked failed, told on the letter's timeline, listed, and can be sent again.
+/// - a notice is marked failed, told on the letter's timeline, listed, and can be sent again;
+/// - an email request's answer that could not leave is told on the letter's timeline.
 pub async fn gave_up(services: &Services, job: &ClaimedJob, reason: &str) -> Result<(), JobError> {
     let resume_at = now_ms() + services.settings.worker.resume_every.as_millis() as i64;
     if job.kind == consent_requests::FOLLOW {
@@ -86,6 +87,14 @@ pub async fn gave_up(services: &Services, job: &ClaimedJob, reason: &str) -> Res
     let letter = letter_of(job)?;
     match job.kind.as_str() {
         NOTIFY => notices::notice_gave_up(services, &letter, &job.payload, reason).await,
+        ANSWER => {
+            // The requester still gets the letter's notices; the timeline says the answer did not leave.
+            let detail = format!("the answer to the email request could not be sent: {reason}");
+            let mut tx = services.store.begin().await?;
+            record_event(&mut tx, &letter, &detail).await?;
+            tx.commit().await?;
+            Ok(())
+        }
         SEND => provider_unreachable(services, &letter, reason, resume_at).await,
         kind @ (RECONCILE | PREPARE | FALLBACK) => {
             let kind = [RECONCILE, PREPARE, FALLBACK].into_iter().find(|k| *k == kind).unwrap_or(PREPARE);

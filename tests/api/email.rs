@@ -131,6 +131,40 @@ async fn an_answer_owed_when_relais_stops_is_sent_after_the_restart(db: Db) {
     second.stop().await;
 }
 
+/// An answer that cannot leave (here, an addressee the mailer refuses) is told on the letter's timeline.
+async fn an_answer_that_cannot_leave_is_told_on_the_timeline(db: Db) {
+    let env = TestEnv::new(db).await;
+    let mut settings = email_settings(&env);
+    settings.worker.enabled = false;
+    let app = spawn_with(&env, settings).await;
+    let id = app.submit("compta@boulangerie-martin.fr").await;
+    let letter: relais::domain::LetterId = id.parse().unwrap();
+    let to = serde_json::json!({"to": {"to": "not an address", "subject": "Relance", "french": true,
+                                       "message_id": null, "references": []}});
+    let job = relais::store::NewJob {
+        kind: relais::letters::jobs::ANSWER,
+        letter_id: Some(&letter),
+        payload: to,
+        run_at: relais::store::now_ms(),
+    };
+    let mut tx = app.store.begin().await.unwrap();
+    relais::store::jobs::enqueue(&mut tx, job, relais::store::now_ms()).await.unwrap();
+    tx.commit().await.unwrap();
+    for _ in 0..5 {
+        let now = relais::store::now_ms();
+        for job in app.store.claim_jobs("test-worker", now, now + 60_000, 10).await.unwrap() {
+            relais::worker::run_claimed(&app.services, "test-worker", job).await;
+        }
+    }
+    let timeline = app.get_letter(&id).await;
+    let told =
+        timeline["events"].as_array().unwrap().iter().any(|e| {
+            e["detail"].as_str().is_some_and(|d| d.contains("the answer to the email request could not be sent"))
+        });
+    assert!(told, "{timeline:#}");
+    app.stop().await;
+}
+
 async fn the_same_email_twice_makes_one_letter_and_one_answer(db: Db) {
     let (app, _env) = spawn_email(db).await;
     let raw = email("req-2@cabinet.example.fr", PASS, COMPLETE, false);
@@ -277,6 +311,7 @@ crate::on_both_databases!(
     the_confirmation_link_sends_once_and_an_expired_request_sends_nothing,
     a_forwarded_email_becomes_a_letter_and_is_answered,
     an_answer_owed_when_relais_stops_is_sent_after_the_restart,
+    an_answer_that_cannot_leave_is_told_on_the_timeline,
     the_same_email_twice_makes_one_letter_and_one_answer,
     missing_fields_are_answered_with_the_lines_to_add,
     a_forged_sender_is_refused_and_not_answered,
