@@ -122,10 +122,10 @@ impl MailevaSettings {
     /// Replaces each secret by its `*_file`'s content when one is given; errors name the `*_file` key.
     pub(super) fn read_secret_files(&mut self, name: &str) -> Result<(), super::ConfigError> {
         let key = |field: &str| format!("providers.{name}.{field}_file");
-        super::read_secret_file(&mut self.client_id, &self.client_id_file, &key("client_id"))?;
-        super::read_secret_file(&mut self.client_secret, &self.client_secret_file, &key("client_secret"))?;
-        super::read_secret_file(&mut self.username, &self.username_file, &key("username"))?;
-        super::read_secret_file(&mut self.password, &self.password_file, &key("password"))
+        super::secrets::read_secret_file(&mut self.client_id, &self.client_id_file, &key("client_id"))?;
+        super::secrets::read_secret_file(&mut self.client_secret, &self.client_secret_file, &key("client_secret"))?;
+        super::secrets::read_secret_file(&mut self.username, &self.username_file, &key("username"))?;
+        super::secrets::read_secret_file(&mut self.password, &self.password_file, &key("password"))
     }
 
     /// Every credential given, URLs that are http(s), and `sandbox` agreeing with the hosts.
