@@ -124,6 +124,8 @@ async fn an_answer_owed_when_relais_stops_is_sent_after_the_restart(db: Db) {
     assert_eq!(answers.len(), 1, "one answer, after the restart");
     let answer = MessageParser::default().parse(&answers[0]).unwrap();
     assert_eq!(answer.in_reply_to().as_text(), Some("req-9@cabinet.example.fr"));
+    let message_id = answer.message_id().unwrap_or_default();
+    assert!(message_id.starts_with(&format!("{id}-request-accepted@")), "one Message-ID per answer: {message_id}");
     let attached = answer.attachments().next().expect("the letter is attached").contents().to_vec();
     let letter = second.wait_for_state(&id, "delivered", OUTCOME_TIMEOUT).await;
     let rendered = std::fs::read(second.services.files.document_of(&id.parse().unwrap())).unwrap();

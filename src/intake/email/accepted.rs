@@ -77,8 +77,11 @@ pub async fn answer(services: &Services, id: &LetterId, payload: &serde_json::Va
         document,
         text,
     };
-    let email = answer::accepted(&services.emails, &to, accepted)
+    let mut email = answer::accepted(&services.emails, &to, accepted)
         .map_err(|e| JobError::Permanent(format!("the answer could not be rendered: {e}")))?;
+    // One Message-ID per letter's answer: sent again after a lost lease, it is the same message to the
+    // requester's mail system, not a second one.
+    email.message_id = Some(services.mailer.message_id(&format!("{id}-request-accepted")));
     services.mailer.send(&email).await.map_err(|e| {
         let reason = redact::strip_urls(&e.to_string());
         if e.is_transient() { JobError::Transient(reason) } else { JobError::Permanent(reason) }
