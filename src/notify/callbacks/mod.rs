@@ -1,10 +1,13 @@
 //! Signed callbacks to requesters, per Standard Webhooks: each state change of a letter is delivered to the
 //! endpoints its sender subscribed, signed with the endpoint's `whsec_` secret, durably (a delivery is a row,
-//! each attempt a job), on the retry schedule of `[callbacks]`, through the address guard of `guard`.
+//! each attempt a job), on the retry schedule of `[callbacks]`, through the address guard of `guard`. What a
+//! callback carries is in `payload`, the signed proof links in `links`, the endpoints of the configuration in
+//! `configured`.
 
 mod configured;
 pub mod guard;
 mod links;
+mod payload;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -13,12 +16,13 @@ use serde_json::{Value, json};
 
 pub use configured::{apply_configured_endpoints, letter_endpoint};
 pub use links::{proof_link_signature, verify_proof_link};
+use payload::letter_data;
+pub use payload::{CallbackEvent, CallbackLetter, CallbackProof, EVENT_TYPES, event_type};
 
 use crate::config::CallbackSettings;
 use crate::domain::time::rfc3339;
 use crate::domain::{CallbackMessageId, LetterId, LetterState};
 use crate::letters::JobError;
-use crate::notify::notices::notice_kind;
 use crate::notify::{OutgoingEmail, signing};
 use crate::services::Services;
 use crate::store::callbacks::{AttemptRow, DeliveryRow, EndpointRow, insert_delivery, requeue_delivery};
@@ -26,26 +30,6 @@ use crate::store::{self, LetterRecord, NewJob, now_ms};
 
 /// The job kind that makes one delivery attempt.
 pub const DELIVER: &str = "callback";
-
-/// The event types an endpoint can subscribe to, one per state a requester hears about.
-pub const EVENT_TYPES: [&str; 11] = [
-    "letter.accepted",
-    "letter.awaiting_consent",
-    "letter.awaiting_approval",
-    "letter.deposited",
-    "letter.delivered",
-    "letter.refused",
-    "letter.not_claimed",
-    "letter.bounced",
-    "letter.failed",
-    "letter.needs_attention",
-    "letter.cancelled",
-];
-
-/// The event type of a state change, when requesters hear about it.
-pub fn event_type(state: LetterState) -> Option<String> {
-    notice_kind(state).map(|kind| format!("letter.{kind}"))
-}
 
 /// The HTTP client of callbacks: no redirects, a timeout, and names resolved through the address guard.
 pub struct CallbackClient {
@@ -143,78 +127,6 @@ async fn enqueue(tx: &mut store::Tx, letter: &LetterId, delivery: &str, run_at: 
     let job = NewJob { kind: DELIVER, letter_id: Some(letter), payload: json!({ "delivery": delivery }), run_at };
     store::jobs::enqueue(tx, job, now_ms()).await?;
     Ok(())
-}
-
-/// The body of a callback (Standard Webhooks): the event type, when it happened, and the letter.
-#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
-pub struct CallbackEvent {
-    /// One of the event types (`letter.delivered`…).
-    #[serde(rename = "type")]
-    pub kind: String,
-    /// When the state changed (RFC 3339).
-    pub timestamp: String,
-    pub data: CallbackLetter,
-}
-
-/// The letter, as a callback tells of it: never the PDF, but links to the proofs that need no API key and
-/// expire.
-#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
-pub struct CallbackLetter {
-    /// `ltr_…`
-    pub id: String,
-    pub reference: Option<String>,
-    /// The state the event is about.
-    pub state: String,
-    pub state_detail: Option<String>,
-    pub sender: String,
-    /// `{name, version}`: the template and the SHA-256 of its version.
-    #[schema(value_type = Object)]
-    pub template: Value,
-    /// `{name, email}`.
-    #[schema(value_type = Object)]
-    pub recipient: Value,
-    pub proofs: Vec<CallbackProof>,
-}
-
-/// A proof: its kind, its SHA-256, and a signed link that expires (`callbacks.proof_links_valid`).
-#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
-pub struct CallbackProof {
-    pub kind: String,
-    pub sha256: String,
-    pub url: String,
-}
-
-fn letter_data(
-    services: &Services,
-    letter: &LetterRecord,
-    state: LetterState,
-    proofs: &[store::ProofRecord],
-    endpoint: &EndpointRow,
-    now: i64,
-) -> CallbackLetter {
-    let base = services.public_url.as_str().trim_end_matches('/');
-    let expires = (now + services.settings.callbacks.proof_links_valid.as_millis() as i64) / 1000;
-    let proofs = proofs
-        .iter()
-        .map(|p| {
-            let signature = proof_link_signature(&endpoint.secret, &letter.id, &p.kind, expires);
-            let url = format!(
-                "{base}/v1/proof-links/{}/{}?endpoint={}&expires={expires}&signature={signature}",
-                letter.id, p.kind, endpoint.id
-            );
-            CallbackProof { kind: p.kind.clone(), sha256: p.sha256.clone(), url }
-        })
-        .collect();
-    CallbackLetter {
-        id: letter.id.to_string(),
-        reference: letter.reference.clone(),
-        state: state.as_str().to_owned(),
-        state_detail: letter.state_detail.clone(),
-        sender: letter.sender_id.to_string(),
-        template: json!({ "name": letter.template, "version": letter.template_hash }),
-        recipient: json!({ "name": letter.recipient.display_name(), "email": letter.recipient.email }),
-        proofs,
-    }
 }
 
 /// How one attempt ended.
