@@ -190,10 +190,10 @@ async fn claim_key(
 ) -> Result<Option<Result<Submitted, SubmitError>>, StoreError> {
     let Submission { id, request, idempotency_key, .. } = submission;
     let Some(key) = idempotency_key else { return Ok(None) };
-    if let Some(seen) = store::letters::find_idempotency(conn, &request.sender, key).await? {
+    if let Some(seen) = store::idempotency::find_idempotency(conn, &request.sender, key).await? {
         return Ok(Some(super::submit::replay(seen, &request.request_sha256)));
     }
-    store::letters::insert_idempotency(conn, &request.sender, key, &request.request_sha256, id, now).await?;
+    store::idempotency::insert_idempotency(conn, &request.sender, key, &request.request_sha256, id, now).await?;
     Ok(None)
 }
 

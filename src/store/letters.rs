@@ -1,4 +1,4 @@
-//! Letters, their attachments and idempotency records.
+//! Letters and their attachments (their idempotency keys are in `idempotency`).
 
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
@@ -66,12 +66,6 @@ pub struct AttachmentRecord {
     pub path: String,
 }
 
-#[derive(Debug, Clone)]
-pub struct IdempotencyRecord {
-    pub request_sha256: String,
-    pub letter_id: LetterId,
-}
-
 /// Filters of `GET /v1/letters`; `after` is the cursor (the last id of the previous page).
 #[derive(Debug, Clone, Default)]
 pub struct LetterFilter {
@@ -87,7 +81,7 @@ pub(super) const LETTER_COLUMNS: &str = "id, sender_id, api_key_id, state, state
      recipient, reference, notify_email, provider, provider_ref, provider_status, content_sha256, cost_cents, \
      request_sha256, send_attempts, created_at, updated_at, deposited_at, synced_at, send_started_at, send_closed_at";
 
-fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
+pub(super) fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(format!("{what}: {e}"))
 }
 
@@ -164,46 +158,6 @@ pub async fn insert_attachment(conn: &mut AnyConnection, a: &AttachmentRecord) -
     .bind(a.size)
     .bind(&a.sha256)
     .bind(&a.path)
-    .execute(conn)
-    .await?;
-    Ok(())
-}
-
-pub async fn find_idempotency(
-    conn: &mut AnyConnection,
-    sender: &SenderId,
-    key: &str,
-) -> StoreResult<Option<IdempotencyRecord>> {
-    let row = sqlx::query("SELECT request_sha256, letter_id FROM idempotency_keys WHERE sender_id = $1 AND key = $2")
-        .bind(sender.as_str())
-        .bind(key)
-        .fetch_optional(conn)
-        .await?;
-    row.map(|r| {
-        Ok(IdempotencyRecord {
-            request_sha256: r.try_get("request_sha256")?,
-            letter_id: r.try_get::<String, _>("letter_id")?.parse().map_err(|e| corrupt("letter id", e))?,
-        })
-    })
-    .transpose()
-}
-
-pub async fn insert_idempotency(
-    conn: &mut AnyConnection,
-    sender: &SenderId,
-    key: &str,
-    request_sha256: &str,
-    letter: &LetterId,
-    now: i64,
-) -> StoreResult<()> {
-    sqlx::query(
-        "INSERT INTO idempotency_keys (sender_id, key, request_sha256, letter_id, created_at) VALUES ($1, $2, $3, $4, $5)",
-    )
-    .bind(sender.as_str())
-    .bind(key)
-    .bind(request_sha256)
-    .bind(letter.as_str())
-    .bind(now)
     .execute(conn)
     .await?;
     Ok(())
@@ -342,12 +296,6 @@ pub async fn attachments_in(conn: &mut AnyConnection, id: &LetterId) -> StoreRes
 }
 
 impl Store {
-    /// The idempotency record of `key`, read outside any write transaction.
-    pub async fn idempotency(&self, sender: &SenderId, key: &str) -> StoreResult<Option<IdempotencyRecord>> {
-        let mut conn = self.reader.acquire().await?;
-        find_idempotency(&mut conn, sender, key).await
-    }
-
     pub async fn letter(&self, id: &LetterId) -> StoreResult<Option<LetterRecord>> {
         let mut conn = self.reader.acquire().await?;
         letter_in(&mut conn, id).await
