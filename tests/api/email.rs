@@ -133,6 +133,41 @@ async fn an_answer_owed_when_relais_stops_is_sent_after_the_restart(db: Db) {
     second.stop().await;
 }
 
+/// A letter that could not be rendered after its email was accepted is not announced as leaving: the
+/// requester hears of its failure only.
+async fn a_letter_that_could_not_be_rendered_gets_no_acceptance(db: Db) {
+    use relais::domain::LetterState;
+    let env = TestEnv::new(db).await;
+    let mut settings = email_settings(&env);
+    settings.worker.enabled = false;
+    let app = spawn_with(&env, settings).await;
+    let (status, body) = post_mime(&app, email("req-11@cabinet.example.fr", PASS, COMPLETE, false), INGRESS_KEY).await;
+    assert_eq!(status, 202, "{body}");
+    let letter: relais::domain::LetterId = body["letter"].as_str().unwrap().parse().unwrap();
+    // As the preparation does when the letter cannot be typeset.
+    let mut tx = app.store.begin().await.unwrap();
+    let failed = relais::letters::transitions::transition(
+        &mut tx,
+        &letter,
+        LetterState::Received,
+        LetterState::Failed,
+        Some("the letter could not be typeset"),
+        None,
+    )
+    .await
+    .unwrap();
+    assert!(failed);
+    tx.commit().await.unwrap();
+    for _ in 0..5 {
+        let now = relais::store::now_ms();
+        for job in app.store.claim_jobs("test-worker", now, now + 60_000, 10).await.unwrap() {
+            relais::worker::run_claimed(&app.services, "test-worker", job).await;
+        }
+    }
+    assert!(outbox_answers(&app).await.is_empty(), "no acceptance for a failed letter");
+    app.stop().await;
+}
+
 /// An answer that cannot leave (here, an addressee the mailer refuses) is told on the letter's timeline.
 async fn an_answer_that_cannot_leave_is_told_on_the_timeline(db: Db) {
     let env = TestEnv::new(db).await;
@@ -314,6 +349,7 @@ crate::on_both_databases!(
     a_forwarded_email_becomes_a_letter_and_is_answered,
     an_answer_owed_when_relais_stops_is_sent_after_the_restart,
     an_answer_that_cannot_leave_is_told_on_the_timeline,
+    a_letter_that_could_not_be_rendered_gets_no_acceptance,
     the_same_email_twice_makes_one_letter_and_one_answer,
     missing_fields_are_answered_with_the_lines_to_add,
     a_forged_sender_is_refused_and_not_answered,

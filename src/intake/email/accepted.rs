@@ -1,5 +1,6 @@
 //! The answer to an accepted email request, as a job: committed with the letter and the record of the email
-//! (`letters::FromEmail`), so that a restart cannot lose it, and sent once the letter is rendered, with the letter PDF exactly as it will go.
+//! (`letters::FromEmail`), so that a restart cannot lose it, and sent once the letter is rendered, with the
+//! letter PDF exactly as it will go.
 //! The intake answers its channel (SMTP 250, IMAP move, HTTP 202) without typesetting anything: the letter is
 //! typeset once, by whichever of its preparation or this job runs first.
 
@@ -40,7 +41,8 @@ pub async fn owe_answer(
 }
 
 /// Sends the answer owed for `id`. A letter not rendered yet is prepared first (its own preparation then
-/// finds it done); one that could not be rendered is answered without a document.
+/// finds it done). A letter that could not be rendered gets no acceptance: its `failed` notice tells the
+/// requester why.
 pub async fn answer(services: &Services, id: &LetterId, payload: &serde_json::Value) -> Result<(), JobError> {
     let to: AnswerTo = serde_json::from_value(payload["to"].clone())
         .map_err(|e| JobError::Permanent(format!("the answer's addressee is unreadable: {e}")))?;
@@ -53,6 +55,10 @@ pub async fn answer(services: &Services, id: &LetterId, payload: &serde_json::Va
         letter = load().await?;
     }
     let document = tokio::fs::read(services.files.document_of(id)).await.unwrap_or_default();
+    if letter.state == LetterState::Failed && document.is_empty() {
+        tracing::info!(letter = %id, "no acceptance for a letter that could not be rendered");
+        return Ok(());
+    }
     let text = match pipeline::compose(services, &letter).await {
         Ok(document) => document.to_text(),
         Err(e) => {

@@ -44,7 +44,7 @@ pub(super) async fn submit(
         }
     };
     let checked = check_draft(services, sender.id.clone(), draft_of(request), staged, request.content_sha256.clone());
-    let letter = match checked {
+    let mut letter = match checked {
         Ok(letter) => letter,
         Err(IntakeError::Invalid(errors)) => {
             remove_dir(&staging).await;
@@ -63,7 +63,6 @@ pub(super) async fn submit(
     }
     let key = cx.draft.map_or_else(|| format!("email:{}", cx.key), |d| d.letter_key());
     let to = answer::AnswerTo::of(request);
-    let mut letter = letter;
     // The record of the email and the answer owed commit with the letter, in its batch.
     let inbound = cx.inbound("accepted", None, None);
     letter.from_email = Some(FromEmail { inbound: Some(inbound.clone()), answer: accepted::answer_payload(&to) });
