@@ -13,9 +13,8 @@ use crate::domain::{EmailAddress, JobId, LetterId, LetterState, NoticeId};
 use crate::store::notices::NoticeState;
 
 /// Rows per statement. Small on purpose: every full chunk is the same SQL text, so its prepared statement
-/// stays in the connection's cache (a statement per batch size would be prepared again and again), and
-/// SQLite finds a parameter's name by a scan of the statement's parameters, a cost that grows with their
-/// square. A batch of 128 letters is still a few statements per table.
+/// stays in the connection's cache (a statement per batch size would be prepared again and again). A batch
+/// of 128 letters is still a few statements per table.
 const ROWS_PER_STATEMENT: usize = 16;
 
 /// A job created with its letter.
@@ -75,9 +74,25 @@ impl Arrivals<'_> {
     }
 }
 
-/// `INSERT INTO {table} ({columns}) VALUES ($1, …), (…)` for `rows` rows, with `$n` placeholders (which
-/// both PostgreSQL and SQLite read) numbered row by row.
-fn insert_sql(table: &str, columns: &[&str], rows: usize) -> String {
+/// How a statement names its parameters.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Placeholders {
+    /// `$1, $2, …`: what PostgreSQL reads.
+    Numbered,
+    /// `?, ?, …`: SQLite binds them by position, where a numbered parameter is looked up by a scan of the
+    /// statement's parameter names, once per parameter (a cost that grows with their square).
+    Positional,
+}
+
+impl Placeholders {
+    fn of(conn: &AnyConnection) -> Self {
+        if conn.backend_name().eq_ignore_ascii_case("sqlite") { Self::Positional } else { Self::Numbered }
+    }
+}
+
+/// `INSERT INTO {table} ({columns}) VALUES (…), (…)` for `rows` rows, with the placeholders of the
+/// connection's database, numbered row by row.
+fn insert_sql(placeholders: Placeholders, table: &str, columns: &[&str], rows: usize) -> String {
     let mut sql = format!("INSERT INTO {table} ({}) VALUES ", columns.join(", "));
     let mut n = 0;
     for row in 0..rows {
@@ -87,7 +102,10 @@ fn insert_sql(table: &str, columns: &[&str], rows: usize) -> String {
             if column > 0 {
                 sql.push_str(", ");
             }
-            sql.push_str(&format!("${n}"));
+            match placeholders {
+                Placeholders::Numbered => sql.push_str(&format!("${n}")),
+                Placeholders::Positional => sql.push('?'),
+            }
         }
         sql.push(')');
     }
@@ -152,7 +170,7 @@ async fn insert_letters(conn: &mut AnyConnection, letters: &[NewLetter<'_>]) -> 
         "created_at",
         "updated_at",
     ];
-    let sql = insert_sql("letters", &COLUMNS, letters.len());
+    let sql = insert_sql(Placeholders::of(conn), "letters", &COLUMNS, letters.len());
     let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
     for l in letters {
         let variables = serde_json::Value::Object(l.variables.clone()).to_string();
@@ -182,7 +200,7 @@ async fn insert_letters(conn: &mut AnyConnection, letters: &[NewLetter<'_>]) -> 
 async fn insert_first_events(conn: &mut AnyConnection, letters: &[NewLetter<'_>]) -> StoreResult<()> {
     const COLUMNS: [&str; 7] = ["letter_id", "seq", "at", "state", "detail", "prev_hash", "hash"];
     const DETAIL: &str = "request accepted";
-    let sql = insert_sql("letter_events", &COLUMNS, letters.len());
+    let sql = insert_sql(Placeholders::of(conn), "letter_events", &COLUMNS, letters.len());
     let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
     for l in letters {
         let detail = l.submitted_by.map_or_else(|| DETAIL.to_owned(), |by| format!("sent by {by}"));
@@ -201,7 +219,7 @@ async fn insert_first_events(conn: &mut AnyConnection, letters: &[NewLetter<'_>]
 
 async fn insert_attachments(conn: &mut AnyConnection, attachments: &[&AttachmentRecord]) -> StoreResult<()> {
     const COLUMNS: [&str; 7] = ["letter_id", "position", "filename", "content_type", "size", "sha256", "path"];
-    let sql = insert_sql("attachments", &COLUMNS, attachments.len());
+    let sql = insert_sql(Placeholders::of(conn), "attachments", &COLUMNS, attachments.len());
     let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
     for a in attachments {
         query = query
@@ -218,7 +236,7 @@ async fn insert_attachments(conn: &mut AnyConnection, attachments: &[&Attachment
 
 async fn insert_notices(conn: &mut AnyConnection, notices: &[ArrivalNotice<'_>]) -> StoreResult<()> {
     const COLUMNS: [&str; 6] = ["id", "letter_id", "kind", "payload", "state", "created_at"];
-    let sql = insert_sql("notices", &COLUMNS, notices.len());
+    let sql = insert_sql(Placeholders::of(conn), "notices", &COLUMNS, notices.len());
     let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
     for n in notices {
         query = query
@@ -234,7 +252,7 @@ async fn insert_notices(conn: &mut AnyConnection, notices: &[ArrivalNotice<'_>])
 
 async fn insert_jobs(conn: &mut AnyConnection, jobs: &[ArrivalJob<'_>]) -> StoreResult<()> {
     const COLUMNS: [&str; 7] = ["id", "kind", "letter_id", "payload", "run_at", "attempts", "created_at"];
-    let sql = insert_sql("jobs", &COLUMNS, jobs.len());
+    let sql = insert_sql(Placeholders::of(conn), "jobs", &COLUMNS, jobs.len());
     let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
     for j in jobs {
         query = query
@@ -255,6 +273,9 @@ mod tests {
 
     #[test]
     fn placeholders_are_numbered_row_by_row() {
-        assert_eq!(insert_sql("t", &["a", "b"], 2), "INSERT INTO t (a, b) VALUES ($1, $2), ($3, $4)");
+        let sql = insert_sql(Placeholders::Numbered, "t", &["a", "b"], 2);
+        assert_eq!(sql, "INSERT INTO t (a, b) VALUES ($1, $2), ($3, $4)");
+        let sql = insert_sql(Placeholders::Positional, "t", &["a", "b"], 2);
+        assert_eq!(sql, "INSERT INTO t (a, b) VALUES (?, ?), (?, ?)");
     }
 }
