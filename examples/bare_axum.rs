@@ -1,6 +1,10 @@
 //! A bare axum endpoint that accepts a JSON body and answers 202: the baseline the intake benchmark
 //! compares relais against (same machine, same load, no authentication, no database).
 
+// The allocator relais ships with, so that the figures are those of the binary.
+#[path = "../src/allocator.rs"]
+mod allocator;
+
 use axum::Router;
 use axum::http::StatusCode;
 use axum::routing::post;

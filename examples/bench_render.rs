@@ -4,6 +4,10 @@
 //!
 //! Usage: bench_render [COUNT, default 300] [--out letter.pdf]   (run from the repository root)
 
+// The allocator relais ships with, so that the figures are those of the binary.
+#[path = "../src/allocator.rs"]
+mod allocator;
+
 use std::time::{Duration, Instant};
 
 use chrono::{TimeZone, Utc};

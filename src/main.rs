@@ -16,6 +16,7 @@ use relais::startup::{self, Application, build_services};
 use relais::store::Store;
 use relais::{accounts, audit, http, telemetry};
 
+mod allocator;
 mod cli;
 
 #[derive(Parser)]
