@@ -268,13 +268,14 @@ async fn stage_base64(
             continue; // the request fails anyway: nothing more to write
         }
         let path = staging.join(format!("{i}.bin"));
-        crate::letters::files::write_staged(&path, &bytes).await?;
         let sha256 = crate::letters::files::sha256_hex(&bytes);
+        let size = bytes.len() as u64;
+        crate::letters::files::write_staged(&path, bytes.into()).await?;
         staged.push(StagedAttachment {
             filename: safe_filename(filename.as_deref(), i),
             content_type: content_type.unwrap_or_else(|| "application/pdf".into()),
             path,
-            size: bytes.len() as u64,
+            size,
             sha256,
         });
     }

@@ -8,9 +8,9 @@ use std::path::PathBuf;
 use serde_json::json;
 use tokio::sync::{mpsc, oneshot};
 
-use super::LetterRequest;
 use super::jobs::{ANSWER, NOTIFY, PREPARE};
 use super::submit::{SubmitError, Submitted};
+use super::{LetterRequest, files};
 use crate::domain::{ApiKeyId, JobId, LetterId, LetterState, NoticeId};
 use crate::notify::callbacks::letter_endpoint;
 use crate::store::arrivals::{ArrivalJob, ArrivalNotice, Arrivals};
@@ -78,9 +78,14 @@ enum Isolation {
 /// One transaction for the batch, after one sync of the files it references.
 async fn commit_batch(store: &Store, attachments_dir: &std::path::Path, batch: Vec<Pending>) {
     let files = batch.iter().flat_map(|p| &p.submission.attachments).map(|a| PathBuf::from(&a.path));
-    let files: Vec<PathBuf> = files.collect();
-    if !files.is_empty()
-        && let Err(e) = crate::letters::files::sync_all(attachments_dir, files).await
+    let mut files: Vec<PathBuf> = files.collect();
+    let incoming = files::incoming_root(attachments_dir);
+    if !files.is_empty() && tokio::fs::try_exists(&incoming).await.unwrap_or(false) {
+        // Where a letter's folder may have been renamed from: its entry's removal is made durable too.
+        files.push(incoming);
+    }
+    if files.len() > 1
+        && let Err(e) = files::sync_all(attachments_dir, files).await
     {
         return fail_all(batch, &StoreError::Unavailable(format!("attachments could not be synced to disk: {e}")));
     }

@@ -33,8 +33,13 @@ impl LetterFiles {
 
     /// A fresh folder for the files of a request that has no letter id yet.
     pub fn incoming_dir(&self) -> PathBuf {
-        self.attachments_dir.join(".incoming").join(ulid::Ulid::new().to_string().to_ascii_lowercase())
+        incoming_root(&self.attachments_dir).join(ulid::Ulid::new().to_string().to_ascii_lowercase())
     }
+}
+
+/// Where requests' folders wait for their letters, under `attachments_dir`.
+pub fn incoming_root(attachments_dir: &Path) -> PathBuf {
+    attachments_dir.join(".incoming")
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
@@ -60,22 +65,34 @@ pub async fn write_durably(path: &Path, bytes: &[u8]) -> std::io::Result<String>
     Ok(sha256_hex(bytes))
 }
 
-/// Writes a staged attachment without syncing it: the committer makes every file of a batch durable with
-/// one [`sync_all`] before the batch's transaction, instead of one fsync per file per request.
-pub async fn write_staged(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    if let Some(parent) = path.parent() {
-        tokio::fs::create_dir_all(parent).await?;
-    }
-    // Through a file handle, which hands the bytes over in bounded chunks: `tokio::fs::write` would copy them
-    // whole first (a large attachment held twice).
-    let mut file = tokio::fs::File::create(path).await?;
-    file.write_all(bytes).await?;
-    file.flush().await
+/// Writes a staged attachment, its folder created if need be, without syncing it: the committer makes every
+/// file of a batch durable with one [`sync_all`] before the batch's transaction, instead of one fsync per
+/// file per request. One call to the blocking pool; the bytes are shared, not copied.
+pub async fn write_staged(path: &Path, bytes: bytes::Bytes) -> std::io::Result<()> {
+    let path = path.to_owned();
+    blocking(move || {
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        std::fs::write(&path, &bytes)
+    })
+    .await
 }
 
+/// Runs file system calls on the blocking pool, as one hop.
+pub async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> std::io::Result<T> + Send + 'static,
+) -> std::io::Result<T> {
+    tokio::task::spawn_blocking(work).await.map_err(std::io::Error::other)?
+}
+
+/// Past this many files and folders, one `syncfs` of their file system costs less than syncing each.
+const SYNC_EACH_AT_MOST: usize = 4;
+
 /// Makes files written with [`write_staged`] and moved into place durable: each file, each folder holding
-/// one, and `root` (which holds the folders), all synced at once. Concurrent syncs on one file system share
-/// its journal commits, so a batch costs about one sync, not one per file.
+/// one, and `root` (which holds the folders). A few are synced one by one, together; more, with one `syncfs`
+/// of the file system holding `root` (on Linux): on a file system without a journal every fsync writes its
+/// own inode and waits for it, where one sync of the file system writes them all in one pass.
 pub async fn sync_all(root: &Path, files: impl IntoIterator<Item = PathBuf>) -> std::io::Result<()> {
     let mut paths: Vec<PathBuf> = vec![root.to_owned()];
     for file in files {
@@ -86,12 +103,28 @@ pub async fn sync_all(root: &Path, files: impl IntoIterator<Item = PathBuf>) -> 
     }
     paths.sort();
     paths.dedup();
-    let syncs =
-        paths.into_iter().map(|path| tokio::task::spawn_blocking(move || std::fs::File::open(path)?.sync_all()));
+    #[cfg(target_os = "linux")]
+    if paths.len() > SYNC_EACH_AT_MOST {
+        let root = root.to_owned();
+        return blocking(move || sync_file_system(&root)).await;
+    }
+    let syncs = paths.into_iter().map(|path| blocking(move || std::fs::File::open(path)?.sync_all()));
     for done in futures_util::future::join_all(syncs).await {
-        done.map_err(std::io::Error::other)??;
+        done?;
     }
     Ok(())
+}
+
+/// Writes everything pending on the file system holding `path` to disk, and reports a write that failed.
+#[cfg(target_os = "linux")]
+fn sync_file_system(path: &Path) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let folder = std::fs::File::open(path)?;
+    // SAFETY: `syncfs` takes an open descriptor, which `folder` holds until after the call.
+    match unsafe { libc::syncfs(folder.as_raw_fd()) } {
+        0 => Ok(()),
+        _ => Err(std::io::Error::last_os_error()),
+    }
 }
 
 /// Removes a folder and what it holds, ignoring a folder that is already gone.
@@ -115,7 +148,7 @@ pub const ORPHAN_MIN_AGE: std::time::Duration = std::time::Duration::from_secs(6
 /// whose record is gone). Returns how many folders went.
 pub async fn remove_abandoned(files: &LetterFiles, store: &crate::store::Store, now_ms: i64) -> std::io::Result<usize> {
     let mut removed = 0;
-    for dir in subfolders(&files.attachments_dir.join(".incoming")).await? {
+    for dir in subfolders(&incoming_root(&files.attachments_dir)).await? {
         let age = tokio::fs::metadata(&dir).await?.modified()?.elapsed().unwrap_or_default();
         if age > STAGING_MAX_AGE {
             remove_dir(&dir).await;

@@ -156,6 +156,34 @@ async fn a_multipart_request_streams_its_attachments_to_the_letter(db: Db) {
     app.stop().await;
 }
 
+/// A JSON request's files end in the letter's folder under their positions, nothing left in staging.
+async fn a_json_request_s_files_land_in_the_letter_s_folder(db: Db) {
+    use base64::Engine;
+    let (app, _env) = spawn_app(db).await;
+    let first = crate::helpers::sample_pdf();
+    let mut second = first.clone();
+    second.extend_from_slice(b"% a second invoice\n");
+    let b64 = |bytes: &[u8]| base64::engine::general_purpose::STANDARD.encode(bytes);
+    let mut body = crate::helpers::letter_body("dossier@example.fr");
+    body["attachments"] = serde_json::json!([
+        {"filename": "F-1.pdf", "content_base64": b64(&first)},
+        {"filename": "F-2.pdf", "content_base64": b64(&second)}
+    ]);
+    let response = app.post_letter(&body).await;
+    assert_eq!(response.status(), 202);
+    let id = response.json::<serde_json::Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+    let folder = app.attachments_dir.join(&id);
+    assert_eq!(std::fs::read(folder.join("0.bin")).unwrap(), first);
+    assert_eq!(std::fs::read(folder.join("1.bin")).unwrap(), second);
+    let staging = crate::helpers::files_in(&app.attachments_dir.join(".incoming"));
+    assert!(staging.is_empty(), "nothing stays in staging: {staging:?}");
+    let staging_folders = std::fs::read_dir(app.attachments_dir.join(".incoming")).unwrap().count();
+    assert_eq!(staging_folders, 0, "the staging folder became the letter's");
+    let letter = app.get_letter(&id).await;
+    assert_eq!(letter["attachments"][1]["sha256"], hex::encode(Sha256::digest(&second)));
+    app.stop().await;
+}
+
 crate::on_both_databases!(
     a_letter_reaches_delivered_with_its_proofs_and_notices,
     a_refused_letter_ends_refused_with_a_refusal_proof,
@@ -163,4 +191,5 @@ crate::on_both_databases!(
     a_bad_address_ends_bounced_with_a_bounce_proof,
     letters_are_listed_with_filters_and_a_cursor,
     a_multipart_request_streams_its_attachments_to_the_letter,
+    a_json_request_s_files_land_in_the_letter_s_folder,
 );

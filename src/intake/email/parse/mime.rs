@@ -91,7 +91,7 @@ fn attachment(part: &MessagePart<'_>, filename: &str, bytes: Vec<u8>) -> EmailAt
         content_type: content_type(part),
         size: bytes.len(),
         sha256: hex::encode(Sha256::digest(&bytes)),
-        bytes,
+        bytes: bytes.into(),
     }
 }
 

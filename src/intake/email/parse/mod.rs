@@ -76,7 +76,7 @@ pub struct EmailAttachment {
     pub filename: String,
     pub content_type: String,
     #[serde(skip)]
-    pub bytes: Vec<u8>,
+    pub bytes: bytes::Bytes,
     pub size: usize,
     pub sha256: String,
 }

@@ -126,7 +126,7 @@ async fn stage(
         }
         let path = dir.join(format!("{i}.bin"));
         // Hashed once, when the message was read.
-        match write_staged(&path, &a.bytes).await {
+        match write_staged(&path, a.bytes.clone()).await {
             Ok(()) => staged.push(StagedAttachment {
                 filename: safe_filename(Some(&a.filename), i),
                 content_type: a.content_type.clone(),
