@@ -266,18 +266,19 @@ async fn hand_over(services: &Services, letter: &LetterRecord) -> Result<(), Job
         attachments: attachments.iter().map(|a| (a.path.clone().into(), a.filename.clone())).collect(),
         approval: approval.as_deref(),
     };
-    let sent = provider.send(&outgoing).await;
+    let failure = match provider.send(&outgoing).await {
+        Ok(found) => return sync::apply(services, letter, found).await,
+        Err(failure) => failure,
+    };
+    // Only a failure is written here: a transaction begun before the send would hold SQLite's one writer
+    // for a BEGIN and a ROLLBACK on every successful send.
     let mut tx = services.store.begin().await?;
     let from = LetterState::Submitting;
-    match sent {
-        Ok(found) => {
-            drop(tx);
-            return sync::apply(services, letter, found).await;
-        }
-        Err(ProviderError::Rejected { message, .. }) => {
+    match failure {
+        ProviderError::Rejected { message, .. } => {
             transition(&mut tx, &letter.id, from, LetterState::Failed, Some(&message), None).await?;
         }
-        Err(ProviderError::ApprovalRequired { message, .. }) => {
+        ProviderError::ApprovalRequired { message, .. } => {
             // Nothing was sent: the session expired or was refused. Back to waiting for the sender.
             store::approvals::end_session(&mut tx, &letter.sender_id, &letter.provider).await?;
             let detail = format!("not sent: {message}");
@@ -286,13 +287,13 @@ async fn hand_over(services: &Services, letter: &LetterRecord) -> Result<(), Job
             transition(&mut tx, &letter.id, LetterState::Queued, LetterState::AwaitingApproval, Some(&detail), None)
                 .await?;
         }
-        Err(e @ ProviderError::Unavailable { .. }) => {
+        e @ ProviderError::Unavailable { .. } => {
             let detail = format!("not sent: {e}; trying again later");
             transition(&mut tx, &letter.id, from, LetterState::Queued, Some(&detail), None).await?;
             tx.commit().await?;
             return Err(JobError::Transient(e.to_string()));
         }
-        Err(e) => {
+        e => {
             let detail =
                 format!("the outcome of the send is unknown ({e}); it will not be sent again until reconciled");
             store::letters::record_send_closed(&mut tx, &letter.id, now_ms()).await?;
