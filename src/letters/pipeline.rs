@@ -251,7 +251,10 @@ async fn hand_over(services: &Services, letter: &LetterRecord) -> Result<(), Job
     let provider = provider_of(services, letter)?;
     let sender = &sender_as_sent(services, letter)?;
     let attachments = services.store.attachments(&letter.id).await?;
-    let approval = services.store.approval_token(&letter.sender_id, &letter.provider, now_ms()).await?;
+    let approval = match provider.needs_approval(sender) {
+        true => services.store.approval_token(&letter.sender_id, &letter.provider, now_ms()).await?,
+        false => None, // no session to read for a service that needs none
+    };
     let document = compose(services, letter).await.map_err(JobError::Permanent)?;
     let text = document.to_text();
     let outgoing = OutgoingLetter {
