@@ -79,15 +79,16 @@ enum Isolation {
 async fn commit_batch(store: &Store, attachments_dir: &std::path::Path, batch: Vec<Pending>) {
     let files = batch.iter().flat_map(|p| &p.submission.attachments).map(|a| PathBuf::from(&a.path));
     let mut files: Vec<PathBuf> = files.collect();
-    let incoming = files::incoming_root(attachments_dir);
-    if !files.is_empty() && tokio::fs::try_exists(&incoming).await.unwrap_or(false) {
-        // Where a letter's folder may have been renamed from: its entry's removal is made durable too.
-        files.push(incoming);
-    }
-    if files.len() > 1
-        && let Err(e) = files::sync_all(attachments_dir, files).await
-    {
-        return fail_all(batch, &StoreError::Unavailable(format!("attachments could not be synced to disk: {e}")));
+    if !files.is_empty() {
+        let incoming = files::incoming_root(attachments_dir);
+        if tokio::fs::try_exists(&incoming).await.unwrap_or(false) {
+            // Where a letter's folder may have been renamed from: its entry's removal is made durable too.
+            files.push(incoming);
+        }
+        if let Err(e) = files::sync_all(attachments_dir, files).await {
+            let error = StoreError::Unavailable(format!("attachments could not be synced to disk: {e}"));
+            return fail_all(batch, &error);
+        }
     }
     let results = match run_batch(store, &batch, Isolation::Together).await {
         Ok(Some(results)) => Ok(results),
