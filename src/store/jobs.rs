@@ -1,6 +1,8 @@
 //! The job queue: a table in our own schema, claimed with a lease; a dead worker's lease expires.
 
-use sqlx::{AnyConnection, Row};
+use sqlx::any::{AnyArguments, AnyRow};
+use sqlx::query::Query;
+use sqlx::{Any, AnyConnection, Row};
 
 use super::{Backend, Store, StoreResult};
 use crate::domain::{JobId, LetterId};
@@ -49,10 +51,20 @@ pub async fn complete_job(conn: &mut AnyConnection, job_id: &str, owner: &str) -
     Ok(done.rows_affected() == 1)
 }
 
-const CLAIM_SQLITE: &str = "UPDATE jobs SET lease_until = $1, lease_owner = $2, attempts = attempts + 1 \
+/// On SQLite the queue's bookkeeping runs with `synchronous = NORMAL`, set and set back in the same query
+/// string as the statement (see [`Store::unsynced`]): one trip to the writer instead of three.
+const CLAIM_SQLITE: &str = "PRAGMA synchronous = NORMAL; \
+    UPDATE jobs SET lease_until = $1, lease_owner = $2, attempts = attempts + 1 \
     WHERE id IN (SELECT id FROM jobs WHERE failed_at IS NULL AND run_at <= $3 \
                  AND (lease_until IS NULL OR lease_until < $3) ORDER BY run_at LIMIT $4) \
-    RETURNING id, kind, letter_id, payload, attempts";
+    RETURNING id, kind, letter_id, payload, attempts; \
+    PRAGMA synchronous = FULL";
+
+/// The completion, counted by its returned row: after a `PRAGMA`, SQLite's change count still tells the
+/// last `DELETE`'s, so the query's summed `rows_affected` would count it twice.
+const COMPLETE_SQLITE: &str = "PRAGMA synchronous = NORMAL; \
+    DELETE FROM jobs WHERE id = $1 AND lease_owner = $2 RETURNING id; \
+    PRAGMA synchronous = FULL";
 
 /// SKIP LOCKED lets several relais instances claim from one PostgreSQL without waiting on each other.
 const CLAIM_POSTGRES: &str = "UPDATE jobs SET lease_until = $1, lease_owner = $2, attempts = attempts + 1 \
@@ -72,14 +84,8 @@ impl Store {
     ) -> StoreResult<Vec<ClaimedJob>> {
         let rows = match self.backend {
             Backend::Sqlite => {
-                let owner = owner.to_owned();
-                self.unsynced(move |conn| {
-                    Box::pin(async move {
-                        let claim = sqlx::query(CLAIM_SQLITE).bind(lease_until).bind(owner).bind(now).bind(limit);
-                        Ok(claim.fetch_all(conn).await?)
-                    })
-                })
-                .await?
+                let claim = sqlx::query(CLAIM_SQLITE).bind(lease_until).bind(owner.to_owned()).bind(now).bind(limit);
+                self.unsynced(claim).await?
             }
             Backend::Postgres => {
                 let claim = sqlx::query(CLAIM_POSTGRES).bind(lease_until).bind(owner).bind(now).bind(limit);
@@ -106,8 +112,8 @@ impl Store {
     pub async fn complete_finished_job(&self, job_id: &str, owner: &str) -> StoreResult<bool> {
         match self.backend {
             Backend::Sqlite => {
-                let (job_id, owner) = (job_id.to_owned(), owner.to_owned());
-                self.unsynced(move |conn| Box::pin(async move { complete_job(conn, &job_id, &owner).await })).await
+                let complete = sqlx::query(COMPLETE_SQLITE).bind(job_id.to_owned()).bind(owner.to_owned());
+                Ok(self.unsynced(complete).await?.len() == 1)
             }
             Backend::Postgres => {
                 let mut tx = self.writer.begin().await?;
@@ -119,30 +125,24 @@ impl Store {
         }
     }
 
-    /// Runs `work` on the SQLite writer with `synchronous = NORMAL`: its commit goes to the write-ahead log
+    /// Runs `query` on the SQLite writer with `synchronous = NORMAL`: its commit goes to the write-ahead log
     /// without an fsync of its own, and reaches the disk with the next synced commit (every letter's, which
     /// stays `FULL`) or the next checkpoint. For the queue's bookkeeping only, whose loss runs a job again.
-    /// The sequence runs in a task of its own, so that a caller that stops waiting cannot leave the
-    /// connection unsynced; a connection that cannot be set back is closed.
-    async fn unsynced<T: Send + 'static>(
-        &self,
-        work: impl for<'c> FnOnce(
-            &'c mut AnyConnection,
-        )
-            -> std::pin::Pin<Box<dyn std::future::Future<Output = StoreResult<T>> + Send + 'c>>
-        + Send
-        + 'static,
-    ) -> StoreResult<T> {
+    /// The query string sets `NORMAL`, runs its statement and sets `FULL` back, in one trip to the writer's
+    /// thread. It runs in a task of its own, so that a caller that stops waiting cannot cut the sequence
+    /// short; after a failure `FULL` is set again, and a connection that cannot be set back is closed.
+    async fn unsynced(&self, query: Query<'static, Any, AnyArguments>) -> StoreResult<Vec<AnyRow>> {
         use sqlx::Executor;
         let mut conn = self.writer.acquire().await?;
         let task = tokio::spawn(async move {
-            conn.execute("PRAGMA synchronous = NORMAL").await?;
-            let result = work(&mut conn).await;
-            if let Err(e) = conn.execute("PRAGMA synchronous = FULL").await {
+            let result = query.fetch_all(&mut *conn).await;
+            if result.is_err()
+                && let Err(e) = conn.execute("PRAGMA synchronous = FULL").await
+            {
                 conn.close_on_drop();
                 return Err(e.into());
             }
-            result
+            Ok(result?)
         });
         task.await.map_err(|e| super::StoreError::Unavailable(format!("the writer task stopped: {e}")))?
     }
