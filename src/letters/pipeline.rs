@@ -170,7 +170,7 @@ fn provider_of<'a>(services: &'a Services, letter: &LetterRecord) -> Result<&'a 
 /// Hands a queued letter to its provider. A letter found in `submitting` with no provider reference was
 /// being sent when something died: its outcome is unknown, so it is reconciled, never sent blindly.
 pub async fn send(services: &Services, id: &LetterId) -> Result<(), JobError> {
-    let letter = load(services, id).await?;
+    let mut letter = load(services, id).await?;
     let mut tx = services.store.begin().await?;
     match letter.state {
         LetterState::Queued if !approved(services, &letter).await? => {
@@ -184,8 +184,14 @@ pub async fn send(services: &Services, id: &LetterId) -> Result<(), JobError> {
             if !transition(&mut tx, id, LetterState::Queued, LetterState::Submitting, Some(&detail), None).await? {
                 return Ok(());
             }
-            store::letters::count_send_attempt(&mut tx, id, now_ms()).await?;
+            let now = now_ms();
+            store::letters::count_send_attempt(&mut tx, id, now).await?;
             tx.commit().await?;
+            // What the compare-and-set committed, as reading the letter again would show it.
+            letter.state = LetterState::Submitting;
+            letter.state_detail = Some(detail);
+            letter.send_attempts += 1;
+            letter.send_started_at.get_or_insert(now);
         }
         LetterState::Submitting if letter.provider_ref.is_none() => {
             let detail = "an attempt to hand the letter over was interrupted; asking the provider what it has";
@@ -197,7 +203,7 @@ pub async fn send(services: &Services, id: &LetterId) -> Result<(), JobError> {
         }
         _ => return Ok(()),
     }
-    hand_over(services, &load(services, id).await?).await
+    hand_over(services, &letter).await
 }
 
 /// Marks the outcome of a send unknown and schedules the reconciliation after `worker.reconcile_after`, so

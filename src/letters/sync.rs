@@ -62,10 +62,11 @@ pub async fn apply(services: &Services, letter: &LetterRecord, found: ProviderLe
         .providers
         .get(&letter.provider)
         .ok_or_else(|| JobError::Permanent(format!("provider `{}` is not configured", letter.provider)))?;
-    let archived = archive_proofs(services, provider.as_ref(), &letter.id, &found.proofs).await?;
     // Read before the transaction: a sync holding its connection while waiting for another could starve the
     // pool when several syncs run at once.
-    let mut have: Vec<String> = services.store.proofs(&letter.id).await?.into_iter().map(|p| p.kind).collect();
+    let existing = services.store.proofs(&letter.id).await?;
+    let archived = archive_proofs(services, provider.as_ref(), &letter.id, &existing, &found.proofs).await?;
+    let mut have: Vec<String> = existing.into_iter().map(|p| p.kind).collect();
     let now = now_ms();
     let mut tx = services.store.begin().await?;
     store::letters::record_provider_facts(
@@ -117,14 +118,14 @@ pub async fn apply(services: &Services, letter: &LetterRecord, found: ProviderLe
     Ok(())
 }
 
-/// Downloads the proofs not archived yet; each must be a PDF. Stored before the transaction that records them.
+/// Downloads the proofs not archived yet (not in `existing`); each must be a PDF. Stored before the transaction that records them.
 async fn archive_proofs(
     services: &Services,
     provider: &dyn Provider,
     letter: &LetterId,
+    existing: &[ProofRecord],
     links: &[ProofLink],
 ) -> Result<Vec<(ProofKind, ProofRecord)>, JobError> {
-    let existing = services.store.proofs(letter).await?;
     let mut archived = Vec::new();
     for link in links.iter().filter(|l| !existing.iter().any(|p| p.kind == l.kind.as_str())) {
         let bytes = provider.download_proof(link).await.map_err(|e| JobError::Transient(e.to_string()))?;
