@@ -37,6 +37,32 @@ pub fn event_hash(
     hex::encode(h.finalize())
 }
 
+/// The last event of a letter's chain, which the next one follows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainHead {
+    pub seq: i64,
+    pub hash: String,
+}
+
+impl ChainHead {
+    /// The head of a chain with no event yet: the first event is number 1 after the genesis hash.
+    pub fn genesis() -> Self {
+        Self { seq: 0, hash: GENESIS_HASH.to_owned() }
+    }
+}
+
+/// The last event of `letter`, or the genesis head when it has none.
+pub async fn chain_head(conn: &mut AnyConnection, letter: &LetterId) -> StoreResult<ChainHead> {
+    let last = sqlx::query("SELECT seq, hash FROM letter_events WHERE letter_id = $1 ORDER BY seq DESC LIMIT 1")
+        .bind(letter.as_str())
+        .fetch_optional(&mut *conn)
+        .await?;
+    match last {
+        Some(row) => Ok(ChainHead { seq: row.try_get("seq")?, hash: row.try_get("hash")? }),
+        None => Ok(ChainHead::genesis()),
+    }
+}
+
 /// Appends an event after the letter's last one; returns its sequence number.
 pub async fn append_event(
     conn: &mut AnyConnection,
@@ -45,15 +71,21 @@ pub async fn append_event(
     detail: Option<&str>,
     at: i64,
 ) -> StoreResult<i64> {
-    let last = sqlx::query("SELECT seq, hash FROM letter_events WHERE letter_id = $1 ORDER BY seq DESC LIMIT 1")
-        .bind(letter.as_str())
-        .fetch_optional(&mut *conn)
-        .await?;
-    let (seq, prev_hash) = match last {
-        Some(row) => (row.try_get::<i64, _>("seq")? + 1, row.try_get::<String, _>("hash")?),
-        None => (1, GENESIS_HASH.to_owned()),
-    };
-    let hash = event_hash(&prev_hash, letter, seq, at, state, detail);
+    let head = chain_head(conn, letter).await?;
+    append_after(conn, letter, head, state, detail, at).await
+}
+
+/// Appends an event after `head`, which the caller read in its transaction; returns its sequence number.
+pub async fn append_after(
+    conn: &mut AnyConnection,
+    letter: &LetterId,
+    head: ChainHead,
+    state: LetterState,
+    detail: Option<&str>,
+    at: i64,
+) -> StoreResult<i64> {
+    let seq = head.seq + 1;
+    let hash = event_hash(&head.hash, letter, seq, at, state, detail);
     sqlx::query(
         "INSERT INTO letter_events (letter_id, seq, at, state, detail, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
@@ -62,7 +94,7 @@ pub async fn append_event(
     .bind(at)
     .bind(state.as_str())
     .bind(detail)
-    .bind(prev_hash)
+    .bind(head.hash)
     .bind(hash)
     .execute(conn)
     .await?;

@@ -3,6 +3,7 @@
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
+use super::events::ChainHead;
 use super::{Store, StoreError, StoreResult};
 use crate::domain::{EmailAddress, LetterId, LetterState, Recipient, SenderId};
 
@@ -182,6 +183,40 @@ pub async fn update_state(
             .execute(conn)
             .await?;
     Ok(done.rows_affected() == 1)
+}
+
+/// `update_state` that also reads the head of the letter's event chain in the same statement, for the event
+/// the move appends: `None` if the letter moved. One statement on SQLite's writer instead of two. SQLite
+/// only: its writer runs one transaction at a time, so nothing can append between the update and the read;
+/// on PostgreSQL a `RETURNING` subquery sees the statement's snapshot, which may predate an event committed
+/// while the update waited for the row's lock.
+pub async fn update_state_on_sqlite(
+    conn: &mut AnyConnection,
+    id: &LetterId,
+    from: LetterState,
+    to: LetterState,
+    detail: Option<&str>,
+    now: i64,
+) -> StoreResult<Option<ChainHead>> {
+    let row = sqlx::query(
+        "UPDATE letters SET state = $1, state_detail = $2, updated_at = $3 WHERE id = $4 AND state = $5 \
+         RETURNING (SELECT seq FROM letter_events WHERE letter_id = $4 ORDER BY seq DESC LIMIT 1) AS last_seq, \
+                   (SELECT hash FROM letter_events WHERE letter_id = $4 ORDER BY seq DESC LIMIT 1) AS last_hash",
+    )
+    .bind(to.as_str())
+    .bind(detail)
+    .bind(now)
+    .bind(id.as_str())
+    .bind(from.as_str())
+    .fetch_optional(conn)
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    let seq: Option<i64> = row.try_get("last_seq")?;
+    let hash: Option<String> = row.try_get("last_hash")?;
+    Ok(Some(match (seq, hash) {
+        (Some(seq), Some(hash)) => ChainHead { seq, hash },
+        _ => ChainHead::genesis(),
+    }))
 }
 
 /// Records what the provider said about the letter: its reference, raw status, price and deposit time.
