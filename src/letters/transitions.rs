@@ -47,14 +47,7 @@ pub async fn transition_telling(
         return Err(TransitionError::NotAllowed { from, to });
     }
     let now = now_ms();
-    let head = if tx.backend_name() == "SQLite" {
-        // The compare-and-set reads the chain's head too: one statement less on the one writer.
-        store::letters::update_state_on_sqlite(tx, letter, from, to, detail, now).await?
-    } else if store::letters::update_state(tx, letter, from, to, detail, now).await? {
-        Some(store::events::chain_head(tx, letter).await?)
-    } else {
-        None
-    };
+    let head = store::letters::update_state(tx, letter, from, to, detail, now).await?;
     let Some(head) = head else { return Ok(false) };
     let seq = store::events::append_after(tx, letter, head, to, detail, now).await?;
     if let Some(kind) = notice {

@@ -164,7 +164,11 @@ pub async fn insert_attachment(conn: &mut AnyConnection, a: &AttachmentRecord) -
     Ok(())
 }
 
-/// Moves a letter from `from` to `to` only if it is still in `from` (compare-and-set); false if it moved.
+/// Moves a letter from `from` to `to` only if it is still in `from` (compare-and-set), and returns the head
+/// of its event chain for the event the move appends; `None` if the letter moved. On SQLite the head rides
+/// in the update's `RETURNING` (one statement on the one writer): its writer runs one transaction at a
+/// time, so nothing appends in between. PostgreSQL reads it after the update: a `RETURNING` subquery sees
+/// the statement's snapshot, which may predate an event committed while the update waited for the row.
 pub async fn update_state(
     conn: &mut AnyConnection,
     id: &LetterId,
@@ -172,51 +176,28 @@ pub async fn update_state(
     to: LetterState,
     detail: Option<&str>,
     now: i64,
-) -> StoreResult<bool> {
-    let done =
-        sqlx::query("UPDATE letters SET state = $1, state_detail = $2, updated_at = $3 WHERE id = $4 AND state = $5")
-            .bind(to.as_str())
-            .bind(detail)
-            .bind(now)
-            .bind(id.as_str())
-            .bind(from.as_str())
-            .execute(conn)
-            .await?;
-    Ok(done.rows_affected() == 1)
-}
-
-/// `update_state` that also reads the head of the letter's event chain in the same statement, for the event
-/// the move appends: `None` if the letter moved. One statement on SQLite's writer instead of two. SQLite
-/// only: its writer runs one transaction at a time, so nothing can append between the update and the read;
-/// on PostgreSQL a `RETURNING` subquery sees the statement's snapshot, which may predate an event committed
-/// while the update waited for the row's lock.
-pub async fn update_state_on_sqlite(
-    conn: &mut AnyConnection,
-    id: &LetterId,
-    from: LetterState,
-    to: LetterState,
-    detail: Option<&str>,
-    now: i64,
 ) -> StoreResult<Option<ChainHead>> {
-    let row = sqlx::query(
-        "UPDATE letters SET state = $1, state_detail = $2, updated_at = $3 WHERE id = $4 AND state = $5 \
+    const UPDATE: &str =
+        "UPDATE letters SET state = $1, state_detail = $2, updated_at = $3 WHERE id = $4 AND state = $5";
+    const WITH_HEAD: &str = "UPDATE letters SET state = $1, state_detail = $2, updated_at = $3 WHERE id = $4 AND state = $5 \
          RETURNING (SELECT seq FROM letter_events WHERE letter_id = $4 ORDER BY seq DESC LIMIT 1) AS last_seq, \
-                   (SELECT hash FROM letter_events WHERE letter_id = $4 ORDER BY seq DESC LIMIT 1) AS last_hash",
-    )
-    .bind(to.as_str())
-    .bind(detail)
-    .bind(now)
-    .bind(id.as_str())
-    .bind(from.as_str())
-    .fetch_optional(conn)
-    .await?;
-    let Some(row) = row else { return Ok(None) };
-    let seq: Option<i64> = row.try_get("last_seq")?;
-    let hash: Option<String> = row.try_get("last_hash")?;
-    Ok(Some(match (seq, hash) {
-        (Some(seq), Some(hash)) => ChainHead { seq, hash },
-        _ => ChainHead::genesis(),
-    }))
+                   (SELECT hash FROM letter_events WHERE letter_id = $4 ORDER BY seq DESC LIMIT 1) AS last_hash";
+    let sqlite = conn.backend_name() == "SQLite";
+    let query = sqlx::query(if sqlite { WITH_HEAD } else { UPDATE })
+        .bind(to.as_str())
+        .bind(detail)
+        .bind(now)
+        .bind(id.as_str())
+        .bind(from.as_str());
+    if !sqlite {
+        let moved = query.execute(&mut *conn).await?.rows_affected() == 1;
+        return if moved { Ok(Some(super::events::chain_head(conn, id).await?)) } else { Ok(None) };
+    }
+    let Some(row) = query.fetch_optional(conn).await? else { return Ok(None) };
+    match (row.try_get("last_seq")?, row.try_get("last_hash")?) {
+        (Some(seq), Some(hash)) => Ok(Some(ChainHead { seq, hash })),
+        _ => Ok(Some(ChainHead::genesis())),
+    }
 }
 
 /// Records what the provider said about the letter: its reference, raw status, price and deposit time.
