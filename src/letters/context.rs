@@ -78,6 +78,6 @@ pub struct LetterParts<'a> {
 pub fn compose_letter(template: &LetterTemplate, parts: &LetterParts<'_>) -> Result<LetterDocument, ComposeError> {
     let context =
         letter_context(parts.id, parts.sender, parts.recipient, parts.variables, parts.reference, parts.created_at);
-    let rendered = render_letter(template, &context)?;
+    let rendered = render_letter(template, context)?;
     Ok(LetterDocument::new(parts.sender, parts.recipient, &rendered, parts.reference, parts.created_at)?)
 }

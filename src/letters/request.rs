@@ -29,7 +29,7 @@ pub struct FromEmail {
 pub struct LetterRequest {
     pub sender: SenderId,
     /// The template version current at intake: the letter is pinned to it.
-    pub template: LetterTemplate,
+    pub template: std::sync::Arc<LetterTemplate>,
     /// Checked against the template's declarations and normalized.
     pub variables: serde_json::Map<String, serde_json::Value>,
     pub recipient: Recipient,

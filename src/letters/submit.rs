@@ -68,13 +68,16 @@ pub async fn submit_letter(
     }
     let id = LetterId::generate();
     let dir = services.files.attachments_of(&id);
-    let result = commit_letter(services, &id, &request, api_key, idempotency_key).await;
+    // The request moves into the committer; what a failure or a replay needs afterwards is kept aside.
+    let staged = request.attachments.clone();
+    let (sender, request_sha256) = (request.sender.clone(), request.request_sha256.clone());
+    let result = commit_letter(services, &id, request, api_key, idempotency_key).await;
     match result {
         Ok(outcome) => {
             // A new letter's files moved out of their staging folders, which went with them.
             if !matches!(outcome, Submitted::Created(_)) {
                 remove_dir(&dir).await;
-                discard_staged(&request.attachments).await;
+                discard_staged(&staged).await;
             }
             services.store.wake_workers();
             Ok(outcome)
@@ -82,12 +85,12 @@ pub async fn submit_letter(
         Err(e) => {
             // Nothing half-written: the transaction rolled back, and the files go too.
             remove_dir(&dir).await;
-            discard_staged(&request.attachments).await;
+            discard_staged(&staged).await;
             // A concurrent request with the same key committed first (unique violation): answer as a replay.
             if let (Some(key), SubmitError::Store(_)) = (idempotency_key, &e)
-                && let Some(seen) = services.store.idempotency(&request.sender, key).await?
+                && let Some(seen) = services.store.idempotency(&sender, key).await?
             {
-                return replay(seen, &request.request_sha256);
+                return replay(seen, &request_sha256);
             }
             Err(e)
         }
@@ -105,7 +108,7 @@ pub(super) fn replay(seen: store::IdempotencyRecord, request_sha256: &str) -> Re
 async fn commit_letter(
     services: &Services,
     id: &LetterId,
-    request: &LetterRequest,
+    request: LetterRequest,
     api_key: Option<&ApiKeyId>,
     idempotency_key: Option<&str>,
 ) -> Result<Submitted, SubmitError> {
@@ -114,7 +117,7 @@ async fn commit_letter(
     let attachments = place_attachments(services, id, &request.attachments).await?;
     let submission = Submission {
         id: id.clone(),
-        request: request.clone(),
+        request,
         api_key: api_key.cloned(),
         idempotency_key: idempotency_key.map(str::to_owned),
         provider: sender.provider.clone(),

@@ -195,10 +195,13 @@ pub fn shipped_letter_templates() -> Vec<LetterTemplate> {
 /// Renders a letter from a (pinned) template with its context, in strict mode: a path the context lacks is a
 /// `MissingVariable`, never a blank in a legal letter. The subject is the rendered `subject` of the front
 /// matter, or the template's title when it has none.
-pub fn render_letter(template: &LetterTemplate, context: &Value) -> Result<RenderedLetter, RenderError> {
+pub fn render_letter(template: &LetterTemplate, context: Value) -> Result<RenderedLetter, RenderError> {
     let registry = compiled(template)?;
-    let subject = document::markup::plain_line(&registry.render("subject", context).map_err(render_error)?);
-    let body = registry.render("body", context).map_err(render_error)?;
+    // Handed over as it is: `render` would serialise the context into a new value for each of the two parts.
+    let context = handlebars::Context::from(context);
+    let subject = registry.render_with_context("subject", &context).map_err(render_error)?;
+    let subject = document::markup::plain_line(&subject);
+    let body = registry.render_with_context("body", &context).map_err(render_error)?;
     let subject = if subject.is_empty() { template.title.clone() } else { subject };
     Ok(RenderedLetter { subject, body: tidy(&body) })
 }

@@ -59,7 +59,7 @@ fn every_shipped_letter_renders_from_the_examples_of_its_variables() {
         let variables = check_variables(&t, &examples).unwrap_or_else(|e| panic!("{}: {e:?}", t.name));
         let mut context = full_context("professional");
         context.as_object_mut().unwrap().extend(variables);
-        let letter = render_letter(&t, &context).unwrap_or_else(|e| panic!("{}: {e}", t.name));
+        let letter = render_letter(&t, context.clone()).unwrap_or_else(|e| panic!("{}: {e}", t.name));
         let text = read(&letter);
         assert!(text.starts_with("Madame, Monsieur,\n\n"), "{}: {text}", t.name);
         assert!(text.ends_with("l'expression de nos salutations distinguées."), "{}: {text}", t.name);
@@ -81,7 +81,7 @@ fn every_shipped_letter_passes_the_template_checks() {
 fn invoice_letters_show_french_amounts_and_dates() {
     for name in ["relance-facture", "mise-en-demeure", "relance-amiable"] {
         for context in [full_context("professional"), bare_context("individual")] {
-            let text = read(&render_letter(&template(name), &context).unwrap());
+            let text = read(&render_letter(&template(name), context.clone()).unwrap());
             assert!(text.contains("1\u{202F}250,00\u{A0}€") && text.contains("31 octobre 2026"), "{name}: {text}");
         }
     }
@@ -90,10 +90,10 @@ fn invoice_letters_show_french_amounts_and_dates() {
 #[test]
 fn optional_variables_show_only_when_given() {
     let t = template("relance-facture");
-    let full = render_letter(&t, &full_context("professional")).unwrap();
+    let full = render_letter(&t, full_context("professional")).unwrap();
     assert_eq!(full.subject, "Relance\u{A0}: facture n°\u{A0}F-2026-0042 du 30 septembre 2026");
     assert!(read(&full).contains("dans un délai de 15 jours"), "{}", full.body);
-    let bare = render_letter(&t, &bare_context("individual")).unwrap();
+    let bare = render_letter(&t, bare_context("individual")).unwrap();
     assert_eq!(bare.subject, "Relance\u{A0}: facture n°\u{A0}F-2026-0042");
     assert!(read(&bare).contains("dans un délai de huit jours"));
     assert!(!read(&bare).contains(" du "), "{}", bare.body);
@@ -103,8 +103,8 @@ fn optional_variables_show_only_when_given() {
 fn the_formal_notice_cites_commercial_penalties_only_to_professionals() {
     let t = template("mise-en-demeure");
     for context in [full_context as fn(&str) -> Value, bare_context] {
-        let pro = read(&render_letter(&t, &context("professional")).unwrap());
-        let individual = read(&render_letter(&t, &context("individual")).unwrap());
+        let pro = read(&render_letter(&t, context("professional")).unwrap());
+        let individual = read(&render_letter(&t, context("individual")).unwrap());
         assert!(pro.contains("L. 441-10") && pro.contains("40\u{A0}€"), "{pro}");
         assert!(!individual.contains("L. 441-10") && !individual.contains("40\u{A0}€"), "{individual}");
         for body in [&pro, &individual] {
@@ -113,7 +113,7 @@ fn the_formal_notice_cites_commercial_penalties_only_to_professionals() {
             assert!(body.contains("La présente lettre vaut mise en demeure au sens de l'article 1344 du Code civil."));
         }
     }
-    let pro = read(&render_letter(&t, &full_context("professional")).unwrap());
+    let pro = read(&render_letter(&t, full_context("professional")).unwrap());
     assert!(pro.contains("au taux de 12 % l'an") && pro.contains("dans un délai de 15 jours"), "{pro}");
 }
 
@@ -122,12 +122,12 @@ fn strict_mode_names_the_missing_variable() {
     let t = template("relance-facture");
     let mut ctx = full_context("professional");
     ctx.as_object_mut().unwrap().remove("amount_due");
-    let err = render_letter(&t, &ctx).unwrap_err();
+    let err = render_letter(&t, ctx).unwrap_err();
     assert!(matches!(err, RenderError::MissingVariable { ref variable } if variable == "amount_due"), "{err:?}");
 
     let mut ctx = full_context("professional");
     ctx["sender"].as_object_mut().unwrap().remove("email");
-    let err = render_letter(&t, &ctx).unwrap_err();
+    let err = render_letter(&t, ctx).unwrap_err();
     assert!(matches!(err, RenderError::MissingVariable { ref variable } if variable == "sender.email"), "{err:?}");
 }
 

@@ -67,7 +67,7 @@ pub async fn answer(services: &Services, id: &LetterId, payload: &serde_json::Va
         }
     };
     let title = match services.templates.pinned(&letter.template, &letter.template_hash).await {
-        Ok(template) => template.title,
+        Ok(template) => template.title.clone(),
         Err(_) => services.templates.title(&letter.template),
     };
     let attachments = services.store.attachments(id).await?.into_iter().map(|a| a.filename).collect();

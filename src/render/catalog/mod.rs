@@ -48,7 +48,7 @@ pub enum CatalogError {
 struct Published {
     kind: TemplateKind,
     source: String,
-    letter: Option<LetterTemplate>,
+    letter: Option<Arc<LetterTemplate>>,
 }
 
 /// A template as the API lists it.
@@ -60,7 +60,7 @@ pub struct TemplateInfo {
     pub published_hash: Option<String>,
     pub published_source: Option<String>,
     /// The published letter, parsed (title, description, variables).
-    pub letter: Option<LetterTemplate>,
+    pub letter: Option<Arc<LetterTemplate>>,
     pub draft: Option<Draft>,
 }
 
@@ -78,7 +78,7 @@ pub const LETTER_PARTIALS: [&str; 0] = [];
 pub struct TemplateCatalog {
     store: Store,
     published: RwLock<BTreeMap<(TemplateScope, String), Published>>,
-    pinned: RwLock<HashMap<String, LetterTemplate>>,
+    pinned: RwLock<HashMap<String, Arc<LetterTemplate>>>,
     emails: Arc<EmailTemplates>,
 }
 
@@ -178,7 +178,7 @@ impl TemplateCatalog {
                 .await?
                 .ok_or_else(|| CatalogError::UnknownVersion { name: row.name.clone(), hash: hash.clone() })?;
             let letter = match kind {
-                TemplateKind::Letter => Some(parse_letter_template(&row.name, &source)?),
+                TemplateKind::Letter => Some(Arc::new(parse_letter_template(&row.name, &source)?)),
                 _ => None,
             };
             published.insert((TemplateScope::parse(&row.scope)?, row.name), Published { kind, source, letter });
@@ -204,13 +204,13 @@ impl TemplateCatalog {
         Ok(())
     }
 
-    /// The shared version new letters use.
-    pub fn current(&self, name: &str) -> Option<LetterTemplate> {
+    /// The shared version new letters use (shared, not copied: every request of a template reads it).
+    pub fn current(&self, name: &str) -> Option<Arc<LetterTemplate>> {
         self.published.read().ok()?.get(&(TemplateScope::Shared, name.to_owned()))?.letter.clone()
     }
 
     /// The version new letters of `sender` use: the sender's override when it has one, else the shared one.
-    pub fn current_for(&self, sender: &SenderId, name: &str) -> Option<LetterTemplate> {
+    pub fn current_for(&self, sender: &SenderId, name: &str) -> Option<Arc<LetterTemplate>> {
         let published = self.published.read().ok()?;
         published
             .get(&(TemplateScope::Sender(sender.clone()), name.to_owned()))
@@ -220,7 +220,7 @@ impl TemplateCatalog {
     }
 
     /// Every shared letter template.
-    pub fn all(&self) -> Vec<LetterTemplate> {
+    pub fn all(&self) -> Vec<Arc<LetterTemplate>> {
         let published = self.published.read().expect("catalog lock");
         published
             .iter()
@@ -231,16 +231,16 @@ impl TemplateCatalog {
 
     /// The names of the shared letter templates.
     pub fn names(&self) -> Vec<String> {
-        self.all().into_iter().map(|t| t.name).collect()
+        self.all().iter().map(|t| t.name.clone()).collect()
     }
 
     /// The human title of a template ("Relance de facture impayée"), or its name.
     pub fn title(&self, name: &str) -> String {
-        self.current(name).map(|t| t.title).unwrap_or_else(|| name.to_owned())
+        self.current(name).map_or_else(|| name.to_owned(), |t| t.title.clone())
     }
 
     /// The exact version a letter was accepted with.
-    pub async fn pinned(&self, name: &str, hash: &str) -> Result<LetterTemplate, CatalogError> {
+    pub async fn pinned(&self, name: &str, hash: &str) -> Result<Arc<LetterTemplate>, CatalogError> {
         if let Some(t) = self.pinned.read().ok().and_then(|p| p.get(hash).cloned()) {
             return Ok(t);
         }
@@ -249,7 +249,7 @@ impl TemplateCatalog {
             .template_version(name, hash)
             .await?
             .ok_or_else(|| CatalogError::UnknownVersion { name: name.to_owned(), hash: hash.to_owned() })?;
-        let template = parse_letter_template(name, &source)?;
+        let template = Arc::new(parse_letter_template(name, &source)?);
         if let Ok(mut pinned) = self.pinned.write() {
             pinned.insert(hash.to_owned(), template.clone());
         }

@@ -1,6 +1,8 @@
 //! A template's life: drafts people save (problems and all), versions published from them or rolled back
 //! to, and the history and sources of those versions.
 
+use std::sync::Arc;
+
 use super::{CatalogError, Published, TemplateCatalog, TemplateKind, TemplateScope, VersionRef, content_hash};
 use crate::render::checks::{TemplateProblem, blocks_publishing};
 use crate::render::parse_letter_template;
@@ -102,7 +104,7 @@ impl TemplateCatalog {
                 now: now_ms(),
             })
             .await?;
-        let published = Published { kind, source: source.to_owned(), letter };
+        let published = Published { kind, source: source.to_owned(), letter: letter.map(Arc::new) };
         self.published.write().expect("catalog lock").insert((scope.clone(), name.to_owned()), published);
         if kind != TemplateKind::Letter {
             self.rebuild_emails()?;

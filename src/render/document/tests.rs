@@ -53,7 +53,7 @@ fn letter_from(
     let variables = crate::render::check_variables(template, variables.as_object().unwrap()).unwrap();
     let context =
         crate::letters::context::letter_context(&id, &sender, recipient, &variables, Some("dossier-881"), created_at());
-    let rendered = render_letter(template, &context).unwrap();
+    let rendered = render_letter(template, context).unwrap();
     LetterDocument::new(&sender, recipient, &rendered, Some("dossier-881"), created_at()).unwrap()
 }
 

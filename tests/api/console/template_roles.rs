@@ -20,7 +20,7 @@ async fn members_change_their_senders_version_and_never_the_shared_template(db: 
     let own = app.services.settings.senders[0].id.clone();
     users::create_user(&app.store, "claire@cabinet.fr", PASSWORD, Role::Member, vec![own.clone()]).await.unwrap();
     make_user(&app, "lecture@cabinet.fr", Role::Viewer).await;
-    let shared_before = app.services.templates.current(TEMPLATE).unwrap().source;
+    let shared_before = app.services.templates.current(TEMPLATE).unwrap().source.clone();
 
     // The shared template: read, not changed, by a member; a forged draft is refused and stores nothing.
     let member = sign_in(&app, "claire@cabinet.fr").await;

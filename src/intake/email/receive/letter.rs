@@ -32,7 +32,7 @@ pub(super) enum Submission {
 pub(super) async fn submit(
     cx: &Context<'_>,
     sender: &SenderSettings,
-    template: Option<LetterTemplate>,
+    template: Option<std::sync::Arc<LetterTemplate>>,
 ) -> Result<Submission, IntakeError> {
     let (services, request) = (cx.services, &cx.request);
     let staging = services.files.incoming_dir();
@@ -40,7 +40,7 @@ pub(super) async fn submit(
         Ok(staged) => staged,
         Err(problems) => {
             remove_dir(&staging).await;
-            return reject(cx, Some(sender), problems, template.as_ref()).await.map(Submission::Outcome);
+            return reject(cx, Some(sender), problems, template.as_deref()).await.map(Submission::Outcome);
         }
     };
     let checked = check_draft(services, sender.id.clone(), draft_of(request), staged, request.content_sha256.clone());
@@ -48,8 +48,8 @@ pub(super) async fn submit(
         Ok(letter) => letter,
         Err(IntakeError::Invalid(errors)) => {
             remove_dir(&staging).await;
-            let problems = answer::problems_from(&errors, request.language, template.as_ref());
-            return reject(cx, Some(sender), problems, template.as_ref()).await.map(Submission::Outcome);
+            let problems = answer::problems_from(&errors, request.language, template.as_deref());
+            return reject(cx, Some(sender), problems, template.as_deref()).await.map(Submission::Outcome);
         }
         Err(other) => {
             remove_dir(&staging).await;

@@ -122,7 +122,7 @@ pub async fn receive(services: &Services, email: Delivery<'_>) -> Result<Outcome
     };
     let template = services.templates.current_for(&sender.id, &cx.request.template);
     if !problems.is_empty() {
-        return reject(&cx, Some(sender), problems, template.as_ref()).await;
+        return reject(&cx, Some(sender), problems, template.as_deref()).await;
     }
     match letter::submit(&cx, sender, template).await? {
         letter::Submission::Outcome(outcome) => Ok(outcome),
