@@ -28,6 +28,9 @@ pub async fn connect(url: &str, max_connections: u32, busy_timeout: Duration) ->
             Box::pin(async move {
                 conn.execute("PRAGMA journal_mode = WAL").await?;
                 conn.execute("PRAGMA synchronous = FULL").await?;
+                // A statement journal (a batch's multi-row insert keeps one in case it fails half-way) and
+                // any sort spill stay in memory: on disk each was a file created and unlinked per batch.
+                conn.execute("PRAGMA temp_store = MEMORY").await?;
                 let pragma = format!("PRAGMA busy_timeout = {}", busy_timeout.as_millis());
                 conn.execute(sqlx::AssertSqlSafe(pragma)).await?;
                 Ok(())
@@ -47,4 +50,25 @@ fn database_path(url: &str) -> Option<&Path> {
     let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
     let path = rest.split('?').next()?;
     (!path.is_empty() && path != ":memory:").then(|| Path::new(path))
+}
+
+#[cfg(test)]
+mod tests {
+    use sqlx::Row;
+
+    use crate::store::Store;
+
+    /// Every connection, the writer's and the readers', keeps its temporary data in memory: a statement
+    /// journal spilled to a file was one file created and unlinked per batch of letters.
+    #[tokio::test]
+    async fn connections_keep_temporary_data_in_memory() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("relais.db").display());
+        let store = Store::connect(&url, 2).await.unwrap();
+        const MEMORY: i64 = 2;
+        for pool in [&store.writer, &store.reader] {
+            let row = sqlx::query("PRAGMA temp_store").fetch_one(pool).await.unwrap();
+            assert_eq!(row.try_get::<i64, _>(0).unwrap(), MEMORY);
+        }
+    }
 }
