@@ -139,17 +139,6 @@ pub struct Store {
     jobs_ready: Arc<Notify>,
     /// Live API keys by hash: a request does not read its key from the database each time.
     keys: Arc<key_cache::KeyCache>,
-    /// SQLite: the background checkpoints, stopped when the last clone of the store is dropped.
-    _checkpoints: Option<Arc<AbortOnDrop>>,
-}
-
-/// A background task that ends with its owner.
-struct AbortOnDrop(tokio::task::AbortHandle);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
 }
 
 impl Store {
@@ -163,15 +152,7 @@ impl Store {
         install_default_drivers();
         let store = if url.starts_with("sqlite:") {
             let (reader, writer) = sqlite::connect(url, max_connections, busy_timeout).await?;
-            let checkpoints = tokio::spawn(sqlite::checkpoint_continuously(reader.clone())).abort_handle();
-            Store {
-                reader,
-                writer,
-                backend: Backend::Sqlite,
-                jobs_ready: Arc::default(),
-                keys: Arc::default(),
-                _checkpoints: Some(Arc::new(AbortOnDrop(checkpoints))),
-            }
+            Store { reader, writer, backend: Backend::Sqlite, jobs_ready: Arc::default(), keys: Arc::default() }
         } else {
             let pool = AnyPoolOptions::new().max_connections(max_connections).connect(url).await?;
             Store {
@@ -180,7 +161,6 @@ impl Store {
                 backend: Backend::Postgres,
                 jobs_ready: Arc::default(),
                 keys: Arc::default(),
-                _checkpoints: None,
             }
         };
         store.migrate().await?;
