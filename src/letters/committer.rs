@@ -3,6 +3,7 @@
 //! per letter or per file. A batch first runs without savepoints; only when one submission fails in the
 //! database is the batch run again with each submission in its own savepoint, so that it fails alone.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 
 use serde_json::json;
@@ -11,10 +12,10 @@ use tokio::sync::{mpsc, oneshot};
 use super::jobs::{ANSWER, NOTIFY, PREPARE};
 use super::submit::{SubmitError, Submitted};
 use super::{LetterRequest, files};
-use crate::domain::{ApiKeyId, JobId, LetterId, LetterState, NoticeId};
+use crate::domain::{ApiKeyId, JobId, LetterId, LetterState, NoticeId, SenderId};
 use crate::notify::callbacks::letter_endpoint;
-use crate::store::arrivals::{ArrivalJob, ArrivalNotice, Arrivals};
-use crate::store::{self, AttachmentRecord, NewLetter, Store, StoreError, Tx, now_ms};
+use crate::store::arrivals::{ArrivalJob, ArrivalKey, ArrivalNotice, Arrivals};
+use crate::store::{self, AttachmentRecord, IdempotencyRecord, NewLetter, Store, StoreError, Tx, now_ms};
 
 /// Most submissions committed in one transaction.
 const MAX_BATCH: usize = 128;
@@ -132,21 +133,34 @@ async fn run_batch(store: &Store, batch: &[Pending], isolation: Isolation) -> Re
 
 type Answers = Vec<Result<Submitted, SubmitError>>;
 
-/// Every submission's idempotency key checked and recorded, then the rows of all the new letters with one
-/// statement per table.
+/// Every submission's idempotency key looked up (one statement for the batch's keys), then the rows of all
+/// the new letters, their keys included, with one statement per table. A key used twice in the batch makes
+/// one letter: the later submission is answered as a retry of the earlier, or as a conflict.
 async fn insert_together(conn: &mut sqlx::AnyConnection, batch: &[Pending]) -> Result<Answers, SubmitError> {
     let now = now_ms();
+    let keyed: Vec<(&SenderId, &str)> = batch
+        .iter()
+        .filter_map(|p| Some((&p.submission.request.sender, p.submission.idempotency_key.as_deref()?)))
+        .collect();
+    let mut seen =
+        if keyed.is_empty() { HashMap::new() } else { store::idempotency::find_idempotencies(conn, &keyed).await? };
     let mut arrivals = Arrivals::default();
     let mut results = Vec::with_capacity(batch.len());
     for pending in batch {
-        let submission = &pending.submission;
-        match claim_key(conn, submission, now).await? {
-            Some(earlier) => results.push(earlier),
-            None => {
-                let letter = add_rows(&mut arrivals, submission, now);
-                results.push(Ok(Submitted::Created(Box::new(letter))));
+        let Submission { id, request, idempotency_key, .. } = &pending.submission;
+        if let Some(key) = idempotency_key {
+            let claim = (request.sender.clone(), key.clone());
+            if let Some(earlier) = seen.get(&claim) {
+                results.push(super::submit::replay(earlier.clone(), &request.request_sha256));
+                continue;
             }
+            let record = IdempotencyRecord { request_sha256: request.request_sha256.clone(), letter_id: id.clone() };
+            seen.insert(claim, record);
+            let (sender_id, request_sha256) = (&request.sender, request.request_sha256.as_str());
+            arrivals.keys.push(ArrivalKey { sender_id, key, request_sha256, letter_id: id, at: now });
         }
+        let letter = add_rows(&mut arrivals, &pending.submission, now);
+        results.push(Ok(Submitted::Created(Box::new(letter))));
     }
     arrivals.insert(conn).await?;
     Ok(results)

@@ -1,6 +1,6 @@
-//! New letters written together: the rows of a whole batch of submissions (letters, attachments, first
-//! events, acceptance notices, first jobs, callback endpoints) with one multi-row `INSERT` per table, so a batch costs a handful
-//! of statements instead of several per letter.
+//! New letters written together: the rows of a whole batch of submissions (idempotency keys, letters,
+//! attachments, first events, acceptance notices, first jobs, callback endpoints) with one multi-row `INSERT`
+//! per table, so a batch costs a handful of statements instead of several per letter.
 
 use sqlx::AnyConnection;
 use sqlx::any::AnyArguments;
@@ -9,13 +9,22 @@ use sqlx::query::Query;
 use super::events::{GENESIS_HASH, event_hash};
 use super::letters::{AttachmentRecord, LetterRecord, NewLetter};
 use super::{StoreError, StoreResult};
-use crate::domain::{EmailAddress, JobId, LetterId, LetterState, NoticeId};
+use crate::domain::{EmailAddress, JobId, LetterId, LetterState, NoticeId, SenderId};
 use crate::store::notices::NoticeState;
 
 /// Rows per statement. Small on purpose: every full chunk is the same SQL text, so its prepared statement
 /// stays in the connection's cache (a statement per batch size would be prepared again and again). A batch
 /// of 128 letters is still a few statements per table.
-const ROWS_PER_STATEMENT: usize = 16;
+pub const ROWS_PER_STATEMENT: usize = 16;
+
+/// An idempotency key claimed by a new letter.
+pub struct ArrivalKey<'a> {
+    pub sender_id: &'a SenderId,
+    pub key: &'a str,
+    pub request_sha256: &'a str,
+    pub letter_id: &'a LetterId,
+    pub at: i64,
+}
 
 /// A job created with its letter.
 pub struct ArrivalJob<'a> {
@@ -38,6 +47,7 @@ pub struct ArrivalNotice<'a> {
 /// Everything a batch of new letters writes, table by table.
 #[derive(Default)]
 pub struct Arrivals<'a> {
+    pub keys: Vec<ArrivalKey<'a>>,
     pub letters: Vec<NewLetter<'a>>,
     pub attachments: Vec<&'a AttachmentRecord>,
     pub notices: Vec<ArrivalNotice<'a>>,
@@ -51,6 +61,9 @@ pub struct Arrivals<'a> {
 impl Arrivals<'_> {
     /// Writes every row; each letter also gets its first event, `received` at its `now`.
     pub async fn insert(&self, conn: &mut AnyConnection) -> StoreResult<()> {
+        for chunk in self.keys.chunks(ROWS_PER_STATEMENT) {
+            insert_keys(conn, chunk).await?;
+        }
         for chunk in self.letters.chunks(ROWS_PER_STATEMENT) {
             insert_letters(conn, chunk).await?;
             insert_first_events(conn, chunk).await?;
@@ -76,7 +89,7 @@ impl Arrivals<'_> {
 
 /// How a statement names its parameters.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Placeholders {
+pub(super) enum Placeholders {
     /// `$1, $2, …`: what PostgreSQL reads.
     Numbered,
     /// `?, ?, …`: SQLite binds them by position, where a numbered parameter is looked up by a scan of the
@@ -85,8 +98,16 @@ enum Placeholders {
 }
 
 impl Placeholders {
-    fn of(conn: &AnyConnection) -> Self {
+    pub(super) fn of(conn: &AnyConnection) -> Self {
         if conn.backend_name().eq_ignore_ascii_case("sqlite") { Self::Positional } else { Self::Numbered }
+    }
+
+    /// The `n`th parameter (from 1).
+    pub(super) fn nth(self, n: usize) -> String {
+        match self {
+            Self::Numbered => format!("${n}"),
+            Self::Positional => "?".to_owned(),
+        }
     }
 }
 
@@ -102,10 +123,7 @@ fn insert_sql(placeholders: Placeholders, table: &str, columns: &[&str], rows: u
             if column > 0 {
                 sql.push_str(", ");
             }
-            match placeholders {
-                Placeholders::Numbered => sql.push_str(&format!("${n}")),
-                Placeholders::Positional => sql.push('?'),
-            }
+            sql.push_str(&placeholders.nth(n));
         }
         sql.push(')');
     }
@@ -150,6 +168,21 @@ impl NewLetter<'_> {
             send_closed_at: None,
         }
     }
+}
+
+async fn insert_keys(conn: &mut AnyConnection, keys: &[ArrivalKey<'_>]) -> StoreResult<()> {
+    const COLUMNS: [&str; 5] = ["sender_id", "key", "request_sha256", "letter_id", "created_at"];
+    let sql = insert_sql(Placeholders::of(conn), "idempotency_keys", &COLUMNS, keys.len());
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for k in keys {
+        query = query
+            .bind(k.sender_id.as_str().to_owned())
+            .bind(k.key.to_owned())
+            .bind(k.request_sha256.to_owned())
+            .bind(k.letter_id.as_str().to_owned())
+            .bind(k.at);
+    }
+    run(conn, query).await
 }
 
 async fn insert_letters(conn: &mut AnyConnection, letters: &[NewLetter<'_>]) -> StoreResult<()> {
