@@ -53,19 +53,15 @@ impl From<TransitionError> for SubmitError {
     }
 }
 
-/// Creates the letter, or returns the one an earlier identical request created with the same key.
+/// Creates the letter, or returns the one an earlier identical request created with the same key. The key is
+/// looked up in the batch's transaction, with the keys of the other requests committed with it: a request
+/// with a key new to relais (nearly all of them) costs no read of its own.
 pub async fn submit_letter(
     services: &Services,
     request: LetterRequest,
     api_key: Option<&ApiKeyId>,
     idempotency_key: Option<&str>,
 ) -> Result<Submitted, SubmitError> {
-    if let Some(key) = idempotency_key
-        && let Some(seen) = services.store.idempotency(&request.sender, key).await?
-    {
-        discard_staged(&request.attachments).await;
-        return replay(seen, &request.request_sha256);
-    }
     let id = LetterId::generate();
     let dir = services.files.attachments_of(&id);
     // The request moves into the committer; what a failure or a replay needs afterwards is kept aside.
