@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
 
+use super::StagedAttachment;
 use crate::domain::LetterId;
+use crate::store::AttachmentRecord;
 
 /// Where a letter's files live.
 #[derive(Debug, Clone)]
@@ -35,6 +37,69 @@ impl LetterFiles {
     pub fn incoming_dir(&self) -> PathBuf {
         incoming_root(&self.attachments_dir).join(ulid::Ulid::new().to_string().to_ascii_lowercase())
     }
+
+    /// Moves the staged files into the letter's folder (same file system: renames, no copy), in one call to the
+    /// blocking pool. A request's own staging folder holding exactly its files, named as a letter's are, becomes
+    /// the letter's folder with one rename: no folder is created and none removed, which on ext4 makes every
+    /// later inode allocation scan past the recently freed ones. Otherwise the files move one by one and their
+    /// staging folders go.
+    pub async fn place_attachments(
+        &self,
+        id: &LetterId,
+        staged: &[StagedAttachment],
+    ) -> std::io::Result<Vec<AttachmentRecord>> {
+        if staged.is_empty() {
+            return Ok(vec![]); // no folder for a letter without files
+        }
+        let dir = self.attachments_of(id);
+        let records: Vec<AttachmentRecord> = staged
+            .iter()
+            .enumerate()
+            .map(|(i, file)| AttachmentRecord {
+                letter_id: id.clone(),
+                position: i as i64,
+                filename: file.filename.clone(),
+                content_type: file.content_type.clone(),
+                size: file.size as i64,
+                sha256: file.sha256.clone(),
+                path: dir.join(format!("{i}.bin")).to_string_lossy().into_owned(),
+            })
+            .collect();
+        let moves: Vec<(PathBuf, PathBuf)> = staged
+            .iter()
+            .zip(&records)
+            .map(|(file, record)| (file.path.clone(), PathBuf::from(&record.path)))
+            .collect();
+        let incoming = incoming_root(&self.attachments_dir);
+        blocking(move || {
+            if let Some(folder) = folder_of_exactly(&moves, &incoming)
+                && std::fs::rename(folder, &dir).is_ok()
+            {
+                return Ok(());
+            }
+            std::fs::create_dir_all(&dir)?;
+            for (from, to) in &moves {
+                std::fs::rename(from, to)?;
+            }
+            let mut staging: Vec<_> = moves.iter().filter_map(|(from, _)| from.parent()).collect();
+            staging.dedup();
+            for folder in staging {
+                let _ = std::fs::remove_dir_all(folder); // what is left there belongs to no letter
+            }
+            Ok(())
+        })
+        .await?;
+        Ok(records)
+    }
+}
+
+/// The one request folder (in `incoming`) holding every file to move, when its files have their names in the
+/// letter's folder already and it holds nothing else.
+fn folder_of_exactly<'a>(moves: &'a [(PathBuf, PathBuf)], incoming: &Path) -> Option<&'a Path> {
+    let folder = moves.first()?.0.parent().filter(|folder| folder.parent() == Some(incoming))?;
+    let same_names = moves.iter().all(|(from, to)| from.parent() == Some(folder) && from.file_name() == to.file_name());
+    let entries = std::fs::read_dir(folder).ok()?.count();
+    (same_names && entries == moves.len()).then_some(folder)
 }
 
 /// Where requests' folders wait for their letters, under `attachments_dir`.

@@ -1,15 +1,13 @@
 //! Submitting a letter: ONE transaction holds the idempotency record, the letter, its attachments, its
 //! first event, its first job and the acceptance notice. A `202` means all of it is on disk.
 
-use std::path::PathBuf;
-
 use super::committer::Submission;
-use super::files::{self, remove_dir};
+use super::files::remove_dir;
 use super::transitions::TransitionError;
 use super::{LetterRequest, StagedAttachment};
 use crate::domain::{ApiKeyId, LetterId};
 use crate::services::Services;
-use crate::store::{self, AttachmentRecord, StoreError};
+use crate::store::{self, StoreError};
 
 /// The result of a submission.
 #[derive(Debug)]
@@ -110,7 +108,7 @@ async fn commit_letter(
 ) -> Result<Submitted, SubmitError> {
     let sender =
         services.settings.sender(&request.sender).ok_or_else(|| SubmitError::NoProvider(request.sender.to_string()))?;
-    let attachments = place_attachments(services, id, &request.attachments).await?;
+    let attachments = services.files.place_attachments(id, &request.attachments).await?;
     let submission = Submission {
         id: id.clone(),
         request,
@@ -120,66 +118,6 @@ async fn commit_letter(
         attachments,
     };
     services.committer.commit(submission).await
-}
-
-/// Moves the staged files into the letter's folder (same file system: renames, no copy), in one call to the
-/// blocking pool. A request's own staging folder holding exactly its files, named as a letter's are, becomes
-/// the letter's folder with one rename: no folder is created and none removed, which on ext4 makes every
-/// later inode allocation scan past the recently freed ones. Otherwise the files move one by one and their
-/// staging folders go.
-async fn place_attachments(
-    services: &Services,
-    id: &LetterId,
-    staged: &[StagedAttachment],
-) -> Result<Vec<AttachmentRecord>, SubmitError> {
-    if staged.is_empty() {
-        return Ok(vec![]); // no folder for a letter without files
-    }
-    let dir = services.files.attachments_of(id);
-    let records: Vec<AttachmentRecord> = staged
-        .iter()
-        .enumerate()
-        .map(|(i, file)| AttachmentRecord {
-            letter_id: id.clone(),
-            position: i as i64,
-            filename: file.filename.clone(),
-            content_type: file.content_type.clone(),
-            size: file.size as i64,
-            sha256: file.sha256.clone(),
-            path: dir.join(format!("{i}.bin")).to_string_lossy().into_owned(),
-        })
-        .collect();
-    let moves: Vec<(PathBuf, PathBuf)> =
-        staged.iter().zip(&records).map(|(file, record)| (file.path.clone(), PathBuf::from(&record.path))).collect();
-    let incoming = files::incoming_root(&services.files.attachments_dir);
-    files::blocking(move || {
-        if let Some(folder) = folder_of_exactly(&moves, &incoming)
-            && std::fs::rename(folder, &dir).is_ok()
-        {
-            return Ok(());
-        }
-        std::fs::create_dir_all(&dir)?;
-        for (from, to) in &moves {
-            std::fs::rename(from, to)?;
-        }
-        let mut staging: Vec<_> = moves.iter().filter_map(|(from, _)| from.parent()).collect();
-        staging.dedup();
-        for folder in staging {
-            let _ = std::fs::remove_dir_all(folder); // what is left there belongs to no letter
-        }
-        Ok(())
-    })
-    .await?;
-    Ok(records)
-}
-
-/// The one request folder (in `incoming`) holding every file to move, when its files have their names in the
-/// letter's folder already and it holds nothing else.
-fn folder_of_exactly<'a>(moves: &'a [(PathBuf, PathBuf)], incoming: &std::path::Path) -> Option<&'a std::path::Path> {
-    let folder = moves.first()?.0.parent().filter(|folder| folder.parent() == Some(incoming))?;
-    let same_names = moves.iter().all(|(from, to)| from.parent() == Some(folder) && from.file_name() == to.file_name());
-    let entries = std::fs::read_dir(folder).ok()?.count();
-    (same_names && entries == moves.len()).then_some(folder)
 }
 
 /// Removes the staging folders of files that did not become part of a letter.
