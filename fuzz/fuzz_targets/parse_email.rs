@@ -7,7 +7,7 @@ use relais::intake::email::parse::parse_email;
 use relais::render::shipped_letter_templates;
 
 fuzz_target!(|data: &[u8]| {
-    let templates = shipped_letter_templates();
+    let templates: Vec<_> = shipped_letter_templates().into_iter().map(std::sync::Arc::new).collect();
     // The first byte picks the receiving address, so the +tag path is explored too.
     let to = match data.first() {
         Some(b) if b % 3 == 0 => "lre+mise-en-demeure@relais.example.fr",

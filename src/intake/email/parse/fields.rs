@@ -1,6 +1,8 @@
 //! From recognized lines to the request's fields: the template choice, the recipient as written, the
 //! variables, and what is missing.
 
+use std::sync::Arc;
+
 use serde_json::{Map, Value};
 
 use super::RecipientFields;
@@ -16,7 +18,7 @@ pub(super) struct TemplateChoice {
 impl TemplateChoice {
     /// The variables whose keys are looked for: the template's, or every template's when the name is
     /// unknown (so the rejection still shows what was understood).
-    pub fn variables<'t>(&self, templates: &'t [LetterTemplate]) -> Vec<&'t VariableSpec> {
+    pub fn variables<'t>(&self, templates: &'t [Arc<LetterTemplate>]) -> Vec<&'t VariableSpec> {
         let mut specs: Vec<&VariableSpec> = vec![];
         for template in templates.iter().filter(|t| !self.known || t.name == self.name) {
             for spec in &template.variables {
@@ -37,7 +39,7 @@ pub(super) fn choose_template(
     tag: Option<&str>,
     subject: &str,
     not_templates: &[String],
-    templates: &[LetterTemplate],
+    templates: &[Arc<LetterTemplate>],
     default_template: &str,
 ) -> TemplateChoice {
     let known = |name: &str| templates.iter().any(|t| t.name == name);

@@ -14,6 +14,8 @@ mod tests;
 use mail_parser::{Address, HeaderValue, Message, MessageParser};
 use sha2::{Digest, Sha256};
 
+use std::sync::Arc;
+
 use crate::render::LetterTemplate;
 
 pub use lines::fold;
@@ -120,7 +122,7 @@ pub struct ParseOptions<'a> {
     /// The earlier emails of a request this one continues (a reply to a rejection), oldest first: their
     /// lines count after this one's (later lines win) and their attachments come first.
     pub earlier: &'a [Vec<u8>],
-    pub templates: &'a [LetterTemplate],
+    pub templates: &'a [Arc<LetterTemplate>],
     /// The sender account's default template.
     pub default_template: &'a str,
 }
@@ -129,7 +131,7 @@ pub struct ParseOptions<'a> {
 /// `default_template` is the sender account's default.
 ///
 /// Bytes with no header or no From address are `Unparseable`: there is nobody to answer.
-pub fn parse_email(raw: &[u8], to: &str, templates: &[LetterTemplate], default_template: &str) -> Parsed {
+pub fn parse_email(raw: &[u8], to: &str, templates: &[Arc<LetterTemplate>], default_template: &str) -> Parsed {
     let tag = fields::plus_tag(to);
     let options =
         ParseOptions { template_tag: tag.as_deref(), sender_tags: &[], earlier: &[], templates, default_template };

@@ -1,6 +1,8 @@
 //! What is missing from a request, all at once, each naming the line to add or fix in the email's
 //! language. Only presence is checked here: email syntax, amounts and dates are the pipeline's.
 
+use std::sync::Arc;
+
 use super::fields::{Found, TemplateChoice};
 use super::lines::{fold, is_english};
 use super::{Language, Problem};
@@ -10,7 +12,7 @@ use crate::render::{LetterTemplate, VariableSpec};
 pub(super) fn problems(
     found: &Found,
     choice: &TemplateChoice,
-    templates: &[LetterTemplate],
+    templates: &[Arc<LetterTemplate>],
     language: Language,
 ) -> Vec<Problem> {
     let fr = language == Language::French;
@@ -56,7 +58,7 @@ fn missing(field: &str, message: &str) -> Problem {
     Problem { field: field.to_owned(), code: "missing".to_owned(), message: message.to_owned() }
 }
 
-fn unknown_template(name: &str, templates: &[LetterTemplate], fr: bool) -> Problem {
+fn unknown_template(name: &str, templates: &[Arc<LetterTemplate>], fr: bool) -> Problem {
     let known = templates.iter().map(|t| t.name.as_str()).collect::<Vec<_>>().join(", ");
     let (field, message) = if fr {
         ("Modèle", format!("Le modèle « {name} » n'existe pas : choisissez l'un de ces modèles : {known}"))

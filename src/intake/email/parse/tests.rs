@@ -33,7 +33,7 @@ fn template(name: &str, title: &str, variables: Vec<VariableSpec>) -> LetterTemp
 }
 
 /// The two shipped templates.
-fn templates() -> Vec<LetterTemplate> {
+fn templates() -> Vec<Arc<LetterTemplate>> {
     let invoice_number = || {
         let aliases = ["Facture", "N° de facture", "Numéro facture", "Invoice", "Invoice number"];
         spec("invoice_number", "Numéro de facture", &aliases, VariableKind::Text, true)
@@ -70,6 +70,9 @@ fn templates() -> Vec<LetterTemplate> {
             vec![invoice_number(), amount_due(), due_date(), deadline(), interest],
         ),
     ]
+    .into_iter()
+    .map(Arc::new)
+    .collect()
 }
 
 fn fixture_dir() -> PathBuf {

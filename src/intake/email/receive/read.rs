@@ -29,7 +29,7 @@ pub(super) fn read<'s>(
     draft: Option<&Draft>,
 ) -> Result<Reading<'s>, Ignored> {
     let senders = &services.settings.senders;
-    let templates: Vec<_> = services.templates.all().iter().map(|t| t.as_ref().clone()).collect();
+    let templates = services.templates.all();
     let how = if email.channel == "imap" { Given::Mailbox } else { Given::Envelope };
     let address = receiving_address(message, email.recipient, how, &accepted_domains(services, email.recipient));
     let by_address = choose::read_address(address.as_ref(), senders, |t| templates.iter().any(|x| x.name == t));
