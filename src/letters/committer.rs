@@ -133,21 +133,26 @@ async fn run_batch(store: &Store, batch: &[Pending], isolation: Isolation) -> Re
 
 type Answers = Vec<Result<Submitted, SubmitError>>;
 
-/// Every submission's idempotency key looked up (one statement for the batch's keys), then the rows of all
-/// the new letters, their keys included, with one statement per table. A key used twice in the batch makes
-/// one letter: the later submission is answered as a retry of the earlier, or as a conflict.
+/// The batch's submissions written with no savepoint: they succeed or fail together.
 async fn insert_together(conn: &mut sqlx::AnyConnection, batch: &[Pending]) -> Result<Answers, SubmitError> {
+    let submissions: Vec<&Submission> = batch.iter().map(|p| &p.submission).collect();
+    insert_all(conn, &submissions).await
+}
+
+/// Every submission's idempotency key looked up (one statement for all the keys), then the rows of all the new
+/// letters, their keys included, with one statement per table. A key used twice among them makes one letter:
+/// the later submission is answered as a retry of the earlier, or as a conflict. The key is checked inside
+/// the transaction, so two identical requests racing create one letter.
+async fn insert_all(conn: &mut sqlx::AnyConnection, submissions: &[&Submission]) -> Result<Answers, SubmitError> {
     let now = now_ms();
-    let keyed: Vec<(&SenderId, &str)> = batch
-        .iter()
-        .filter_map(|p| Some((&p.submission.request.sender, p.submission.idempotency_key.as_deref()?)))
-        .collect();
+    let keyed: Vec<(&SenderId, &str)> =
+        submissions.iter().filter_map(|s| Some((&s.request.sender, s.idempotency_key.as_deref()?))).collect();
     let mut seen =
         if keyed.is_empty() { HashMap::new() } else { store::idempotency::find_idempotencies(conn, &keyed).await? };
     let mut arrivals = Arrivals::default();
-    let mut results = Vec::with_capacity(batch.len());
-    for pending in batch {
-        let Submission { id, request, idempotency_key, .. } = &pending.submission;
+    let mut results = Vec::with_capacity(submissions.len());
+    for &submission in submissions {
+        let Submission { id, request, idempotency_key, .. } = submission;
         if let Some(key) = idempotency_key {
             let claim = (request.sender.clone(), key.clone());
             if let Some(earlier) = seen.get(&claim) {
@@ -159,7 +164,7 @@ async fn insert_together(conn: &mut sqlx::AnyConnection, batch: &[Pending]) -> R
             let (sender_id, request_sha256) = (&request.sender, request.request_sha256.as_str());
             arrivals.keys.push(ArrivalKey { sender_id, key, request_sha256, letter_id: id, at: now });
         }
-        let letter = add_rows(&mut arrivals, &pending.submission, now);
+        let letter = add_rows(&mut arrivals, submission, now);
         results.push(Ok(Submitted::Created(Box::new(letter))));
     }
     arrivals.insert(conn).await?;
@@ -188,33 +193,11 @@ async fn in_savepoint(tx: &mut Tx, submission: &Submission) -> Result<Submitted,
     }
 }
 
-/// The idempotency record, the letter, its attachments, its first event, its acceptance notice and its first
-/// jobs.
+/// One submission written alone, in its savepoint: its idempotency key, the letter, its attachments, its
+/// first event, its acceptance notice and its first jobs.
 async fn insert_submission(conn: &mut sqlx::AnyConnection, submission: &Submission) -> Result<Submitted, SubmitError> {
-    let now = now_ms();
-    if let Some(earlier) = claim_key(conn, submission, now).await? {
-        return earlier;
-    }
-    let mut arrivals = Arrivals::default();
-    let letter = add_rows(&mut arrivals, submission, now);
-    arrivals.insert(conn).await?;
-    Ok(Submitted::Created(Box::new(letter)))
-}
-
-/// Records the submission's idempotency key, checked again inside the transaction (two identical requests
-/// racing create one letter). `Some`: the key was used before, and this is the answer.
-async fn claim_key(
-    conn: &mut sqlx::AnyConnection,
-    submission: &Submission,
-    now: i64,
-) -> Result<Option<Result<Submitted, SubmitError>>, StoreError> {
-    let Submission { id, request, idempotency_key, .. } = submission;
-    let Some(key) = idempotency_key else { return Ok(None) };
-    if let Some(seen) = store::idempotency::find_idempotency(conn, &request.sender, key).await? {
-        return Ok(Some(super::submit::replay(seen, &request.request_sha256)));
-    }
-    store::idempotency::insert_idempotency(conn, &request.sender, key, &request.request_sha256, id, now).await?;
-    Ok(None)
+    let mut answers = insert_all(conn, &[submission]).await?;
+    answers.pop().expect("one answer per submission")
 }
 
 /// The rows of one new letter: the letter, its attachments, the `accepted` notice with the job that sends

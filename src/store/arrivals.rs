@@ -102,11 +102,14 @@ impl Placeholders {
         if conn.backend_name().eq_ignore_ascii_case("sqlite") { Self::Positional } else { Self::Numbered }
     }
 
-    /// The `n`th parameter (from 1).
-    pub(super) fn nth(self, n: usize) -> String {
+    /// Appends the `n`th parameter (from 1) to `sql`.
+    pub(super) fn push(self, sql: &mut String, n: usize) {
         match self {
-            Self::Numbered => format!("${n}"),
-            Self::Positional => "?".to_owned(),
+            Self::Numbered => {
+                sql.push('$');
+                sql.push_str(&n.to_string());
+            }
+            Self::Positional => sql.push('?'),
         }
     }
 }
@@ -123,7 +126,7 @@ fn insert_sql(placeholders: Placeholders, table: &str, columns: &[&str], rows: u
             if column > 0 {
                 sql.push_str(", ");
             }
-            sql.push_str(&placeholders.nth(n));
+            placeholders.push(&mut sql, n);
         }
         sql.push(')');
     }

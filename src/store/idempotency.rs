@@ -39,16 +39,14 @@ pub async fn find_idempotencies(
     let mut found = HashMap::new();
     let placeholders = Placeholders::of(conn);
     for chunk in keys.chunks(ROWS_PER_STATEMENT) {
-        let wanted: Vec<String> = (0..chunk.len())
-            .map(|i| {
-                let (sender, key) = (placeholders.nth(2 * i + 1), placeholders.nth(2 * i + 2));
-                format!("(sender_id = {sender} AND key = {key})")
-            })
-            .collect();
-        let sql = format!(
-            "SELECT sender_id, key, request_sha256, letter_id FROM idempotency_keys WHERE {}",
-            wanted.join(" OR ")
-        );
+        let mut sql = String::from("SELECT sender_id, key, request_sha256, letter_id FROM idempotency_keys WHERE ");
+        for i in 0..chunk.len() {
+            sql.push_str(if i == 0 { "(sender_id = " } else { " OR (sender_id = " });
+            placeholders.push(&mut sql, 2 * i + 1);
+            sql.push_str(" AND key = ");
+            placeholders.push(&mut sql, 2 * i + 2);
+            sql.push(')');
+        }
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
         for (sender, key) in chunk {
             query = query.bind(sender.as_str().to_owned()).bind((*key).to_owned());
@@ -67,27 +65,6 @@ fn record(row: &AnyRow) -> StoreResult<IdempotencyRecord> {
         request_sha256: row.try_get("request_sha256")?,
         letter_id: row.try_get::<String, _>("letter_id")?.parse().map_err(|e| corrupt("letter id", e))?,
     })
-}
-
-pub async fn insert_idempotency(
-    conn: &mut AnyConnection,
-    sender: &SenderId,
-    key: &str,
-    request_sha256: &str,
-    letter: &LetterId,
-    now: i64,
-) -> StoreResult<()> {
-    sqlx::query(
-        "INSERT INTO idempotency_keys (sender_id, key, request_sha256, letter_id, created_at) VALUES ($1, $2, $3, $4, $5)",
-    )
-    .bind(sender.as_str())
-    .bind(key)
-    .bind(request_sha256)
-    .bind(letter.as_str())
-    .bind(now)
-    .execute(conn)
-    .await?;
-    Ok(())
 }
 
 impl Store {
