@@ -214,9 +214,7 @@ mod tests {
 
     #[tokio::test]
     async fn claims_and_completions_leave_the_writer_synced_for_letters() {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("relais.db").display());
-        let store = Store::connect(&url, 2).await.unwrap();
+        let (_dir, store) = crate::store::temporary_sqlite().await;
         const FULL: i64 = 2;
         assert_eq!(writer_synchronous(&store).await, FULL);
         let mut tx = store.begin().await.unwrap();

@@ -207,6 +207,15 @@ impl Store {
     }
 }
 
+/// A store on a SQLite file of its own, kept as long as the returned folder.
+#[cfg(test)]
+pub(crate) async fn temporary_sqlite() -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("relais.db").display());
+    let store = Store::connect(&url, 2).await.unwrap();
+    (dir, store)
+}
+
 /// Now, in the storage unit of time (unix milliseconds).
 pub fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()

@@ -56,15 +56,11 @@ fn database_path(url: &str) -> Option<&Path> {
 mod tests {
     use sqlx::Row;
 
-    use crate::store::Store;
-
     /// Every connection, the writer's and the readers', keeps its temporary data in memory: a statement
     /// journal spilled to a file was one file created and unlinked per batch of letters.
     #[tokio::test]
     async fn connections_keep_temporary_data_in_memory() {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("relais.db").display());
-        let store = Store::connect(&url, 2).await.unwrap();
+        let (_dir, store) = crate::store::temporary_sqlite().await;
         const MEMORY: i64 = 2;
         for pool in [&store.writer, &store.reader] {
             let row = sqlx::query("PRAGMA temp_store").fetch_one(pool).await.unwrap();
