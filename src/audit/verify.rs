@@ -105,7 +105,11 @@ async fn check_letter(
     for a in store.attachments(id).await? {
         report.files += 1;
         let subject = Subject::Attachment { position: a.position, filename: a.filename.clone() };
-        report.findings.extend(check_file(Some(id), subject, Path::new(&a.path), &a.sha256).await);
+        let finding = match &a.path {
+            Some(path) => check_file(Some(id), subject, Path::new(path), &a.sha256).await,
+            None => check_kept(id, subject, store.attachment_content(id, a.position).await?, &a.sha256),
+        };
+        report.findings.extend(finding);
     }
     for p in store.proofs(id).await? {
         report.files += 1;
@@ -153,6 +157,16 @@ async fn check_file(letter: Option<&LetterId>, subject: Subject, path: &Path, ex
         Err(e) => format!("no readable file at {} ({e})", path.display()),
     };
     Some(Finding::new(letter, subject, format!("SHA-256 {expected}"), found))
+}
+
+/// An attachment the database keeps, against its recorded SHA-256.
+fn check_kept(letter: &LetterId, subject: Subject, content: Option<Vec<u8>>, expected: &str) -> Option<Finding> {
+    let found = match content {
+        Some(bytes) if crate::letters::files::sha256_hex(&bytes) == expected => return None,
+        Some(bytes) => format!("SHA-256 {}", crate::letters::files::sha256_hex(&bytes)),
+        None => "no content in the database".to_owned(),
+    };
+    Some(Finding::new(Some(letter), subject, format!("SHA-256 {expected}"), found))
 }
 
 /// Each time-stamp token beside the anchor file must be a granted answer for its line's digest.

@@ -14,7 +14,7 @@ use tokio::io::AsyncWriteExt;
 use super::ConsoleError;
 use crate::domain::{FieldError, UserId};
 use crate::intake::validate::safe_filename;
-use crate::letters::StagedAttachment;
+use crate::letters::{Staged, StagedAttachment};
 use crate::services::Services;
 
 const MANIFEST: &str = "manifest.json";
@@ -93,7 +93,7 @@ impl Held {
             .map(|f| StagedAttachment {
                 filename: f.filename.clone(),
                 content_type: f.content_type.clone(),
-                path: self.path_of(f),
+                content: Staged::File(self.path_of(f)),
                 size: f.size,
                 sha256: f.sha256.clone(),
             })

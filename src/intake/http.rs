@@ -14,8 +14,8 @@ use super::IntakeError;
 use super::validate::{Draft, check_draft, safe_filename};
 use crate::domain::recipient::RawRecipient;
 use crate::domain::{FieldError, FieldErrors, SenderId};
-use crate::letters::files::{looks_like_pdf, remove_dir};
-use crate::letters::{LetterRequest, StagedAttachment};
+use crate::letters::files::{self, looks_like_pdf, remove_dir};
+use crate::letters::{LetterRequest, Staged, StagedAttachment};
 use crate::services::Services;
 
 /// The JSON of a letter request, as sent. Every field is optional here so that missing ones are reported
@@ -207,8 +207,9 @@ fn sender_of(services: &Services, caller: &SenderId, named: Option<&str>) -> Res
     }
 }
 
-/// Decodes each base64 attachment straight to its staging file, one at a time: the text of an attachment is
-/// freed as soon as its bytes are on disk, so memory holds the request's text and one file at most.
+/// Decodes each base64 attachment, one at a time: a small file stays in memory, to be committed inside the
+/// letter's transaction; a large one goes to its staging file, its text freed as soon as its bytes are on disk,
+/// so memory holds the request's text, the small files and one large file at most.
 async fn stage_base64(
     services: &Services,
     sender: &SenderId,
@@ -267,14 +268,19 @@ async fn stage_base64(
         if !errors.is_empty() {
             continue; // the request fails anyway: nothing more to write
         }
-        let path = staging.join(format!("{i}.bin"));
-        let sha256 = crate::letters::files::sha256_hex(&bytes);
+        let sha256 = files::sha256_hex(&bytes);
         let size = bytes.len() as u64;
-        crate::letters::files::write_staged(&path, bytes.into()).await?;
+        let content = if files::kept_in_database(size) {
+            Staged::Memory(bytes.into())
+        } else {
+            let path = staging.join(format!("{i}.bin"));
+            files::write_staged(&path, bytes.into()).await?;
+            Staged::File(path)
+        };
         staged.push(StagedAttachment {
             filename: safe_filename(filename.as_deref(), i),
             content_type: content_type.unwrap_or_else(|| "application/pdf".into()),
-            path,
+            content,
             size,
             sha256,
         });
@@ -340,7 +346,7 @@ async fn read_multipart(
         file.flush().await?;
         let sha256 = hex::encode(hasher.finalize());
         digest.update(sha256.as_bytes());
-        staged.push(StagedAttachment { filename, content_type, path, size, sha256 });
+        staged.push(StagedAttachment { filename, content_type, content: Staged::File(path), size, sha256 });
     }
     let letter = letter.ok_or_else(|| IntakeError::Malformed {
         field: Some("letter".into()),
@@ -360,8 +366,16 @@ async fn check_pdf_files(
     let mut errors = FieldErrors::default();
     for (i, file) in staged.iter().enumerate() {
         let mut head = [0u8; 5];
-        let mut f = tokio::fs::File::open(&file.path).await?;
-        let n = tokio::io::AsyncReadExt::read(&mut f, &mut head).await?;
+        let n = match &file.content {
+            Staged::File(path) => {
+                tokio::io::AsyncReadExt::read(&mut tokio::fs::File::open(path).await?, &mut head).await?
+            }
+            Staged::Memory(bytes) => {
+                let n = bytes.len().min(head.len());
+                head[..n].copy_from_slice(&bytes[..n]);
+                n
+            }
+        };
         if !looks_like_pdf(&head[..n]) {
             errors.push(FieldError::new(
                 format!("attachments[{i}]"),

@@ -1,6 +1,6 @@
-//! Group commit of submissions: requests arriving together share one transaction and one fsync, and
-//! their attachment files are synced together just before it, so a `202` stays durable while throughput is not bound by one fsync
-//! per letter or per file. A batch first runs without savepoints; only when one submission fails in the
+//! Group commit of submissions: requests arriving together share one transaction and one fsync; small
+//! attachments ride in it, and the files of large ones are synced together just before it, so a `202` stays
+//! durable while throughput is not bound by one fsync per letter or per file. A batch first runs without savepoints; only when one submission fails in the
 //! database is the batch run again with each submission in its own savepoint, so that it fails alone.
 
 use std::collections::HashMap;
@@ -15,7 +15,7 @@ use super::{LetterRequest, files};
 use crate::domain::{ApiKeyId, JobId, LetterId, LetterState, NoticeId, SenderId};
 use crate::notify::callbacks::letter_endpoint;
 use crate::store::arrivals::{ArrivalJob, ArrivalKey, ArrivalNotice, Arrivals};
-use crate::store::{self, AttachmentRecord, IdempotencyRecord, NewLetter, Store, StoreError, Tx, now_ms};
+use crate::store::{self, IdempotencyRecord, NewAttachment, NewLetter, Store, StoreError, Tx, now_ms};
 
 /// Most submissions committed in one transaction.
 const MAX_BATCH: usize = 128;
@@ -27,7 +27,7 @@ pub struct Submission {
     pub api_key: Option<ApiKeyId>,
     pub idempotency_key: Option<String>,
     pub provider: String,
-    pub attachments: Vec<AttachmentRecord>,
+    pub attachments: Vec<NewAttachment>,
 }
 
 struct Pending {
@@ -78,7 +78,8 @@ enum Isolation {
 
 /// One transaction for the batch, after one sync of the files it references.
 async fn commit_batch(store: &Store, attachments_dir: &std::path::Path, batch: Vec<Pending>) {
-    let files = batch.iter().flat_map(|p| &p.submission.attachments).map(|a| PathBuf::from(&a.path));
+    let files = batch.iter().flat_map(|p| &p.submission.attachments).filter_map(|a| a.record.path.as_ref());
+    let files = files.map(PathBuf::from);
     let mut files: Vec<PathBuf> = files.collect();
     if !files.is_empty() {
         let incoming = files::incoming_root(attachments_dir);

@@ -6,9 +6,10 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
 
-use super::StagedAttachment;
+use super::{Staged, StagedAttachment};
 use crate::domain::LetterId;
-use crate::store::AttachmentRecord;
+use crate::providers::SentFile;
+use crate::store::{AttachmentRecord, NewAttachment};
 
 /// Where a letter's files live.
 #[derive(Debug, Clone)]
@@ -38,38 +39,43 @@ impl LetterFiles {
         incoming_root(&self.attachments_dir).join(ulid::Ulid::new().to_string().to_ascii_lowercase())
     }
 
-    /// Moves the staged files into the letter's folder (same file system: renames, no copy), in one call to the
-    /// blocking pool. A request's own staging folder holding exactly its files, named as a letter's are, becomes
-    /// the letter's folder with one rename: no folder is created and none removed, which on ext4 makes every
-    /// later inode allocation scan past the recently freed ones. Otherwise the files move one by one and their
-    /// staging folders go.
+    /// The attachments as the letter commits them. A file kept in memory (a small one) goes into the database
+    /// with the letter: no file, folder or sync of its own. Staged files move into the letter's folder (same
+    /// file system: renames, no copy), in one call to the blocking pool. A request's own staging folder holding
+    /// exactly its files, named as a letter's are, becomes the letter's folder with one rename: no folder is
+    /// created and none removed, which on ext4 makes every later inode allocation scan past the recently freed
+    /// ones. Otherwise the files move one by one and their staging folders go.
     pub async fn place_attachments(
         &self,
         id: &LetterId,
         staged: &[StagedAttachment],
-    ) -> std::io::Result<Vec<AttachmentRecord>> {
-        if staged.is_empty() {
-            return Ok(vec![]); // no folder for a letter without files
-        }
+    ) -> std::io::Result<Vec<NewAttachment>> {
         let dir = self.attachments_of(id);
-        let records: Vec<AttachmentRecord> = staged
-            .iter()
-            .enumerate()
-            .map(|(i, file)| AttachmentRecord {
+        let mut moves: Vec<(PathBuf, PathBuf)> = Vec::new();
+        let mut placed = Vec::with_capacity(staged.len());
+        for (i, file) in staged.iter().enumerate() {
+            let (path, content) = match &file.content {
+                Staged::Memory(bytes) => (None, Some(bytes.clone())),
+                Staged::File(from) => {
+                    let to = dir.join(format!("{i}.bin"));
+                    moves.push((from.clone(), to.clone()));
+                    (Some(to.to_string_lossy().into_owned()), None)
+                }
+            };
+            let record = AttachmentRecord {
                 letter_id: id.clone(),
                 position: i as i64,
                 filename: file.filename.clone(),
                 content_type: file.content_type.clone(),
                 size: file.size as i64,
                 sha256: file.sha256.clone(),
-                path: dir.join(format!("{i}.bin")).to_string_lossy().into_owned(),
-            })
-            .collect();
-        let moves: Vec<(PathBuf, PathBuf)> = staged
-            .iter()
-            .zip(&records)
-            .map(|(file, record)| (file.path.clone(), PathBuf::from(&record.path)))
-            .collect();
+                path,
+            };
+            placed.push(NewAttachment { record, content });
+        }
+        if moves.is_empty() {
+            return Ok(placed); // no folder for a letter without files on disk
+        }
         let incoming = incoming_root(&self.attachments_dir);
         blocking(move || {
             if let Some(folder) = folder_of_exactly(&moves, &incoming)
@@ -89,8 +95,33 @@ impl LetterFiles {
             Ok(())
         })
         .await?;
-        Ok(records)
+        Ok(placed)
     }
+}
+
+/// Files at most this large are kept inside the database, committed with their letter, instead of in files
+/// of their own: an invoice of a few pages costs no inode, no folder and no fsync at intake.
+pub const KEPT_IN_DATABASE_AT_MOST: u64 = 256 * 1024;
+
+/// True when a received file of `size` bytes is kept in the database.
+pub fn kept_in_database(size: u64) -> bool {
+    size <= KEPT_IN_DATABASE_AT_MOST
+}
+
+/// An attachment's bytes as a provider sends them: its file, or what the database keeps.
+pub async fn attachment_for_sending(
+    store: &crate::store::Store,
+    attachment: &AttachmentRecord,
+) -> crate::store::StoreResult<SentFile> {
+    if let Some(path) = &attachment.path {
+        return Ok(SentFile::OnDisk(PathBuf::from(path)));
+    }
+    let content = store.attachment_content(&attachment.letter_id, attachment.position).await?;
+    let content = content.ok_or_else(|| {
+        let what = format!("attachment {} of letter {}", attachment.position, attachment.letter_id);
+        crate::store::StoreError::Corrupt(format!("{what} has neither a file nor content"))
+    })?;
+    Ok(SentFile::InMemory(content.into()))
 }
 
 /// The one request folder (in `incoming`) holding every file to move, when its files have their names in the

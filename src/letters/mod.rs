@@ -17,7 +17,7 @@ pub mod submit;
 pub mod sync;
 pub mod transitions;
 
-pub use request::{FromEmail, LetterCallback, LetterRequest, StagedAttachment};
+pub use request::{FromEmail, LetterCallback, LetterRequest, Staged, StagedAttachment};
 pub use submit::{SubmitError, Submitted, submit_letter};
 pub use transitions::cancel_letter;
 

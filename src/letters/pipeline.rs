@@ -256,7 +256,11 @@ fn sender_as_sent(services: &Services, letter: &LetterRecord) -> Result<SenderSe
 async fn hand_over(services: &Services, letter: &LetterRecord) -> Result<(), JobError> {
     let provider = provider_of(services, letter)?;
     let sender = &sender_as_sent(services, letter)?;
-    let attachments = services.store.attachments(&letter.id).await?;
+    let mut attachments = Vec::new();
+    for attachment in services.store.attachments(&letter.id).await? {
+        let file = files::attachment_for_sending(&services.store, &attachment).await?;
+        attachments.push((file, attachment.filename));
+    }
     let approval = match provider.needs_approval(sender) {
         true => services.store.approval_token(&letter.sender_id, &letter.provider, now_ms()).await?,
         false => None, // no session to read for a service that needs none
@@ -272,7 +276,7 @@ async fn hand_over(services: &Services, letter: &LetterRecord) -> Result<(), Job
         body: &text,
         document: services.files.document_of(&letter.id),
         content_sha256: letter.content_sha256.as_deref().unwrap_or(""),
-        attachments: attachments.iter().map(|a| (a.path.clone().into(), a.filename.clone())).collect(),
+        attachments,
         approval: approval.as_deref(),
     };
     let failure = match provider.send(&outgoing).await {

@@ -1,19 +1,40 @@
 //! A letter request, validated: what every intake channel produces and `submit_letter` accepts.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::config::Secret;
 use crate::domain::{EmailAddress, Recipient, SenderId};
 use crate::render::LetterTemplate;
 
-/// A file received with a request, already on disk (streamed or decoded there), hashed and checked.
+/// A file received with a request, hashed and checked, waiting for its letter.
 #[derive(Debug, Clone)]
 pub struct StagedAttachment {
     pub filename: String,
     pub content_type: String,
-    pub path: PathBuf,
+    pub content: Staged,
     pub size: u64,
     pub sha256: String,
+}
+
+/// Where a received file waits for its letter.
+#[derive(Debug, Clone)]
+pub enum Staged {
+    /// In a staging folder, not yet synced: a large file (streamed or decoded there), or one kept across
+    /// requests (held for confirmation, chosen in the console).
+    File(PathBuf),
+    /// In memory: a small file, which the database keeps, committed with its letter
+    /// ([`super::files::kept_in_database`]).
+    Memory(bytes::Bytes),
+}
+
+impl StagedAttachment {
+    /// The staging file, for a file on disk.
+    pub fn path(&self) -> Option<&Path> {
+        match &self.content {
+            Staged::File(path) => Some(path),
+            Staged::Memory(_) => None,
+        }
+    }
 }
 
 /// What a letter made from an email commits with it: the record of what became of the email (its

@@ -122,7 +122,7 @@ async fn commit_letter(
 
 /// Removes the staging folders of files that did not become part of a letter.
 async fn discard_staged(staged: &[StagedAttachment]) {
-    let mut dirs: Vec<_> = staged.iter().filter_map(|f| f.path.parent().map(|p| p.to_path_buf())).collect();
+    let mut dirs: Vec<_> = staged.iter().filter_map(|f| f.path()?.parent().map(|p| p.to_path_buf())).collect();
     dirs.dedup();
     for dir in dirs {
         remove_dir(&dir).await;

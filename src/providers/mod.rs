@@ -21,7 +21,7 @@ use crate::config::{ProviderSettings, SenderSettings, Settings};
 use crate::domain::{FieldErrors, LetterId, LetterState, Recipient};
 use crate::store::Store;
 
-/// A letter ready to hand to a provider: rendered, checked, with its files on disk.
+/// A letter ready to hand to a provider: rendered, checked, with its files.
 pub struct OutgoingLetter<'a> {
     /// Our stable reference: the provider's duplicate guard and the key of `find_by_reference`.
     pub letter_id: &'a LetterId,
@@ -36,9 +36,36 @@ pub struct OutgoingLetter<'a> {
     pub document: PathBuf,
     pub content_sha256: &'a str,
     /// Files attached to the letter, with the names the recipient sees.
-    pub attachments: Vec<(PathBuf, String)>,
+    pub attachments: Vec<(SentFile, String)>,
     /// For a qualified send: the session the sender opened with their one-time code.
     pub approval: Option<&'a str>,
+}
+
+/// A file sent with a letter.
+#[derive(Debug, Clone)]
+pub enum SentFile {
+    /// On disk (the letter itself, a large attachment): streamed from there.
+    OnDisk(PathBuf),
+    /// In memory: a small attachment, which the database keeps.
+    InMemory(Bytes),
+}
+
+impl SentFile {
+    /// The whole file.
+    pub async fn read(&self) -> std::io::Result<Bytes> {
+        match self {
+            Self::OnDisk(path) => tokio::fs::read(path).await.map(Bytes::from),
+            Self::InMemory(bytes) => Ok(bytes.clone()),
+        }
+    }
+
+    /// Names the file in an error.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::OnDisk(path) => path.display().to_string(),
+            Self::InMemory(_) => "an attachment kept in the database".into(),
+        }
+    }
 }
 
 /// A sender's approval session at the provider (opened with a one-time code; AR24: one hour).

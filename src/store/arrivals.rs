@@ -7,7 +7,7 @@ use sqlx::any::AnyArguments;
 use sqlx::query::Query;
 
 use super::events::{GENESIS_HASH, event_hash};
-use super::letters::{AttachmentRecord, LetterRecord, NewLetter};
+use super::letters::{LetterRecord, NewAttachment, NewLetter};
 use super::{StoreError, StoreResult};
 use crate::domain::{EmailAddress, JobId, LetterId, LetterState, NoticeId, SenderId};
 use crate::store::notices::NoticeState;
@@ -49,7 +49,7 @@ pub struct ArrivalNotice<'a> {
 pub struct Arrivals<'a> {
     pub keys: Vec<ArrivalKey<'a>>,
     pub letters: Vec<NewLetter<'a>>,
-    pub attachments: Vec<&'a AttachmentRecord>,
+    pub attachments: Vec<&'a NewAttachment>,
     pub notices: Vec<ArrivalNotice<'a>>,
     pub jobs: Vec<ArrivalJob<'a>>,
     /// The letters' own `callback_url`s (few: written one by one).
@@ -253,11 +253,13 @@ async fn insert_first_events(conn: &mut AnyConnection, letters: &[NewLetter<'_>]
     run(conn, query).await
 }
 
-async fn insert_attachments(conn: &mut AnyConnection, attachments: &[&AttachmentRecord]) -> StoreResult<()> {
-    const COLUMNS: [&str; 7] = ["letter_id", "position", "filename", "content_type", "size", "sha256", "path"];
+/// Each attachment with its file's path, or with its bytes when the database keeps them.
+async fn insert_attachments(conn: &mut AnyConnection, attachments: &[&NewAttachment]) -> StoreResult<()> {
+    const COLUMNS: [&str; 8] =
+        ["letter_id", "position", "filename", "content_type", "size", "sha256", "path", "content"];
     let sql = insert_sql(Placeholders::of(conn), "attachments", &COLUMNS, attachments.len());
     let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-    for a in attachments {
+    for NewAttachment { record: a, content } in attachments.iter().copied() {
         query = query
             .bind(a.letter_id.as_str().to_owned())
             .bind(a.position)
@@ -265,7 +267,8 @@ async fn insert_attachments(conn: &mut AnyConnection, attachments: &[&Attachment
             .bind(a.content_type.clone())
             .bind(a.size)
             .bind(a.sha256.clone())
-            .bind(a.path.clone());
+            .bind(a.path.clone())
+            .bind(content.as_ref().map(|bytes| bytes.to_vec()));
     }
     run(conn, query).await
 }

@@ -64,7 +64,15 @@ pub struct AttachmentRecord {
     pub content_type: String,
     pub size: i64,
     pub sha256: String,
-    pub path: String,
+    /// The file holding the bytes; `None` when the database keeps them ([`Store::attachment_content`]).
+    pub path: Option<String>,
+}
+
+/// An attachment as its letter is committed: its record, and its bytes when the database keeps them.
+#[derive(Debug, Clone)]
+pub struct NewAttachment {
+    pub record: AttachmentRecord,
+    pub content: Option<bytes::Bytes>,
 }
 
 /// Filters of `GET /v1/letters`; `after` is the cursor (the last id of the previous page).
@@ -118,50 +126,6 @@ pub(super) fn letter_from_row(row: &AnyRow) -> StoreResult<LetterRecord> {
         send_started_at: int_opt("send_started_at")?,
         send_closed_at: int_opt("send_closed_at")?,
     })
-}
-
-pub async fn insert_letter(conn: &mut AnyConnection, l: &NewLetter<'_>) -> StoreResult<()> {
-    let variables = serde_json::Value::Object(l.variables.clone()).to_string();
-    let recipient = serde_json::to_string(l.recipient).map_err(|e| corrupt("recipient", e))?;
-    sqlx::query(
-        "INSERT INTO letters (id, sender_id, api_key_id, state, template, template_hash, variables, recipient, \
-         recipient_email, reference, notify_email, provider, request_sha256, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14)",
-    )
-    .bind(l.id.as_str())
-    .bind(l.sender_id.as_str())
-    .bind(l.api_key_id)
-    .bind(LetterState::Received.as_str())
-    .bind(l.template)
-    .bind(l.template_hash)
-    .bind(variables)
-    .bind(recipient)
-    .bind(l.recipient.email_text().to_lowercase())
-    .bind(l.reference)
-    .bind(l.notify_email.map(EmailAddress::as_str))
-    .bind(l.provider)
-    .bind(l.request_sha256)
-    .bind(l.now)
-    .execute(conn)
-    .await?;
-    Ok(())
-}
-
-pub async fn insert_attachment(conn: &mut AnyConnection, a: &AttachmentRecord) -> StoreResult<()> {
-    sqlx::query(
-        "INSERT INTO attachments (letter_id, position, filename, content_type, size, sha256, path) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
-    )
-    .bind(a.letter_id.as_str())
-    .bind(a.position)
-    .bind(&a.filename)
-    .bind(&a.content_type)
-    .bind(a.size)
-    .bind(&a.sha256)
-    .bind(&a.path)
-    .execute(conn)
-    .await?;
-    Ok(())
 }
 
 /// Moves a letter from `from` to `to` only if it is still in `from` (compare-and-set), and returns the head
@@ -320,6 +284,20 @@ impl Store {
     pub async fn attachments(&self, id: &LetterId) -> StoreResult<Vec<AttachmentRecord>> {
         let mut conn = self.reader.acquire().await?;
         attachments_in(&mut conn, id).await
+    }
+
+    /// The bytes of an attachment the database keeps; `None` for one kept in a file (or none at all).
+    pub async fn attachment_content(&self, id: &LetterId, position: i64) -> StoreResult<Option<Vec<u8>>> {
+        let mut conn = self.reader.acquire().await?;
+        let row = sqlx::query("SELECT content FROM attachments WHERE letter_id = $1 AND position = $2")
+            .bind(id.as_str())
+            .bind(position)
+            .fetch_optional(&mut *conn)
+            .await?;
+        Ok(match row {
+            Some(row) => row.try_get::<Option<Vec<u8>>, _>("content")?,
+            None => None,
+        })
     }
 
     /// A page of a sender's letters, newest first, after the cursor.

@@ -49,7 +49,7 @@ pub use hook_deliveries::{HookDelivery, HookVerdict};
 pub use idempotency::IdempotencyRecord;
 pub use inbound::InboundRecord;
 pub use jobs::{ClaimedJob, NewJob};
-pub use letters::{AttachmentRecord, LetterFilter, LetterRecord, NewLetter};
+pub use letters::{AttachmentRecord, LetterFilter, LetterRecord, NewAttachment, NewLetter};
 pub use notices::{NoticeRecord, NoticeState};
 pub use overview::LetterSearch;
 pub use proofs::ProofRecord;

@@ -223,6 +223,39 @@ async fn attachments_over_ar24s_limit_fail_the_letter_with_a_fix(db: Db) {
     app.stop().await;
 }
 
+/// A small attachment (kept in the database) and a large one (kept in a file) reach AR24 byte for byte, with
+/// their names, after the letter itself.
+async fn attachments_kept_in_the_database_or_on_disk_reach_ar24_unchanged(db: Db) {
+    use base64::Engine;
+    let (app, _env, fake, _) = spawn_ar24(db, Service::Simple).await;
+    let small = crate::helpers::sample_pdf();
+    let mut large = small.clone();
+    large.resize(300 * 1024, b'%'); // past what the database keeps
+    let b64 = |bytes: &[u8]| base64::engine::general_purpose::STANDARD.encode(bytes);
+    let mut body = crate::helpers::letter_body("compta@boulangerie-martin.fr");
+    body["attachments"] = json!([
+        {"filename": "facture.pdf", "content_base64": b64(&small)},
+        {"filename": "releve.pdf", "content_base64": b64(&large)}
+    ]);
+    let response = app.post_letter(&body).await;
+    assert_eq!(response.status(), 202, "{}", response.text().await.unwrap());
+    let id = response.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+    let mail = mail_for(&fake, &id).await;
+    let stored = fake.mails().into_iter().find(|m| m.id == mail).unwrap();
+    let uploaded = fake.attachments();
+    let sent: Vec<(String, String)> = stored
+        .attachments
+        .iter()
+        .map(|a| uploaded.iter().find(|u| u.id == *a).unwrap())
+        .map(|u| (u.file_name.clone(), u.sha256.clone()))
+        .collect();
+    let sha256 = |bytes: &[u8]| hex::encode(<sha2::Sha256 as sha2::Digest>::digest(bytes));
+    assert_eq!(sent.len(), 3, "the letter, then its two files: {sent:?}");
+    assert_eq!(sent[1], ("facture.pdf".to_owned(), sha256(&small)));
+    assert_eq!(sent[2], ("releve.pdf".to_owned(), sha256(&large)));
+    app.stop().await;
+}
+
 async fn the_account_check_makes_a_signed_call_and_reports_the_identity(db: Db) {
     let (app, _env, fake, user) = spawn_ar24(db, Service::Qualified).await;
     let sender = app.services.settings.senders[0].clone();
@@ -293,6 +326,7 @@ crate::on_both_databases!(
     a_garbage_webhook_on_the_right_url_changes_nothing,
     linking_a_sender_creates_its_ar24_user_or_requests_access,
     attachments_over_ar24s_limit_fail_the_letter_with_a_fix,
+    attachments_kept_in_the_database_or_on_disk_reach_ar24_unchanged,
     the_account_check_makes_a_signed_call_and_reports_the_identity,
     a_letter_sent_through_ar24_is_delivered_with_ar24_proofs,
     a_letter_refused_at_ar24_ends_refused,

@@ -156,31 +156,57 @@ async fn a_multipart_request_streams_its_attachments_to_the_letter(db: Db) {
     app.stop().await;
 }
 
-/// A JSON request's files end in the letter's folder under their positions, nothing left in staging.
-async fn a_json_request_s_files_land_in_the_letter_s_folder(db: Db) {
+/// A JSON request's small files are kept in the database, committed with the letter: no folder, no file;
+/// a large one ends in the letter's folder under its position. Nothing is left in staging.
+async fn a_json_request_keeps_small_files_in_the_database_and_large_ones_in_the_letter_s_folder(db: Db) {
     use base64::Engine;
-    let (app, _env) = spawn_app(db).await;
+    let env = crate::helpers::TestEnv::new(db).await;
+    let mut settings = env.settings();
+    settings.worker.enabled = false; // no letter PDF written into the letters' folders meanwhile
+    let app = crate::helpers::spawn_with(&env, settings).await;
     let first = crate::helpers::sample_pdf();
     let mut second = first.clone();
     second.extend_from_slice(b"% a second invoice\n");
+    let mut large = first.clone();
+    large.resize(300 * 1024, b'%');
     let b64 = |bytes: &[u8]| base64::engine::general_purpose::STANDARD.encode(bytes);
-    let mut body = crate::helpers::letter_body("dossier@example.fr");
-    body["attachments"] = serde_json::json!([
+    let post = |files: serde_json::Value| {
+        let mut body = crate::helpers::letter_body("dossier@example.fr");
+        body["attachments"] = files;
+        let app = &app;
+        async move {
+            let response = app.post_letter(&body).await;
+            assert_eq!(response.status(), 202);
+            response.json::<serde_json::Value>().await.unwrap()["id"].as_str().unwrap().parse().unwrap()
+        }
+    };
+    let small: relais::domain::LetterId = post(serde_json::json!([
         {"filename": "F-1.pdf", "content_base64": b64(&first)},
         {"filename": "F-2.pdf", "content_base64": b64(&second)}
-    ]);
-    let response = app.post_letter(&body).await;
-    assert_eq!(response.status(), 202);
-    let id = response.json::<serde_json::Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
-    let folder = app.attachments_dir.join(&id);
-    assert_eq!(std::fs::read(folder.join("0.bin")).unwrap(), first);
-    assert_eq!(std::fs::read(folder.join("1.bin")).unwrap(), second);
+    ]))
+    .await;
+    assert!(!app.attachments_dir.join(small.as_str()).exists(), "no folder for a letter whose files are small");
+    for (position, bytes) in [(0, &first), (1, &second)] {
+        let kept = app.store.attachment_content(&small, position).await.unwrap();
+        assert_eq!(kept.as_ref(), Some(bytes), "file {position} is in the database");
+    }
+    let letter = app.get_letter(small.as_str()).await;
+    assert_eq!(letter["attachments"][1]["sha256"], hex::encode(Sha256::digest(&second)));
+
+    let mixed: relais::domain::LetterId = post(serde_json::json!([
+        {"filename": "F-1.pdf", "content_base64": b64(&first)},
+        {"filename": "releve.pdf", "content_base64": b64(&large)}
+    ]))
+    .await;
+    let folder = app.attachments_dir.join(mixed.as_str());
+    assert_eq!(std::fs::read(folder.join("1.bin")).unwrap(), large);
+    assert!(!folder.join("0.bin").exists(), "the small file is not written beside it");
+    assert_eq!(app.store.attachment_content(&mixed, 0).await.unwrap(), Some(first.clone()));
+    assert_eq!(app.store.attachment_content(&mixed, 1).await.unwrap(), None, "the large one is not in the database");
     let staging = crate::helpers::files_in(&app.attachments_dir.join(".incoming"));
     assert!(staging.is_empty(), "nothing stays in staging: {staging:?}");
     let staging_folders = std::fs::read_dir(app.attachments_dir.join(".incoming")).unwrap().count();
     assert_eq!(staging_folders, 0, "the staging folder became the letter's");
-    let letter = app.get_letter(&id).await;
-    assert_eq!(letter["attachments"][1]["sha256"], hex::encode(Sha256::digest(&second)));
     app.stop().await;
 }
 
@@ -191,5 +217,5 @@ crate::on_both_databases!(
     a_bad_address_ends_bounced_with_a_bounce_proof,
     letters_are_listed_with_filters_and_a_cursor,
     a_multipart_request_streams_its_attachments_to_the_letter,
-    a_json_request_s_files_land_in_the_letter_s_folder,
+    a_json_request_keeps_small_files_in_the_database_and_large_ones_in_the_letter_s_folder,
 );

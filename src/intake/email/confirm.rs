@@ -14,7 +14,7 @@ use super::answer::{self, AnswerTo, HeldLetter};
 use crate::config::SenderSettings;
 use crate::domain::{EmailAddress, LetterId, Recipient, SenderId};
 use crate::intake::IntakeError;
-use crate::letters::{FromEmail, LetterRequest, StagedAttachment, submit_letter};
+use crate::letters::{FromEmail, LetterRequest, Staged, StagedAttachment, submit_letter};
 use crate::services::Services;
 use crate::store::{ConfirmationRecord, StoreError, now_ms};
 
@@ -80,7 +80,10 @@ pub async fn hold(
     let mut files = Vec::with_capacity(letter.attachments.len());
     for (i, file) in letter.attachments.iter().enumerate() {
         let path = dir.join(format!("{i}.bin"));
-        tokio::fs::rename(&file.path, &path).await?;
+        match &file.content {
+            Staged::File(staged) => tokio::fs::rename(staged, &path).await?,
+            Staged::Memory(bytes) => tokio::fs::write(&path, bytes).await?,
+        }
         let (filename, content_type) = (file.filename.clone(), file.content_type.clone());
         files.push(HeldFile { filename, content_type, path, size: file.size, sha256: file.sha256.clone() });
     }
@@ -156,7 +159,7 @@ pub async fn confirm(services: &Services, token: &str, by: Option<&SenderId>) ->
         .map(|f| StagedAttachment {
             filename: f.filename,
             content_type: f.content_type,
-            path: f.path,
+            content: Staged::File(f.path),
             size: f.size,
             sha256: f.sha256,
         })

@@ -1,13 +1,12 @@
 //! The AR24 HTTP client: every call signed (token + Paris-time date + AES signature, providers.md §1.2),
 //! every answer decrypted when it is ciphertext, and read as AR24's envelope.
 
-use std::path::Path;
-
 use reqwest::multipart::{Form, Part};
 
 use super::crypto;
 use super::wire::{self, Ar24Error, Envelope};
 use crate::config::Ar24Settings;
+use crate::providers::SentFile;
 use crate::providers::limit::{RateLimiter, wait_for_slot};
 use crate::providers::redact;
 use crate::store::now_ms;
@@ -79,13 +78,19 @@ impl Client {
     }
 
     /// Uploads a file from disk, streamed, as `POST /attachment` (providers.md §1.5); returns its file id.
-    pub async fn upload(&self, user: &str, path: &Path, name: &str) -> Result<String, CallError> {
-        let file = tokio::fs::File::open(path)
-            .await
-            .map_err(|e| CallError::Unreachable(format!("{}: {e}", path.display())))?;
-        let length = file.metadata().await.map(|m| m.len()).unwrap_or_default();
-        let body = reqwest::Body::wrap_stream(tokio_util::io::ReaderStream::new(file));
-        let part = Part::stream_with_length(body, length).file_name(name.to_owned());
+    pub async fn upload(&self, user: &str, file: &SentFile, name: &str) -> Result<String, CallError> {
+        let part = match file {
+            SentFile::OnDisk(path) => {
+                let file = tokio::fs::File::open(path)
+                    .await
+                    .map_err(|e| CallError::Unreachable(format!("{}: {e}", path.display())))?;
+                let length = file.metadata().await.map(|m| m.len()).unwrap_or_default();
+                let body = reqwest::Body::wrap_stream(tokio_util::io::ReaderStream::new(file));
+                Part::stream_with_length(body, length)
+            }
+            SentFile::InMemory(bytes) => Part::stream_with_length(bytes.clone(), bytes.len() as u64),
+        };
+        let part = part.file_name(name.to_owned());
         let form = Form::new().text("id_user", user.to_owned()).text("file_name", name.to_owned()).part("file", part);
         let (url, date) = self.signed_url("attachment", &[]).await?;
         let request =

@@ -13,7 +13,7 @@ use subtle::ConstantTimeEq;
 
 use super::redact::Scrubber;
 use super::{
-    ApprovalSession, LinkOutcome, Lookup, OutgoingLetter, ProofLink, Provider, ProviderError, ProviderLetter,
+    ApprovalSession, LinkOutcome, Lookup, OutgoingLetter, ProofLink, Provider, ProviderError, ProviderLetter, SentFile,
     WebhookHint, WebhookRequest, letter_webhook_url,
 };
 use crate::config::{Ar24Settings, SenderSettings, Service};
@@ -151,10 +151,11 @@ impl Ar24 {
     async fn upload_all(&self, letter: &OutgoingLetter<'_>, user: &str) -> Result<Vec<String>, ProviderError> {
         let mut files = Vec::with_capacity(letter.attachments.len() + 1);
         let document_name = format!("lettre-{}.pdf", letter.letter_id);
-        let uploads = std::iter::once((letter.document.as_path(), document_name.as_str()))
-            .chain(letter.attachments.iter().map(|(path, name)| (path.as_path(), name.as_str())));
-        for (path, name) in uploads {
-            files.push(self.client.upload(user, path, name).await.map_err(|e| self.error(e, false))?);
+        let document = SentFile::OnDisk(letter.document.clone());
+        let uploads = std::iter::once((&document, document_name.as_str()))
+            .chain(letter.attachments.iter().map(|(file, name)| (file, name.as_str())));
+        for (file, name) in uploads {
+            files.push(self.client.upload(user, file, name).await.map_err(|e| self.error(e, false))?);
         }
         Ok(files)
     }

@@ -4,7 +4,6 @@
 //! (`secured_electronic_mail/v1`) and the qualified one (`electronic_qualified_registered_mail/v1`) differ only
 //! in their bodies and in their recipient records (`wire`, `wire::ere`, `wire::lre`).
 
-use bytes::Bytes;
 use reqwest::Method;
 use serde_json::Value;
 
@@ -13,7 +12,7 @@ use super::client::{CallError, QUALIFIED_MAIL, REGISTERED_MAIL, SECURED_MAIL};
 use super::wire::{self, Sending, Sendings, ere, lre};
 use crate::config::Service;
 use crate::domain::LetterId;
-use crate::providers::{OutgoingLetter, ProviderError, ProviderLetter};
+use crate::providers::{OutgoingLetter, ProviderError, ProviderLetter, SentFile};
 
 /// Sendings per page when looking a letter up by `custom_id` (both specs' maximum is 500).
 const PAGE: usize = 100;
@@ -123,12 +122,12 @@ impl Maileva {
         let path = api.sending_path(&sending.id);
         let failed = |e| (Some(sending.id.clone()), e);
         let document_name = format!("lettre-{}.pdf", letter.letter_id);
-        let documents = std::iter::once((letter.document.as_path(), document_name.as_str()))
-            .chain(letter.attachments.iter().map(|(path, name)| (path.as_path(), name.as_str())));
+        let document = SentFile::OnDisk(letter.document.clone());
+        let documents = std::iter::once((&document, document_name.as_str()))
+            .chain(letter.attachments.iter().map(|(file, name)| (file, name.as_str())));
         for (priority, (file, name)) in documents.enumerate() {
-            let content = tokio::fs::read(file)
-                .await
-                .map_err(|e| failed(CallError::Unreachable(format!("{}: {e}", file.display()))))?;
+            let content =
+                file.read().await.map_err(|e| failed(CallError::Unreachable(format!("{}: {e}", file.describe()))))?;
             let metadata = match api {
                 Api::Paper => {
                     serde_json::to_string(&wire::DocumentMetadata { priority: priority + 1, name: name.into() })
@@ -138,7 +137,7 @@ impl Maileva {
             self.client
                 .upload(
                     &format!("{path}/documents"),
-                    Bytes::from(content),
+                    content,
                     name,
                     &metadata.unwrap_or_default(),
                     api == Api::Qualified,

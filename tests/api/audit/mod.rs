@@ -1,5 +1,5 @@
 //! `relais verify` and the anchors: an edited event, a chain rewritten with recomputed hashes after an
-//! anchor, a tampered proof, letter PDF or consent proof are each reported with their letter; a clean history passes.
+//! anchor, a tampered proof, letter PDF, attachment or consent proof are each reported with their letter; a clean history passes.
 
 mod cli;
 mod tsa;
@@ -179,6 +179,51 @@ async fn a_tampered_proof_or_letter_pdf_is_reported_with_both_hashes(db: Db) {
     app.stop().await;
 }
 
+/// An attachment the database keeps is checked as a file is: its bytes against the SHA-256 recorded at intake.
+async fn a_tampered_attachment_in_the_database_or_on_disk_is_reported(db: Db) {
+    use base64::Engine;
+    let (app, _env) = spawn_app(db).await;
+    let small = crate::helpers::sample_pdf();
+    let mut large = small.clone();
+    large.resize(300 * 1024, b'%');
+    let b64 = |bytes: &[u8]| base64::engine::general_purpose::STANDARD.encode(bytes);
+    let mut body = crate::helpers::letter_body("compta@boulangerie-martin.fr");
+    body["attachments"] = serde_json::json!([
+        {"filename": "facture.pdf", "content_base64": b64(&small)},
+        {"filename": "releve.pdf", "content_base64": b64(&large)}
+    ]);
+    let response = app.post_letter(&body).await;
+    assert_eq!(response.status(), 202);
+    let id: LetterId = response.json::<Value>().await.unwrap()["id"].as_str().unwrap().parse().unwrap();
+    app.wait_for_state(id.as_str(), "delivered", OUTCOME_TIMEOUT).await;
+    app.wait_for_jobs(id.as_str(), OUTCOME_TIMEOUT).await;
+    let report = run_verify(&app, &Scope::Letter(id.clone())).await;
+    assert!(report.is_clean(), "{:?}", report.findings);
+
+    let mut forged = small.clone();
+    forged.extend_from_slice(b"% edited\n");
+    let mut tx = app.store.begin().await.unwrap();
+    sqlx::query("UPDATE attachments SET content = $1 WHERE letter_id = $2 AND position = 0")
+        .bind(forged.clone())
+        .bind(id.as_str())
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let on_disk = app.store.attachments(&id).await.unwrap()[1].path.clone().expect("the large file is on disk");
+    std::fs::remove_file(on_disk).unwrap();
+
+    let report = run_verify(&app, &Scope::Letter(id.clone())).await;
+    assert_eq!(report.findings.len(), 2, "{:?}", report.findings);
+    let kept = Subject::Attachment { position: 0, filename: "facture.pdf".into() };
+    let kept = report.findings.iter().find(|f| f.subject == kept).expect("the edited bytes are reported");
+    assert_eq!(kept.found, format!("SHA-256 {}", relais::letters::files::sha256_hex(&forged)));
+    let file = Subject::Attachment { position: 1, filename: "releve.pdf".into() };
+    let file = report.findings.iter().find(|f| f.subject == file).expect("the missing file is reported");
+    assert!(file.found.contains("no readable file"), "{file}");
+    app.stop().await;
+}
+
 async fn a_tampered_consent_proof_is_reported_with_its_consent(db: Db) {
     let (app, _env) = spawn_app(db).await;
     let body = serde_json::json!({"email": "jeanne.martin@example.fr", "given_at": "2026-11-02",
@@ -223,5 +268,6 @@ crate::on_both_databases!(
     a_chain_rewritten_with_recomputed_hashes_after_an_anchor_is_reported,
     a_tampered_proof_or_letter_pdf_is_reported_with_both_hashes,
     a_tampered_consent_proof_is_reported_with_its_consent,
+    a_tampered_attachment_in_the_database_or_on_disk_is_reported,
     the_workers_anchor_on_their_schedule,
 );

@@ -15,8 +15,8 @@ use crate::intake::email::confirm;
 use crate::intake::email::parse::{EmailRequest, Language, Problem};
 use crate::intake::validate::{Draft, check_draft, safe_filename};
 use crate::letters::context::{LetterParts, compose_letter};
-use crate::letters::files::{looks_like_pdf, remove_dir, write_staged};
-use crate::letters::{FromEmail, LetterRequest, StagedAttachment, SubmitError, Submitted, submit_letter};
+use crate::letters::files::{kept_in_database, looks_like_pdf, remove_dir, write_staged};
+use crate::letters::{FromEmail, LetterRequest, Staged, StagedAttachment, SubmitError, Submitted, submit_letter};
 use crate::render::LetterTemplate;
 use crate::store::{InboundRecord, now_ms};
 
@@ -109,7 +109,8 @@ fn draft_of(request: &EmailRequest) -> Draft {
     }
 }
 
-/// Writes the attachments to disk for the letter, unsynced: they become durable with the letter's batch (the
+/// Stages the attachments for the letter: a small one stays in memory, to be committed inside the letter's
+/// transaction; a large one is written to disk, unsynced: it becomes durable with the letter's batch (the
 /// committer syncs a batch's files once) or when held for confirmation. A sender that takes PDF only gets a
 /// problem per other file.
 async fn stage(
@@ -124,18 +125,24 @@ async fn stage(
             problems.push(not_pdf(&a.filename, request));
             continue;
         }
-        let path = dir.join(format!("{i}.bin"));
-        // Hashed once, when the message was read.
-        match write_staged(&path, a.bytes.clone()).await {
-            Ok(()) => staged.push(StagedAttachment {
-                filename: safe_filename(Some(&a.filename), i),
-                content_type: a.content_type.clone(),
-                path,
-                size: a.bytes.len() as u64,
-                sha256: a.sha256.clone(),
-            }),
-            Err(e) => problems.push(Problem { field: a.filename.clone(), code: "io".into(), message: e.to_string() }),
-        }
+        let size = a.bytes.len() as u64;
+        let content = if kept_in_database(size) {
+            Staged::Memory(a.bytes.clone())
+        } else {
+            let path = dir.join(format!("{i}.bin"));
+            if let Err(e) = write_staged(&path, a.bytes.clone()).await {
+                problems.push(Problem { field: a.filename.clone(), code: "io".into(), message: e.to_string() });
+                continue;
+            }
+            Staged::File(path)
+        };
+        staged.push(StagedAttachment {
+            filename: safe_filename(Some(&a.filename), i),
+            content_type: a.content_type.clone(),
+            content,
+            size,
+            sha256: a.sha256.clone(), // hashed once, when the message was read
+        });
     }
     if problems.is_empty() { Ok(staged) } else { Err(problems) }
 }
