@@ -34,7 +34,7 @@ mod webhook_credentials;
 
 use std::sync::Arc;
 
-use sqlx::any::{AnyPoolOptions, install_default_drivers};
+use sqlx::any::install_default_drivers;
 use sqlx::{Any, AnyPool, Transaction};
 use tokio::sync::Notify;
 
@@ -154,7 +154,7 @@ impl Store {
             let (reader, writer) = sqlite::connect(url, max_connections, busy_timeout).await?;
             Store { reader, writer, backend: Backend::Sqlite, jobs_ready: Arc::default(), keys: Arc::default() }
         } else {
-            let pool = AnyPoolOptions::new().max_connections(max_connections).connect(url).await?;
+            let pool = postgres::connect(url, max_connections).await?;
             Store {
                 reader: pool.clone(),
                 writer: pool,
