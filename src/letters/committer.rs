@@ -255,3 +255,67 @@ fn add_rows<'a>(arrivals: &mut Arrivals<'a>, submission: &'a Submission, now: i6
     }
     record
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::recipient::RawRecipient;
+    use crate::domain::{EmailAddress, Recipient};
+
+    fn submission(id: &LetterId) -> Submission {
+        let recipient = Recipient::parse(RawRecipient {
+            kind: Some("professional".into()),
+            company: Some("Boulangerie Martin".into()),
+            last_name: Some("Martin".into()),
+            email: Some("compta@boulangerie-martin.fr".into()),
+            ..RawRecipient::default()
+        })
+        .expect("a valid recipient");
+        let request = LetterRequest {
+            sender: SenderId::try_from("default".to_owned()).unwrap(),
+            template: std::sync::Arc::new(crate::render::shipped_letter_templates().remove(0)),
+            variables: serde_json::Map::new(),
+            recipient,
+            reference: None,
+            notify_email: Some(EmailAddress::parse("claire@exemple.fr").unwrap()),
+            attachments: vec![],
+            callback: None,
+            request_sha256: "0".repeat(64),
+            submitted_by: None,
+            from_email: None,
+        };
+        Submission {
+            id: id.clone(),
+            request,
+            api_key: None,
+            idempotency_key: None,
+            provider: "sandbox".into(),
+            attachments: vec![],
+        }
+    }
+
+    /// A batch whose one submission fails in the database (its letter id is taken) is run again in
+    /// savepoints: that submission is answered with the failure, the others are committed.
+    #[tokio::test]
+    async fn a_submission_failing_in_the_database_fails_alone() {
+        let (dir, store) = store::temporary_sqlite().await;
+        let taken = LetterId::generate();
+        let (reply, answer) = oneshot::channel();
+        commit_batch(&store, dir.path(), vec![Pending { submission: submission(&taken), reply }]).await;
+        assert!(matches!(answer.await.unwrap(), Ok(Submitted::Created(_))));
+
+        let fresh = LetterId::generate();
+        let (first, first_answer) = oneshot::channel();
+        let (second, second_answer) = oneshot::channel();
+        let batch = vec![
+            Pending { submission: submission(&taken), reply: first },
+            Pending { submission: submission(&fresh), reply: second },
+        ];
+        commit_batch(&store, dir.path(), batch).await;
+        assert!(matches!(first_answer.await.unwrap(), Err(SubmitError::Store(_))), "the taken id fails");
+        assert!(matches!(second_answer.await.unwrap(), Ok(Submitted::Created(_))), "the other is committed");
+        assert!(store.letter(&fresh).await.unwrap().is_some());
+        assert_eq!(store.events(&fresh).await.unwrap().len(), 1, "with its first event, once");
+        assert_eq!(store.events(&taken).await.unwrap().len(), 1, "the first letter is untouched");
+    }
+}
