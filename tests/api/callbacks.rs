@@ -185,9 +185,17 @@ async fn failures_are_retried_with_the_same_id_and_410_disables_until_enabled_ag
         receiver.deliveries()[..4].iter().map(|(h, _)| h["webhook-id"].to_str().unwrap().to_owned()).collect();
     assert!(first.iter().all(|i| *i == first[0]), "the webhook-id is stable across retries: {first:?}");
     receiver.verified(&secret);
-    let attempts: Value = app.get(&format!("/v1/callbacks/{endpoint}/attempts")).await.json().await.unwrap();
-    let statuses: Vec<Option<u64>> =
-        attempts["attempts"].as_array().unwrap().iter().rev().take(4).map(|a| a["status"].as_u64()).collect();
+    // relais records an attempt once it has read the answer: the receiver can see the fourth delivery first.
+    let deadline = tokio::time::Instant::now() + OUTCOME_TIMEOUT;
+    let (attempts, statuses) = loop {
+        let attempts: Value = app.get(&format!("/v1/callbacks/{endpoint}/attempts")).await.json().await.unwrap();
+        let statuses: Vec<Option<u64>> =
+            attempts["attempts"].as_array().unwrap().iter().rev().take(4).map(|a| a["status"].as_u64()).collect();
+        if statuses.len() == 4 || tokio::time::Instant::now() > deadline {
+            break (attempts, statuses);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
     assert_eq!(statuses, [Some(500), Some(503), Some(302), Some(200)]);
     let redirect = &attempts["attempts"].as_array().unwrap().iter().find(|a| a["status"] == 302).unwrap()["error"];
     assert!(redirect.as_str().unwrap().contains("redirect"), "{redirect}");
