@@ -161,9 +161,9 @@ async fn check_file(letter: Option<&LetterId>, subject: Subject, path: &Path, ex
 
 /// An attachment the database keeps, against its recorded SHA-256.
 fn check_kept(letter: &LetterId, subject: Subject, content: Option<Vec<u8>>, expected: &str) -> Option<Finding> {
-    let found = match content {
-        Some(bytes) if crate::letters::files::sha256_hex(&bytes) == expected => return None,
-        Some(bytes) => format!("SHA-256 {}", crate::letters::files::sha256_hex(&bytes)),
+    let found = match content.map(|bytes| crate::letters::files::sha256_hex(&bytes)) {
+        Some(found) if found == expected => return None,
+        Some(found) => format!("SHA-256 {found}"),
         None => "no content in the database".to_owned(),
     };
     Some(Finding::new(Some(letter), subject, format!("SHA-256 {expected}"), found))
