@@ -4,7 +4,6 @@
 
 use sqlx::AnyConnection;
 use sqlx::any::AnyArguments;
-use sqlx::query::Query;
 
 use super::events::{GENESIS_HASH, event_hash};
 use super::letters::{LetterRecord, NewAttachment, NewLetter};
@@ -61,22 +60,24 @@ pub struct Arrivals<'a> {
 impl Arrivals<'_> {
     /// Writes every row; each letter also gets its first event, `received` at its `now`.
     pub async fn insert(&self, conn: &mut AnyConnection) -> StoreResult<()> {
+        let mut statements = Statements::new(Placeholders::of(conn));
         for chunk in self.keys.chunks(ROWS_PER_STATEMENT) {
-            insert_keys(conn, chunk).await?;
+            push_keys(&mut statements, chunk)?;
         }
         for chunk in self.letters.chunks(ROWS_PER_STATEMENT) {
-            insert_letters(conn, chunk).await?;
-            insert_first_events(conn, chunk).await?;
+            push_letters(&mut statements, chunk)?;
+            push_first_events(&mut statements, chunk)?;
         }
         for chunk in self.attachments.chunks(ROWS_PER_STATEMENT) {
-            insert_attachments(conn, chunk).await?;
+            push_attachments(&mut statements, chunk)?;
         }
         for chunk in self.notices.chunks(ROWS_PER_STATEMENT) {
-            insert_notices(conn, chunk).await?;
+            push_notices(&mut statements, chunk)?;
         }
         for chunk in self.jobs.chunks(ROWS_PER_STATEMENT) {
-            insert_jobs(conn, chunk).await?;
+            push_jobs(&mut statements, chunk)?;
         }
+        statements.execute(conn).await?;
         for endpoint in &self.callback_endpoints {
             super::callbacks::insert_endpoint(conn, endpoint).await?;
         }
@@ -84,6 +85,72 @@ impl Arrivals<'_> {
             super::inbound::record(conn, record).await?;
         }
         Ok(())
+    }
+}
+
+/// The batch's `INSERT`s, run in order. On SQLite they travel as one query string, so the connection's
+/// thread runs them all in one trip instead of one trip (and two thread switches) per statement; PostgreSQL
+/// takes one statement per query that has parameters, so there each is sent on its own.
+struct Statements {
+    placeholders: Placeholders,
+    /// SQLite: every statement so far, `;`-separated, with all their parameters in order.
+    together: (String, AnyArguments),
+    /// PostgreSQL: each statement with its own parameters.
+    apart: Vec<(String, AnyArguments)>,
+}
+
+impl Statements {
+    fn new(placeholders: Placeholders) -> Self {
+        Self { placeholders, together: (String::new(), AnyArguments::default()), apart: Vec::new() }
+    }
+
+    /// Adds `INSERT INTO {table} ({columns}) VALUES …` for `rows` rows; `bind` adds each row's values.
+    fn push<R>(
+        &mut self,
+        table: &str,
+        columns: &[&str],
+        rows: &[R],
+        mut bind: impl FnMut(&mut Row<'_>, &R) -> StoreResult<()>,
+    ) -> StoreResult<()> {
+        let sql = insert_sql(self.placeholders, table, columns, rows.len());
+        let mut arguments = AnyArguments::default();
+        if self.placeholders == Placeholders::Positional {
+            let (together, all) = &mut self.together;
+            if !together.is_empty() {
+                together.push_str(";\n");
+            }
+            together.push_str(&sql);
+            for row in rows {
+                bind(&mut Row(all), row)?;
+            }
+        } else {
+            for row in rows {
+                bind(&mut Row(&mut arguments), row)?;
+            }
+            self.apart.push((sql, arguments));
+        }
+        Ok(())
+    }
+
+    async fn execute(self, conn: &mut AnyConnection) -> StoreResult<()> {
+        let (together, arguments) = self.together;
+        if !together.is_empty() {
+            sqlx::query_with(sqlx::AssertSqlSafe(together), arguments).execute(&mut *conn).await?;
+        }
+        for (sql, arguments) in self.apart {
+            sqlx::query_with(sqlx::AssertSqlSafe(sql), arguments).execute(&mut *conn).await?;
+        }
+        Ok(())
+    }
+}
+
+/// The values of one row, added in the order of its statement's columns.
+struct Row<'a>(&'a mut AnyArguments);
+
+impl Row<'_> {
+    fn add<'t, T: sqlx::Encode<'t, sqlx::Any> + sqlx::Type<sqlx::Any>>(&mut self, value: T) -> StoreResult<&mut Self> {
+        sqlx::Arguments::add(self.0, value).map_err(|e| StoreError::Database(sqlx::Error::Encode(e)))?;
+        Ok(self)
     }
 }
 
@@ -133,13 +200,6 @@ fn insert_sql(placeholders: Placeholders, table: &str, columns: &[&str], rows: u
     sql
 }
 
-type AnyQuery<'q> = Query<'q, sqlx::Any, AnyArguments>;
-
-async fn run(conn: &mut AnyConnection, query: AnyQuery<'_>) -> StoreResult<()> {
-    query.execute(conn).await?;
-    Ok(())
-}
-
 impl NewLetter<'_> {
     /// The letter as `insert_letters` writes it: what reading it back right after the commit would give, so
     /// the answer to a submission needs no second read.
@@ -173,22 +233,15 @@ impl NewLetter<'_> {
     }
 }
 
-async fn insert_keys(conn: &mut AnyConnection, keys: &[ArrivalKey<'_>]) -> StoreResult<()> {
+fn push_keys(statements: &mut Statements, keys: &[ArrivalKey<'_>]) -> StoreResult<()> {
     const COLUMNS: [&str; 5] = ["sender_id", "key", "request_sha256", "letter_id", "created_at"];
-    let sql = insert_sql(Placeholders::of(conn), "idempotency_keys", &COLUMNS, keys.len());
-    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-    for k in keys {
-        query = query
-            .bind(k.sender_id.as_str().to_owned())
-            .bind(k.key.to_owned())
-            .bind(k.request_sha256.to_owned())
-            .bind(k.letter_id.as_str().to_owned())
-            .bind(k.at);
-    }
-    run(conn, query).await
+    statements.push("idempotency_keys", &COLUMNS, keys, |row, k| {
+        row.add(k.sender_id.as_str())?.add(k.key)?.add(k.request_sha256)?.add(k.letter_id.as_str())?.add(k.at)?;
+        Ok(())
+    })
 }
 
-async fn insert_letters(conn: &mut AnyConnection, letters: &[NewLetter<'_>]) -> StoreResult<()> {
+fn push_letters(statements: &mut Statements, letters: &[NewLetter<'_>]) -> StoreResult<()> {
     const COLUMNS: [&str; 15] = [
         "id",
         "sender_id",
@@ -206,104 +259,91 @@ async fn insert_letters(conn: &mut AnyConnection, letters: &[NewLetter<'_>]) -> 
         "created_at",
         "updated_at",
     ];
-    let sql = insert_sql(Placeholders::of(conn), "letters", &COLUMNS, letters.len());
-    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-    for l in letters {
-        let variables = serde_json::Value::Object(l.variables.clone()).to_string();
+    statements.push("letters", &COLUMNS, letters, |row, l| {
+        let variables =
+            serde_json::to_string(l.variables).map_err(|e| StoreError::Corrupt(format!("variables: {e}")))?;
         let recipient =
             serde_json::to_string(l.recipient).map_err(|e| StoreError::Corrupt(format!("recipient: {e}")))?;
-        query = query
-            .bind(l.id.as_str().to_owned())
-            .bind(l.sender_id.as_str().to_owned())
-            .bind(l.api_key_id.map(str::to_owned))
-            .bind(LetterState::Received.as_str())
-            .bind(l.template.to_owned())
-            .bind(l.template_hash.to_owned())
-            .bind(variables)
-            .bind(recipient)
-            .bind(l.recipient.email_text().to_lowercase())
-            .bind(l.reference.map(str::to_owned))
-            .bind(l.notify_email.map(|e| EmailAddress::as_str(e).to_owned()))
-            .bind(l.provider.to_owned())
-            .bind(l.request_sha256.to_owned())
-            .bind(l.now)
-            .bind(l.now);
-    }
-    run(conn, query).await
+        row.add(l.id.as_str())?
+            .add(l.sender_id.as_str())?
+            .add(l.api_key_id)?
+            .add(LetterState::Received.as_str())?
+            .add(l.template)?
+            .add(l.template_hash)?
+            .add(variables)?
+            .add(recipient)?
+            .add(l.recipient.email_text().to_lowercase())?
+            .add(l.reference)?
+            .add(l.notify_email.map(EmailAddress::as_str))?
+            .add(l.provider)?
+            .add(l.request_sha256)?
+            .add(l.now)?
+            .add(l.now)?;
+        Ok(())
+    })
 }
 
 /// Each letter's first event: sequence 1, chained to the genesis hash, so nothing needs reading first.
-async fn insert_first_events(conn: &mut AnyConnection, letters: &[NewLetter<'_>]) -> StoreResult<()> {
+fn push_first_events(statements: &mut Statements, letters: &[NewLetter<'_>]) -> StoreResult<()> {
     const COLUMNS: [&str; 7] = ["letter_id", "seq", "at", "state", "detail", "prev_hash", "hash"];
     const DETAIL: &str = "request accepted";
-    let sql = insert_sql(Placeholders::of(conn), "letter_events", &COLUMNS, letters.len());
-    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-    for l in letters {
+    statements.push("letter_events", &COLUMNS, letters, |row, l| {
         let detail = l.submitted_by.map_or_else(|| DETAIL.to_owned(), |by| format!("sent by {by}"));
         let hash = event_hash(GENESIS_HASH, l.id, 1, l.now, LetterState::Received, Some(&detail));
-        query = query
-            .bind(l.id.as_str().to_owned())
-            .bind(1_i64)
-            .bind(l.now)
-            .bind(LetterState::Received.as_str())
-            .bind(detail)
-            .bind(GENESIS_HASH)
-            .bind(hash);
-    }
-    run(conn, query).await
+        row.add(l.id.as_str())?
+            .add(1_i64)?
+            .add(l.now)?
+            .add(LetterState::Received.as_str())?
+            .add(detail)?
+            .add(GENESIS_HASH)?
+            .add(hash)?;
+        Ok(())
+    })
 }
 
 /// Each attachment with its file's path, or with its bytes when the database keeps them.
-async fn insert_attachments(conn: &mut AnyConnection, attachments: &[&NewAttachment]) -> StoreResult<()> {
+fn push_attachments(statements: &mut Statements, attachments: &[&NewAttachment]) -> StoreResult<()> {
     const COLUMNS: [&str; 8] =
         ["letter_id", "position", "filename", "content_type", "size", "sha256", "path", "content"];
-    let sql = insert_sql(Placeholders::of(conn), "attachments", &COLUMNS, attachments.len());
-    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-    for NewAttachment { record: a, content } in attachments.iter().copied() {
-        query = query
-            .bind(a.letter_id.as_str().to_owned())
-            .bind(a.position)
-            .bind(a.filename.clone())
-            .bind(a.content_type.clone())
-            .bind(a.size)
-            .bind(a.sha256.clone())
-            .bind(a.path.clone())
-            .bind(content.as_ref().map(|bytes| bytes.to_vec()));
-    }
-    run(conn, query).await
+    statements.push("attachments", &COLUMNS, attachments, |row, attachment| {
+        let NewAttachment { record: a, content } = *attachment;
+        row.add(a.letter_id.as_str())?
+            .add(a.position)?
+            .add(a.filename.as_str())?
+            .add(a.content_type.as_str())?
+            .add(a.size)?
+            .add(a.sha256.as_str())?
+            .add(a.path.as_deref())?
+            .add(content.as_ref().map(|bytes| bytes.to_vec()))?;
+        Ok(())
+    })
 }
 
-async fn insert_notices(conn: &mut AnyConnection, notices: &[ArrivalNotice<'_>]) -> StoreResult<()> {
+fn push_notices(statements: &mut Statements, notices: &[ArrivalNotice<'_>]) -> StoreResult<()> {
     const COLUMNS: [&str; 6] = ["id", "letter_id", "kind", "payload", "state", "created_at"];
-    let sql = insert_sql(Placeholders::of(conn), "notices", &COLUMNS, notices.len());
-    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-    for n in notices {
-        query = query
-            .bind(n.id.as_str().to_owned())
-            .bind(n.letter_id.as_str().to_owned())
-            .bind(n.kind)
-            .bind(n.payload.clone())
-            .bind(NoticeState::Pending.as_str())
-            .bind(n.at);
-    }
-    run(conn, query).await
+    statements.push("notices", &COLUMNS, notices, |row, n| {
+        row.add(n.id.as_str())?
+            .add(n.letter_id.as_str())?
+            .add(n.kind)?
+            .add(n.payload.as_str())?
+            .add(NoticeState::Pending.as_str())?
+            .add(n.at)?;
+        Ok(())
+    })
 }
 
-async fn insert_jobs(conn: &mut AnyConnection, jobs: &[ArrivalJob<'_>]) -> StoreResult<()> {
+fn push_jobs(statements: &mut Statements, jobs: &[ArrivalJob<'_>]) -> StoreResult<()> {
     const COLUMNS: [&str; 7] = ["id", "kind", "letter_id", "payload", "run_at", "attempts", "created_at"];
-    let sql = insert_sql(Placeholders::of(conn), "jobs", &COLUMNS, jobs.len());
-    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-    for j in jobs {
-        query = query
-            .bind(j.id.as_str().to_owned())
-            .bind(j.kind)
-            .bind(j.letter_id.as_str().to_owned())
-            .bind(j.payload.clone())
-            .bind(j.at)
-            .bind(0_i64)
-            .bind(j.at);
-    }
-    run(conn, query).await
+    statements.push("jobs", &COLUMNS, jobs, |row, j| {
+        row.add(j.id.as_str())?
+            .add(j.kind)?
+            .add(j.letter_id.as_str())?
+            .add(j.payload.as_str())?
+            .add(j.at)?
+            .add(0_i64)?
+            .add(j.at)?;
+        Ok(())
+    })
 }
 
 #[cfg(test)]
