@@ -60,6 +60,10 @@ pub fn router(services: Arc<Services>) -> Router {
         .layer(axum::middleware::from_fn(problems::problems_only))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(TraceLayer::new_for_http().make_span_with(|request: &axum::extract::Request| {
+            // The masked path is made only for a span that is recorded.
+            if !tracing::enabled!(tracing::Level::DEBUG) {
+                return tracing::Span::none();
+            }
             let path = loggable_path(request.uri().path());
             tracing::debug_span!("request", method = %request.method(), uri = %path, version = ?request.version())
         }))

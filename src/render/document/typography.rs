@@ -22,8 +22,23 @@ fn ends_a_word(out: &str) -> bool {
     out.chars().next_back().is_some_and(|c| c.is_alphanumeric() || matches!(c, ')' | ']' | '"' | '\'' | '’' | '»'))
 }
 
+/// Whether `text` may hold a character the rules act on. A byte of `«`, `»` or `°` (U+00AB, U+00BB, U+00B0)
+/// may also belong to another character: such a text only takes the longer way.
+fn may_need_spacing(text: &str) -> bool {
+    text.bytes().any(|b| matches!(b, b';' | b'!' | b'?' | b':' | 0xAB | 0xBB | 0xB0))
+}
+
 /// Applies the French spacing rules to one run of text.
 pub fn french(text: &str) -> String {
+    if !may_need_spacing(text) {
+        // Most runs of a letter: nothing to space, and every letter is composed at least twice.
+        return text.to_owned();
+    }
+    spaced(text)
+}
+
+/// The rules, character by character.
+fn spaced(text: &str) -> String {
     let chars: Vec<char> = text.chars().collect();
     let mut out = String::with_capacity(text.len() + 8);
     let mut i = 0;
@@ -108,6 +123,15 @@ mod tests {
             prop_assert_eq!(french(&once), once.clone());
             let letters = |s: &str| s.chars().filter(|c| !c.is_whitespace()).collect::<String>();
             prop_assert_eq!(letters(&once), letters(&text));
+        }
+
+        /// A text the rules leave alone is seen as such without being walked: the quick check never skips
+        /// a text they would change.
+        #[test]
+        fn only_texts_the_rules_leave_alone_are_skipped(text in "[a-zéëû«»°0-9 :;!?n\u{A0}\u{202F}\u{AB}\u{1AB}]{0,30}") {
+            if !may_need_spacing(&text) {
+                prop_assert_eq!(spaced(&text), text);
+            }
         }
     }
 }
