@@ -88,20 +88,21 @@ impl Arrivals<'_> {
     }
 }
 
-/// The batch's `INSERT`s, run in order. On SQLite they travel as one query string, so the connection's
-/// thread runs them all in one trip instead of one trip (and two thread switches) per statement; PostgreSQL
-/// takes one statement per query that has parameters, so there each is sent on its own.
+/// The batch's `INSERT`s, sent to the database as one statement text: each trip to the database costs a
+/// hand-over to SQLite's connection thread and back (two thread switches), or a round trip to PostgreSQL.
+/// SQLite runs `;`-separated statements in order, binding their parameters one after the other; PostgreSQL
+/// takes one statement per query that has parameters, so there they become the data-modifying parts of one
+/// `WITH` statement (no table they write has a foreign key that would need an order among them).
 struct Statements {
     placeholders: Placeholders,
-    /// SQLite: every statement so far, `;`-separated, with all their parameters in order.
-    together: (String, AnyArguments),
-    /// PostgreSQL: each statement with its own parameters.
-    apart: Vec<(String, AnyArguments)>,
+    statements: Vec<String>,
+    arguments: AnyArguments,
+    parameters: usize,
 }
 
 impl Statements {
     fn new(placeholders: Placeholders) -> Self {
-        Self { placeholders, together: (String::new(), AnyArguments::default()), apart: Vec::new() }
+        Self { placeholders, statements: Vec::new(), arguments: AnyArguments::default(), parameters: 0 }
     }
 
     /// Adds `INSERT INTO {table} ({columns}) VALUES …` for `rows` rows; `bind` adds each row's values.
@@ -112,34 +113,33 @@ impl Statements {
         rows: &[R],
         mut bind: impl FnMut(&mut Row<'_>, &R) -> StoreResult<()>,
     ) -> StoreResult<()> {
-        let sql = insert_sql(self.placeholders, table, columns, rows.len());
-        let mut arguments = AnyArguments::default();
-        if self.placeholders == Placeholders::Positional {
-            let (together, all) = &mut self.together;
-            if !together.is_empty() {
-                together.push_str(";\n");
-            }
-            together.push_str(&sql);
-            for row in rows {
-                bind(&mut Row(all), row)?;
-            }
-        } else {
-            for row in rows {
-                bind(&mut Row(&mut arguments), row)?;
-            }
-            self.apart.push((sql, arguments));
+        self.statements.push(insert_sql(self.placeholders, table, columns, rows.len(), self.parameters));
+        self.parameters += columns.len() * rows.len();
+        for row in rows {
+            bind(&mut Row(&mut self.arguments), row)?;
         }
         Ok(())
     }
 
+    /// The statements as one text.
+    fn text(&self) -> String {
+        match (self.placeholders, self.statements.as_slice()) {
+            (_, [one]) => one.clone(),
+            (Placeholders::Positional, all) => all.join(";\n"),
+            (Placeholders::Numbered, [parts @ .., last]) => {
+                let parts = parts.iter().enumerate().map(|(i, sql)| format!("s{i} AS ({sql})"));
+                format!("WITH {} {last}", parts.collect::<Vec<_>>().join(", "))
+            }
+            (Placeholders::Numbered, []) => String::new(),
+        }
+    }
+
     async fn execute(self, conn: &mut AnyConnection) -> StoreResult<()> {
-        let (together, arguments) = self.together;
-        if !together.is_empty() {
-            sqlx::query_with(sqlx::AssertSqlSafe(together), arguments).execute(&mut *conn).await?;
+        if self.statements.is_empty() {
+            return Ok(());
         }
-        for (sql, arguments) in self.apart {
-            sqlx::query_with(sqlx::AssertSqlSafe(sql), arguments).execute(&mut *conn).await?;
-        }
+        let text = self.text();
+        sqlx::query_with(sqlx::AssertSqlSafe(text), self.arguments).execute(&mut *conn).await?;
         Ok(())
     }
 }
@@ -182,10 +182,10 @@ impl Placeholders {
 }
 
 /// `INSERT INTO {table} ({columns}) VALUES (…), (…)` for `rows` rows, with the placeholders of the
-/// connection's database, numbered row by row.
-fn insert_sql(placeholders: Placeholders, table: &str, columns: &[&str], rows: usize) -> String {
+/// connection's database, numbered row by row after the `before` parameters of earlier statements.
+fn insert_sql(placeholders: Placeholders, table: &str, columns: &[&str], rows: usize, before: usize) -> String {
     let mut sql = format!("INSERT INTO {table} ({}) VALUES ", columns.join(", "));
-    let mut n = 0;
+    let mut n = before;
     for row in 0..rows {
         sql.push_str(if row == 0 { "(" } else { ", (" });
         for column in 0..columns.len() {
@@ -352,9 +352,33 @@ mod tests {
 
     #[test]
     fn placeholders_are_numbered_row_by_row() {
-        let sql = insert_sql(Placeholders::Numbered, "t", &["a", "b"], 2);
+        let sql = insert_sql(Placeholders::Numbered, "t", &["a", "b"], 2, 0);
         assert_eq!(sql, "INSERT INTO t (a, b) VALUES ($1, $2), ($3, $4)");
-        let sql = insert_sql(Placeholders::Positional, "t", &["a", "b"], 2);
+        let sql = insert_sql(Placeholders::Numbered, "t", &["a", "b"], 1, 4);
+        assert_eq!(sql, "INSERT INTO t (a, b) VALUES ($5, $6)");
+        let sql = insert_sql(Placeholders::Positional, "t", &["a", "b"], 2, 0);
         assert_eq!(sql, "INSERT INTO t (a, b) VALUES (?, ?), (?, ?)");
+    }
+
+    fn two_tables(placeholders: Placeholders) -> String {
+        let mut statements = Statements::new(placeholders);
+        statements.push("t", &["a", "b"], &[1_i64, 2], |row, v| row.add(*v)?.add(*v).map(drop)).unwrap();
+        statements.push("u", &["c"], &[3_i64], |row, v| row.add(*v).map(drop)).unwrap();
+        assert_eq!(sqlx::Arguments::len(&statements.arguments), 5);
+        statements.text()
+    }
+
+    /// SQLite gets the statements one after the other; PostgreSQL one `WITH` statement, its parameters numbered
+    /// across the parts.
+    #[test]
+    fn a_batch_s_statements_make_one_text() {
+        assert_eq!(
+            two_tables(Placeholders::Positional),
+            "INSERT INTO t (a, b) VALUES (?, ?), (?, ?);\nINSERT INTO u (c) VALUES (?)"
+        );
+        assert_eq!(
+            two_tables(Placeholders::Numbered),
+            "WITH s0 AS (INSERT INTO t (a, b) VALUES ($1, $2), ($3, $4)) INSERT INTO u (c) VALUES ($5)"
+        );
     }
 }
