@@ -34,7 +34,7 @@ async fn a_transient_store_failure_in_group_commit_is_503_with_retry_after(db: D
                 for _ in 0..200 {
                     let killed: Vec<(bool,)> = sqlx::query_as(
                         "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() \
-                         AND query LIKE 'INSERT INTO letters%' AND wait_event_type = 'Lock'",
+                         AND pid <> pg_backend_pid() AND query LIKE '%INSERT INTO letters%' AND wait_event_type = 'Lock'",
                     )
                     .fetch_all(&mut admin)
                     .await
