@@ -5,7 +5,7 @@ use crate::config::{Secret, check_secret};
 use crate::config::{SenderSettings, Service};
 use crate::domain::recipient::{Delivery, RawRecipient};
 use crate::domain::{EmailAddress, FieldError, FieldErrors, Recipient, SenderId};
-use crate::letters::context::{ComposeError, LetterParts, compose_letter};
+use crate::letters::context::{ComposeError, LetterParts, check_letter};
 use crate::letters::{LetterCallback, LetterRequest, StagedAttachment};
 use crate::render::document::{DocumentError, address_lines};
 use crate::render::{self, RenderError};
@@ -213,26 +213,20 @@ fn trial_render(
     let id = crate::domain::LetterId::generate();
     let parts = LetterParts { id: &id, sender, recipient, variables, reference, created_at: crate::store::now_ms() };
     let failed = |e: &dyn std::fmt::Display| FieldError::new("template", "render_failed", e.to_string());
-    let document = match compose_letter(template, &parts) {
-        Ok(document) => document,
-        Err(ComposeError::Render(RenderError::MissingVariable { variable })) => {
-            return Err(FieldError::new(
-                format!("variables.{variable}"),
-                "missing",
-                format!("the template `{}` needs `{variable}`", template.name),
-            )
-            .into());
-        }
+    match check_letter(template, &parts, services.settings.render.max_pages) {
+        Ok(()) => Ok(()),
+        Err(ComposeError::Render(RenderError::MissingVariable { variable })) => Err(FieldError::new(
+            format!("variables.{variable}"),
+            "missing",
+            format!("the template `{}` needs `{variable}`", template.name),
+        )
+        .into()),
         Err(ComposeError::Document(DocumentError::Address(problems))) => {
             let mut errors = FieldErrors::default();
             errors.extend_under("recipient", problems);
-            return Err(IntakeError::Invalid(errors));
+            Err(IntakeError::Invalid(errors))
         }
-        Err(e) => return Err(failed(&e).into()),
-    };
-    match document.check_pages(services.settings.render.max_pages) {
-        Ok(()) => Ok(()),
-        Err(DocumentError::TooManyPages { pages, max }) => {
+        Err(ComposeError::Document(DocumentError::TooManyPages { pages, max })) => {
             let longest = variables.iter().max_by_key(|(_, v)| v.as_str().map_or(0, str::len)).map(|(k, _)| k);
             let field = longest.map_or_else(|| "variables".to_owned(), |name| format!("variables.{name}"));
             Err(FieldError::new(

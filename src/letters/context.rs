@@ -7,8 +7,8 @@ use serde_json::{Value, json};
 
 use crate::config::SenderSettings;
 use crate::domain::{LetterId, Recipient};
-use crate::render::document::{DocumentError, LetterDocument};
-use crate::render::{LetterTemplate, RenderError, render_letter};
+use crate::render::document::{DocumentError, LetterDocument, body_surely_fits};
+use crate::render::{LetterTemplate, RenderError, render_body, render_letter};
 
 fn non_empty(text: &str) -> Value {
     if text.trim().is_empty() { Value::Null } else { Value::String(text.to_owned()) }
@@ -80,4 +80,18 @@ pub fn compose_letter(template: &LetterTemplate, parts: &LetterParts<'_>) -> Res
         letter_context(parts.id, parts.sender, parts.recipient, parts.variables, parts.reference, parts.created_at);
     let rendered = render_letter(template, context)?;
     Ok(LetterDocument::new(parts.sender, parts.recipient, &rendered, parts.reference, parts.created_at)?)
+}
+
+/// Checks that the letter can be made and is at most `max_pages` long, as `compose_letter` and
+/// `LetterDocument::check_pages` would, doing only what that takes for most letters: the template rendered
+/// (a missing variable fails here) and a bound of the body's lines. A letter the bound cannot show to fit is
+/// composed and laid out. The recipient's address block is not checked here (intake checks it first).
+pub fn check_letter(template: &LetterTemplate, parts: &LetterParts<'_>, max_pages: usize) -> Result<(), ComposeError> {
+    let context =
+        letter_context(parts.id, parts.sender, parts.recipient, parts.variables, parts.reference, parts.created_at);
+    let body = render_body(template, context)?;
+    if body_surely_fits(&body, max_pages) {
+        return Ok(());
+    }
+    Ok(compose_letter(template, parts)?.check_pages(max_pages)?)
 }

@@ -196,14 +196,26 @@ pub fn shipped_letter_templates() -> Vec<LetterTemplate> {
 /// `MissingVariable`, never a blank in a legal letter. The subject is the rendered `subject` of the front
 /// matter, or the template's title when it has none.
 pub fn render_letter(template: &LetterTemplate, context: Value) -> Result<RenderedLetter, RenderError> {
+    let (subject, body) = render_parts(template, context)?;
+    let subject = document::markup::plain_line(&subject);
+    let subject = if subject.is_empty() { template.title.clone() } else { subject };
+    Ok(RenderedLetter { subject, body })
+}
+
+/// The letter's body (tidied Markdown), its subject rendered too but only to be checked: what a trial of the
+/// letter at intake needs, without making the subject a line of plain text.
+pub fn render_body(template: &LetterTemplate, context: Value) -> Result<String, RenderError> {
+    render_parts(template, context).map(|(_, body)| body)
+}
+
+/// The subject as the template renders it, and the tidied body.
+fn render_parts(template: &LetterTemplate, context: Value) -> Result<(String, String), RenderError> {
     let registry = compiled(template)?;
     // Handed over as it is: `render` would serialise the context into a new value for each of the two parts.
     let context = handlebars::Context::from(context);
     let subject = registry.render_with_context("subject", &context).map_err(render_error)?;
-    let subject = document::markup::plain_line(&subject);
     let body = registry.render_with_context("body", &context).map_err(render_error)?;
-    let subject = if subject.is_empty() { template.title.clone() } else { subject };
-    Ok(RenderedLetter { subject, body: tidy(&body) })
+    Ok((subject, tidy(&body)))
 }
 
 /// Collapses a rendered subject to one line: it becomes a mail header or a letter's object line.

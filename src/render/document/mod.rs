@@ -141,6 +141,12 @@ impl LetterDocument {
     }
 }
 
+/// Whether a rendered body surely fits in `max_pages`, by an upper bound of its lines and without laying it
+/// out; `false` means it has to be laid out to know.
+pub fn body_surely_fits(body_markdown: &str, max_pages: usize) -> bool {
+    pages::upper_bound(&markup::parse(body_markdown)) <= max_pages
+}
+
 mod pages;
 
 /// A body in the letters' Markdown as plain text: paragraphs, lists and tables as `to_text` writes them.
