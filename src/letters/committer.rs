@@ -134,22 +134,40 @@ async fn run_batch(store: &Store, batch: &[Pending], isolation: Isolation) -> Re
 
 type Answers = Vec<Result<Submitted, SubmitError>>;
 
-/// The batch's submissions written with no savepoint: they succeed or fail together.
+/// The batch's submissions written with no savepoint: they succeed or fail together. Their idempotency keys
+/// are taken to be new, as nearly all are, and not looked up first: a key seen before makes its row's insert
+/// fail, and with it the batch, which then runs again in savepoints, where each submission looks its key up.
 async fn insert_together(conn: &mut sqlx::AnyConnection, batch: &[Pending]) -> Result<Answers, SubmitError> {
     let submissions: Vec<&Submission> = batch.iter().map(|p| &p.submission).collect();
-    insert_all(conn, &submissions).await
+    insert_all(conn, &submissions, Keys::TakenAsNew).await
 }
 
-/// Every submission's idempotency key looked up (one statement for all the keys), then the rows of all the new
-/// letters, their keys included, with one statement per table. A key used twice among them makes one letter:
-/// the later submission is answered as a retry of the earlier, or as a conflict. The key is checked inside
-/// the transaction, so two identical requests racing create one letter.
-async fn insert_all(conn: &mut sqlx::AnyConnection, submissions: &[&Submission]) -> Result<Answers, SubmitError> {
+/// Whether a batch reads its idempotency keys before writing them.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Keys {
+    LookedUp,
+    /// Written as new; one already there fails the statement (the key's primary key).
+    TakenAsNew,
+}
+
+/// Every submission's idempotency key looked up (one statement for all the keys) unless `keys` takes them as
+/// new, then the rows of all the new letters, their keys included, in one trip to the database. A key used
+/// twice among them makes one letter: the later submission is answered as a retry of the earlier, or as a
+/// conflict. The key is checked inside the transaction (or claimed by its insert), so two identical requests
+/// racing create one letter.
+async fn insert_all(
+    conn: &mut sqlx::AnyConnection,
+    submissions: &[&Submission],
+    keys: Keys,
+) -> Result<Answers, SubmitError> {
     let now = now_ms();
     let keyed: Vec<(&SenderId, &str)> =
         submissions.iter().filter_map(|s| Some((&s.request.sender, s.idempotency_key.as_deref()?))).collect();
-    let mut seen =
-        if keyed.is_empty() { HashMap::new() } else { store::idempotency::find_idempotencies(conn, &keyed).await? };
+    let mut seen = if keyed.is_empty() || keys == Keys::TakenAsNew {
+        HashMap::new()
+    } else {
+        store::idempotency::find_idempotencies(conn, &keyed).await?
+    };
     let mut arrivals = Arrivals::default();
     let mut results = Vec::with_capacity(submissions.len());
     for &submission in submissions {
@@ -197,7 +215,7 @@ async fn in_savepoint(tx: &mut Tx, submission: &Submission) -> Result<Submitted,
 /// One submission written alone, in its savepoint: its idempotency key, the letter, its attachments, its
 /// first event, its acceptance notice and its first jobs.
 async fn insert_submission(conn: &mut sqlx::AnyConnection, submission: &Submission) -> Result<Submitted, SubmitError> {
-    let mut answers = insert_all(conn, &[submission]).await?;
+    let mut answers = insert_all(conn, &[submission], Keys::LookedUp).await?;
     answers.pop().expect("one answer per submission")
 }
 
@@ -292,6 +310,37 @@ mod tests {
             provider: "sandbox".into(),
             attachments: vec![],
         }
+    }
+
+    /// A batch takes its idempotency keys as new without reading them; when one was seen before, the batch runs
+    /// again in savepoints: the retry is answered with the letter made the first time, a reuse with another
+    /// request as a conflict, and the others are committed, each once.
+    #[tokio::test]
+    async fn a_key_seen_before_is_answered_from_its_first_letter_in_a_batch_of_new_ones() {
+        let (dir, store) = store::temporary_sqlite().await;
+        let keyed = |id: &LetterId, key: &str, sha: char| {
+            let mut s = submission(id);
+            s.idempotency_key = Some(key.to_owned());
+            s.request.request_sha256 = sha.to_string().repeat(64);
+            s
+        };
+        let first = LetterId::generate();
+        let (reply, answer) = oneshot::channel();
+        commit_batch(&store, dir.path(), vec![Pending { submission: keyed(&first, "k-1", 'a'), reply }]).await;
+        assert!(matches!(answer.await.unwrap(), Ok(Submitted::Created(_))));
+
+        let (retry, conflict, fresh) = (LetterId::generate(), LetterId::generate(), LetterId::generate());
+        let (replies, answers): (Vec<_>, Vec<_>) = (0..3).map(|_| oneshot::channel()).unzip();
+        let submissions = [keyed(&retry, "k-1", 'a'), keyed(&conflict, "k-1", 'b'), keyed(&fresh, "k-2", 'a')];
+        let batch = submissions.into_iter().zip(replies).map(|(submission, reply)| Pending { submission, reply });
+        commit_batch(&store, dir.path(), batch.collect()).await;
+        let mut answers = answers.into_iter();
+        assert!(matches!(answers.next().unwrap().await.unwrap(), Ok(Submitted::Replayed(id)) if id == first));
+        let conflicting = answers.next().unwrap().await.unwrap();
+        assert!(matches!(conflicting, Err(SubmitError::IdempotencyConflict(id)) if id == first));
+        assert!(matches!(answers.next().unwrap().await.unwrap(), Ok(Submitted::Created(_))));
+        assert!(store.letter(&retry).await.unwrap().is_none() && store.letter(&conflict).await.unwrap().is_none());
+        assert_eq!(store.events(&fresh).await.unwrap().len(), 1, "the new letter is committed once");
     }
 
     /// A batch whose one submission fails in the database (its letter id is taken) is run again in
