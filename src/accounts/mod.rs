@@ -88,8 +88,7 @@ pub async fn authenticate(store: &Store, presented: &str) -> StoreResult<Option<
     };
     let now = now_ms();
     let stale_before = now - LAST_USED_RESOLUTION_MS;
-    if key.last_used_at.is_none_or(|at| at < stale_before) {
-        store.note_api_key_use(&hash, now);
+    if store.claim_api_key_use(&hash, &key, now, stale_before) {
         let (store, id) = (store.clone(), key.id.clone());
         tokio::spawn(async move {
             if let Err(e) = store.touch_api_key(&id, now, stale_before).await {

@@ -91,9 +91,10 @@ impl Store {
         Ok(key)
     }
 
-    /// Notes in memory that the key's use at `at` is being recorded (see `touch_api_key`).
-    pub fn note_api_key_use(&self, hash: &str, at: i64) {
-        self.keys.note_use(hash, at);
+    /// Whether this caller records the key's use at `at` (see `touch_api_key`): only when its last recorded use
+    /// is older than `stale_before`, and for one caller at a time.
+    pub fn claim_api_key_use(&self, hash: &str, read: &ApiKeyRecord, at: i64, stale_before: i64) -> bool {
+        self.keys.claim_use(hash, read, at, stale_before)
     }
 
     /// Every key, or a sender's keys, oldest first (revoked ones included).

@@ -62,7 +62,11 @@ impl KeyCache {
                 if entries.len() >= CAPACITY && !entries.contains_key(hash) {
                     entries.clear();
                 }
-                entries.insert(hash.to_owned(), Entry { key: key.clone(), checked: Instant::now() });
+                let mut key = key.clone();
+                // A use claimed since this lookup read the row (its write may not be committed yet) stays claimed.
+                let claimed = entries.get(hash).and_then(|entry| entry.key.last_used_at);
+                key.last_used_at = key.last_used_at.max(claimed);
+                entries.insert(hash.to_owned(), Entry { key, checked: Instant::now() });
             }
             None => {
                 entries.remove(hash);
@@ -70,12 +74,20 @@ impl KeyCache {
         }
     }
 
-    /// Remembers that the key's use at `at` is being recorded, so the next requests do not record it again.
-    pub fn note_use(&self, hash: &str, at: i64) {
+    /// Claims the recording of the key's use at `at` when its last recorded use is older than `stale_before`:
+    /// true for one caller only, however many requests with the key arrive at once. A key not cached is
+    /// judged by `read`, the row as its caller read it.
+    pub fn claim_use(&self, hash: &str, read: &ApiKeyRecord, at: i64, stale_before: i64) -> bool {
         let mut entries = self.entries.write().unwrap_or_else(|p| p.into_inner());
-        if let Some(entry) = entries.get_mut(hash) {
-            entry.key.last_used_at = Some(at);
+        let last_used = match entries.get_mut(hash) {
+            Some(entry) => &mut entry.key.last_used_at,
+            None => return read.last_used_at.is_none_or(|used| used < stale_before),
+        };
+        if last_used.is_some_and(|used| used >= stale_before) {
+            return false;
         }
+        *last_used = Some(at);
+        true
     }
 
     /// Forgets the key `id`: called once its revocation is committed.
@@ -117,6 +129,20 @@ mod tests {
         assert!(matches!(cache.get("h"), Cached::Fresh(k) if k.id == id));
         cache.revoke(&id);
         assert!(matches!(cache.get("h"), Cached::Stale { .. }), "a revoked key is read from the database again");
+    }
+
+    /// Requests that all read the key from the database at once (the first ones after a start) record its use
+    /// once: the first claims it, and a lookup finishing later does not undo the claim.
+    #[test]
+    fn concurrent_first_uses_of_a_key_are_recorded_once() {
+        let cache = KeyCache::default();
+        let read = key(&id());
+        let Cached::Stale { revocations } = cache.get("h") else { panic!() };
+        cache.put("h", Some(&read), revocations);
+        assert!(cache.claim_use("h", &read, 1_000, 500), "the first request records the use");
+        cache.put("h", Some(&read), revocations);
+        assert!(!cache.claim_use("h", &read, 1_001, 501), "another lookup's row does not undo the claim");
+        assert!(cache.claim_use("h", &read, 100_000, 99_000), "a use a while later is recorded again");
     }
 
     #[test]
