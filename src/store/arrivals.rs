@@ -1,6 +1,6 @@
 //! New letters written together: the rows of a whole batch of submissions (idempotency keys, letters,
-//! attachments, first events, acceptance notices, first jobs, callback endpoints) with one multi-row `INSERT`
-//! per table, so a batch costs a handful of statements instead of several per letter.
+//! attachments, first events, acceptance notices, first jobs) as multi-row `INSERT`s sent in one trip to the
+//! database; the few callback endpoints and inbound records follow one by one.
 
 use sqlx::AnyConnection;
 use sqlx::any::AnyArguments;
@@ -11,9 +11,8 @@ use super::{StoreError, StoreResult};
 use crate::domain::{EmailAddress, JobId, LetterId, LetterState, NoticeId, SenderId};
 use crate::store::notices::NoticeState;
 
-/// Rows per statement. Small on purpose: every full chunk is the same SQL text, so its prepared statement
-/// stays in the connection's cache (a statement per batch size would be prepared again and again). A batch
-/// of 128 letters is still a few statements per table.
+/// Rows per statement (an `INSERT`, or a lookup of keys). A batch's text is prepared once per shape and cached by the
+/// connection; chunks of a fixed size keep each statement, and its parameters, small (128 letters are eight).
 pub const ROWS_PER_STATEMENT: usize = 16;
 
 /// An idempotency key claimed by a new letter.
@@ -201,7 +200,7 @@ fn insert_sql(placeholders: Placeholders, table: &str, columns: &[&str], rows: u
 }
 
 impl NewLetter<'_> {
-    /// The letter as `insert_letters` writes it: what reading it back right after the commit would give, so
+    /// The letter as `push_letters` writes it: what reading it back right after the commit would give, so
     /// the answer to a submission needs no second read.
     pub fn record(&self) -> LetterRecord {
         LetterRecord {
