@@ -1,7 +1,8 @@
 //! Group commit of submissions: requests arriving together share one transaction and one fsync; small
 //! attachments ride in it, and the files of large ones are synced together just before it, so a `202` stays
-//! durable while throughput is not bound by one fsync per letter or per file. A batch first runs without savepoints; only when one submission fails in the
-//! database is the batch run again with each submission in its own savepoint, so that it fails alone.
+//! durable while throughput is not bound by one fsync per letter or per file. A batch first runs without
+//! savepoints, its idempotency keys taken as new; only when one submission fails in the database (a key seen
+//! before among them) is the batch run again with each submission in its own savepoint, so that it fails alone.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
