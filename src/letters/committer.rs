@@ -108,67 +108,47 @@ async fn commit_batch(store: &Store, attachments_dir: &std::path::Path, batch: V
     }
 }
 
-/// Runs and commits the batch. `Ok(None)`: a submission failed under `Together`, and the transaction was
-/// rolled back so the batch can run again in savepoints.
+/// Runs and commits the batch. `Ok(None)`: a submission failed under `Together` (nothing was written), so the batch
+/// can run again in savepoints.
 async fn run_batch(store: &Store, batch: &[Pending], isolation: Isolation) -> Result<Option<Answers>, StoreError> {
-    let mut tx = store.begin().await?;
-    let results = match isolation {
-        Isolation::Together => match insert_together(&mut tx, batch).await {
-            Ok(results) => results,
-            Err(e) => {
-                tracing::debug!(error = %e, "a batch failed as a whole: committing its submissions one by one");
-                tx.rollback().await?;
-                return Ok(None);
+    let submissions: Vec<&Submission> = batch.iter().map(|p| &p.submission).collect();
+    match isolation {
+        Isolation::Together => {
+            let (arrivals, results) = arrivals_of(&submissions, HashMap::new());
+            match arrivals.commit(store).await {
+                Ok(()) => Ok(Some(results)),
+                // Busy, or the connection lost: running again would fail the same way.
+                Err(e) if e.is_transient() => Err(e),
+                Err(e) => {
+                    tracing::debug!(error = %e, "a batch failed as a whole: committing its submissions one by one");
+                    Ok(None)
+                }
             }
-        },
-        Isolation::Savepoints => {
-            let mut results = Vec::with_capacity(batch.len());
-            for pending in batch {
-                results.push(in_savepoint(&mut tx, &pending.submission).await);
-            }
-            results
         }
-    };
-    tx.commit().await?;
-    Ok(Some(results))
+        Isolation::Savepoints => {
+            let mut tx = store.begin().await?;
+            let mut results = Vec::with_capacity(batch.len());
+            for submission in submissions {
+                results.push(in_savepoint(&mut tx, submission).await);
+            }
+            tx.commit().await?;
+            Ok(Some(results))
+        }
+    }
 }
 
 type Answers = Vec<Result<Submitted, SubmitError>>;
 
-/// The batch's submissions written with no savepoint: they succeed or fail together. Their idempotency keys
-/// are taken to be new, as nearly all are, and not looked up first: a key seen before makes its row's insert
-/// fail, and with it the batch, which then runs again in savepoints, where each submission looks its key up.
-async fn insert_together(conn: &mut sqlx::AnyConnection, batch: &[Pending]) -> Result<Answers, SubmitError> {
-    let submissions: Vec<&Submission> = batch.iter().map(|p| &p.submission).collect();
-    insert_all(conn, &submissions, Keys::TakenAsNew).await
-}
-
-/// Whether a batch reads its idempotency keys before writing them.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Keys {
-    LookedUp,
-    /// Written as new; one already there fails the statement (the key's primary key).
-    TakenAsNew,
-}
-
-/// Every submission's idempotency key looked up (one statement for all the keys) unless `keys` takes them as
-/// new, then the rows of all the new letters, their keys included, in one trip to the database. A key used
-/// twice among them makes one letter: the later submission is answered as a retry of the earlier, or as a
-/// conflict. The key is checked inside the transaction (or claimed by its insert), so two identical requests
-/// racing create one letter.
-async fn insert_all(
-    conn: &mut sqlx::AnyConnection,
-    submissions: &[&Submission],
-    keys: Keys,
-) -> Result<Answers, SubmitError> {
+/// The rows of the submissions' new letters, and each submission's answer. Under `Together` the idempotency keys
+/// are taken to be new, as nearly all are, and not looked up first (`seen` is empty): a key seen before makes its
+/// row's insert fail, and with it the batch, which then runs again in savepoints, where each submission looks its
+/// key up. A key used twice among the submissions makes one letter: the later submission is answered as a retry
+/// of the earlier, or as a conflict.
+fn arrivals_of<'a>(
+    submissions: &[&'a Submission],
+    mut seen: HashMap<(SenderId, String), IdempotencyRecord>,
+) -> (Arrivals<'a>, Answers) {
     let now = now_ms();
-    let keyed: Vec<(&SenderId, &str)> =
-        submissions.iter().filter_map(|s| Some((&s.request.sender, s.idempotency_key.as_deref()?))).collect();
-    let mut seen = if keyed.is_empty() || keys == Keys::TakenAsNew {
-        HashMap::new()
-    } else {
-        store::idempotency::find_idempotencies(conn, &keyed).await?
-    };
     let mut arrivals = Arrivals::default();
     let mut results = Vec::with_capacity(submissions.len());
     for &submission in submissions {
@@ -187,8 +167,7 @@ async fn insert_all(
         let letter = add_rows(&mut arrivals, submission, now);
         results.push(Ok(Submitted::Created(Box::new(letter))));
     }
-    arrivals.insert(conn).await?;
-    Ok(results)
+    (arrivals, results)
 }
 
 /// Answers every submission of a batch whose transaction failed with that failure, transient or not.
@@ -213,10 +192,16 @@ async fn in_savepoint(tx: &mut Tx, submission: &Submission) -> Result<Submitted,
     }
 }
 
-/// One submission written alone, in its savepoint: its idempotency key, the letter, its attachments, its
-/// first event, its acceptance notice and its first jobs.
+/// One submission written alone, in its savepoint: its idempotency key (looked up: the key is checked inside the
+/// transaction, so two identical requests racing create one letter), the letter, its attachments, its first event,
+/// its acceptance notice and its first jobs.
 async fn insert_submission(conn: &mut sqlx::AnyConnection, submission: &Submission) -> Result<Submitted, SubmitError> {
-    let mut answers = insert_all(conn, &[submission], Keys::LookedUp).await?;
+    let seen = match &submission.idempotency_key {
+        Some(key) => store::idempotency::find_idempotencies(conn, &[(&submission.request.sender, key)]).await?,
+        None => HashMap::new(),
+    };
+    let (arrivals, mut answers) = arrivals_of(&[submission], seen);
+    arrivals.insert(conn).await?;
     answers.pop().expect("one answer per submission")
 }
 
@@ -345,7 +330,9 @@ mod tests {
     }
 
     /// A batch whose one submission fails in the database (its letter id is taken) is run again in
-    /// savepoints: that submission is answered with the failure, the others are committed.
+    /// savepoints: that submission is answered with the failure, the others are committed. (On SQLite the failed
+    /// one-trip text is rolled back on the writer's one connection: the savepoints' transaction could not begin
+    /// inside it.)
     #[tokio::test]
     async fn a_submission_failing_in_the_database_fails_alone() {
         let (dir, store) = store::temporary_sqlite().await;

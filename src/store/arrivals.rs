@@ -1,13 +1,14 @@
 //! New letters written together: the rows of a whole batch of submissions (idempotency keys, letters,
 //! attachments, first events, acceptance notices, first jobs) as multi-row `INSERT`s sent in one trip to the
-//! database; the few callback endpoints and inbound records follow one by one.
+//! database, with their commit; the few callback endpoints and inbound records follow one by one.
 
-use sqlx::AnyConnection;
 use sqlx::any::AnyArguments;
+use sqlx::pool::PoolConnection;
+use sqlx::{Any, AnyConnection, Executor};
 
 use super::events::{GENESIS_HASH, event_hash};
 use super::letters::{LetterRecord, NewAttachment, NewLetter};
-use super::{StoreError, StoreResult};
+use super::{Backend, Store, StoreError, StoreResult};
 use crate::domain::{EmailAddress, JobId, LetterId, LetterState, NoticeId, SenderId};
 use crate::store::notices::NoticeState;
 
@@ -57,9 +58,34 @@ pub struct Arrivals<'a> {
 }
 
 impl Arrivals<'_> {
-    /// Writes every row; each letter also gets its first event, `received` at its `now`.
+    /// Writes every row inside the caller's transaction; each letter also gets its first event, `received` at its
+    /// `now`.
     pub async fn insert(&self, conn: &mut AnyConnection) -> StoreResult<()> {
-        let mut statements = Statements::new(Placeholders::of(conn));
+        self.statements(Placeholders::of(conn))?.execute(conn).await?;
+        self.insert_one_by_one(conn).await
+    }
+
+    /// Writes every row and commits them, in a transaction of their own. When every row goes in the batched
+    /// statements (no callback endpoint, no inbound record: nearly always), that is one trip to the database: on
+    /// SQLite the statements between `BEGIN` and `COMMIT` in one text, on PostgreSQL the one `WITH` statement,
+    /// which is a transaction by itself. Otherwise: begin, insert, commit.
+    pub async fn commit(&self, store: &Store) -> StoreResult<()> {
+        if !self.callback_endpoints.is_empty() || !self.inbound.is_empty() {
+            let mut tx = store.begin().await?;
+            self.insert(&mut tx).await?;
+            tx.commit().await?;
+            return Ok(());
+        }
+        let mut conn = store.writer.acquire().await?;
+        let statements = self.statements(Placeholders::of(&conn))?;
+        match store.backend {
+            Backend::Postgres => statements.execute(&mut conn).await,
+            Backend::Sqlite => statements.execute_in_transaction(conn).await,
+        }
+    }
+
+    fn statements(&self, placeholders: Placeholders) -> StoreResult<Statements> {
+        let mut statements = Statements::new(placeholders);
         for chunk in self.keys.chunks(ROWS_PER_STATEMENT) {
             push_keys(&mut statements, chunk)?;
         }
@@ -76,7 +102,10 @@ impl Arrivals<'_> {
         for chunk in self.jobs.chunks(ROWS_PER_STATEMENT) {
             push_jobs(&mut statements, chunk)?;
         }
-        statements.execute(conn).await?;
+        Ok(statements)
+    }
+
+    async fn insert_one_by_one(&self, conn: &mut AnyConnection) -> StoreResult<()> {
         for endpoint in &self.callback_endpoints {
             super::callbacks::insert_endpoint(conn, endpoint).await?;
         }
@@ -140,6 +169,48 @@ impl Statements {
         let text = self.text();
         sqlx::query_with(sqlx::AssertSqlSafe(text), self.arguments).execute(&mut *conn).await?;
         Ok(())
+    }
+
+    /// SQLite: the statements between `BEGIN` and `COMMIT`, as one text run by the connection's thread in one
+    /// hand-over. A failing statement stops the text inside its transaction, which is then rolled back; a
+    /// connection that may still be in it (the future dropped meanwhile, the rollback failed) is closed, not
+    /// returned to the pool.
+    async fn execute_in_transaction(self, conn: PoolConnection<Any>) -> StoreResult<()> {
+        if self.statements.is_empty() {
+            return Ok(());
+        }
+        let text = format!("BEGIN;\n{};\nCOMMIT", self.text());
+        let mut conn = ClosedUnlessReturned(Some(conn));
+        let result = sqlx::query_with(sqlx::AssertSqlSafe(text), self.arguments).execute(&mut **conn.live()).await;
+        // After a failure, back to the pool only once rolled back; when `BEGIN` itself failed, there is nothing to
+        // roll back, the rollback fails and the connection is closed, which is harmless too.
+        if result.is_ok() || conn.live().execute("ROLLBACK").await.is_ok() {
+            conn.release();
+        }
+        result?;
+        Ok(())
+    }
+}
+
+/// A connection whose transaction may be open: closed if dropped before `release`, not returned to the pool.
+struct ClosedUnlessReturned(Option<PoolConnection<Any>>);
+
+impl ClosedUnlessReturned {
+    fn live(&mut self) -> &mut PoolConnection<Any> {
+        self.0.as_mut().expect("live until released")
+    }
+
+    /// Back to the pool: its transaction is over.
+    fn release(mut self) {
+        drop(self.0.take());
+    }
+}
+
+impl Drop for ClosedUnlessReturned {
+    fn drop(&mut self) {
+        if let Some(conn) = &mut self.0 {
+            conn.close_on_drop();
+        }
     }
 }
 

@@ -23,8 +23,11 @@ pub async fn connect(url: &str, max_connections: u32, busy_timeout: Duration) ->
     {
         std::fs::create_dir_all(&parent).map_err(sqlx::Error::Io)?;
     }
+    // No ping before a connection leaves the pool: SQLite's connection is a file this process has open, and the
+    // ping was one more hand-over to its thread and back for every batch the writer commits.
     let options = || {
-        AnyPoolOptions::new().acquire_timeout(Duration::from_secs(30)).after_connect(move |conn, _| {
+        let options = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(30)).test_before_acquire(false);
+        options.after_connect(move |conn, _| {
             Box::pin(async move {
                 conn.execute("PRAGMA journal_mode = WAL").await?;
                 conn.execute("PRAGMA synchronous = FULL").await?;
