@@ -24,14 +24,24 @@ use crate::{http, worker};
 /// A built application: listening, migrated, not yet serving.
 pub struct Application {
     listener: TcpListener,
+    /// `[intake.smtp]`, bound: a taken port stops the start as the HTTP one does.
+    smtp: Option<(smtp::SmtpSettings, TcpListener)>,
     services: Arc<Services>,
     shutdown: CancellationToken,
 }
 
 impl Application {
-    /// Binds `server.listen` (port 0 picks one), connects and migrates the database, builds every service.
+    /// Binds `server.listen` and `intake.smtp.listen` (port 0 picks one), connects and migrates the database,
+    /// builds every service.
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
         let listener = TcpListener::bind(settings.server.listen).await?;
+        let smtp = match smtp_settings(&settings)? {
+            Some(smtp) => match TcpListener::bind(smtp.listen).await {
+                Ok(bound) => Some((smtp, bound)),
+                Err(e) => anyhow::bail!("intake.smtp.listen: cannot listen on {}: {e}", smtp.listen),
+            },
+            None => None,
+        };
         let port = listener.local_addr()?.port();
         let mut public_url = settings.server.public_url.clone();
         if public_url.port() == Some(0) {
@@ -39,7 +49,7 @@ impl Application {
         }
         crate::intake::email::choose::report_shared_allow_lists(&settings.senders);
         let services = build_services(settings, public_url).await?;
-        Ok(Self { listener, services: Arc::new(services), shutdown: CancellationToken::new() })
+        Ok(Self { listener, smtp, services: Arc::new(services), shutdown: CancellationToken::new() })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -48,6 +58,11 @@ impl Application {
 
     pub fn port(&self) -> u16 {
         self.local_addr().port()
+    }
+
+    /// Where the SMTP/LMTP receiver listens, when `[intake.smtp]` is on.
+    pub fn smtp_addr(&self) -> Option<SocketAddr> {
+        self.smtp.as_ref().map(|(_, bound)| bound.local_addr().expect("a bound listener has an address"))
     }
 
     pub fn services(&self) -> Arc<Services> {
@@ -89,7 +104,7 @@ impl Application {
     /// Serves HTTP, runs the workers and the providers' background tasks, until SIGTERM, Ctrl-C or the
     /// shutdown token. Intake stops first; jobs in hand get `server.shutdown_grace` to finish.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
-        let Self { listener, services, shutdown } = self;
+        let Self { listener, smtp, services, shutdown } = self;
         let signal = shutdown.clone();
         tokio::spawn(async move {
             wait_for_signal().await;
@@ -100,18 +115,14 @@ impl Application {
         } else {
             tokio::task::JoinSet::new()
         };
-        if let Some(smtp) = smtp_settings(&services.settings)? {
+        if let Some((smtp, bound)) = smtp {
             let liveness = services.channels.register("smtp");
             let (sink, token) = (services.clone() as Arc<dyn MessageSink>, shutdown.clone());
-            let (ready, bound) = tokio::sync::oneshot::channel();
             workers.spawn(async move {
-                if let Err(e) = smtp::serve(smtp, sink, liveness, token, ready).await {
+                if let Err(e) = smtp::serve(bound, smtp, sink, liveness, token).await {
                     tracing::error!(error = %e, "the SMTP receiver stopped");
                 }
             });
-            if let Ok(address) = bound.await {
-                tracing::info!(%address, "SMTP receiver listening");
-            }
         }
         for mailbox in imap_settings(&services.settings) {
             let liveness = services.channels.register(format!("imap {}@{}", mailbox.username, mailbox.host));

@@ -27,10 +27,6 @@ fn block(section: &str, lang: &str) -> String {
     section[start..start + end + 1].to_owned()
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
 async fn the_readme_email_example_sends_the_formal_notice_it_promises(db: Db) {
     let section = section();
     let env = TestEnv::new(db).await;
@@ -41,8 +37,7 @@ async fn the_readme_email_example_sends_the_formal_notice_it_promises(db: Db) {
 
     let mut settings = Settings::load(Some(&config)).expect("the README's configuration loads");
     let readme_port = settings.intake.smtp.listen.rsplit_once(':').unwrap().1.to_owned();
-    let port = free_port();
-    settings.intake.smtp.listen = format!("127.0.0.1:{port}");
+    settings.intake.smtp.listen = "127.0.0.1:0".into();
     settings.intake.dns.records_file = env.path(&settings.intake.dns.records_file.display().to_string());
     let test = env.settings();
     settings.server = test.server;
@@ -53,6 +48,7 @@ async fn the_readme_email_example_sends_the_formal_notice_it_promises(db: Db) {
     settings.worker = test.worker;
     settings.providers = test.providers;
     let app = spawn_with(&env, settings).await;
+    let port = app.smtp_port.expect("the README turns the SMTP receiver on");
 
     let command = block(&section, "sh");
     let mut words = command.split_whitespace().map(|w| match w {

@@ -108,6 +108,8 @@ pub struct TestApp {
     pub proofs_dir: PathBuf,
     pub attachments_dir: PathBuf,
     pub services: std::sync::Arc<relais::services::Services>,
+    /// The SMTP/LMTP receiver's port, when `[intake.smtp]` is on (`127.0.0.1:0` in tests picks one).
+    pub smtp_port: Option<u16>,
     shutdown: CancellationToken,
     handle: Option<tokio::task::JoinHandle<()>>,
 }
@@ -131,6 +133,7 @@ pub async fn spawn_with(env: &TestEnv, settings: Settings) -> TestApp {
     let sender: SenderId = "default".parse().unwrap();
     let key = accounts::create_api_key(&store, &sender, Some("tests"), Default::default()).await.expect("api key");
     let address = format!("http://127.0.0.1:{}", app.port());
+    let smtp_port = app.smtp_addr().map(|addr| addr.port());
     let shutdown = app.shutdown_token();
     let handle = tokio::spawn(async move { app.run_until_stopped().await.expect("app runs") });
     let _ = &env.dir;
@@ -143,6 +146,7 @@ pub async fn spawn_with(env: &TestEnv, settings: Settings) -> TestApp {
         proofs_dir,
         attachments_dir,
         services,
+        smtp_port,
         shutdown,
         handle: Some(handle),
     }

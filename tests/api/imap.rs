@@ -30,26 +30,37 @@ fn free_port() -> u16 {
 
 impl Dovecot {
     fn start() -> Self {
-        Self::started(None, None)
+        Self::started(false, None)
     }
 
     fn start_with_tls() -> Self {
-        Self::started(Some(free_port()), None)
+        Self::started(true, None)
     }
 
     /// A server that also takes XOAUTH2 bearer tokens, checked against `introspection` (RFC 7662).
     pub(crate) fn start_with_oauth2(introspection: String) -> Self {
-        Self::started(None, Some(introspection))
+        Self::started(false, Some(introspection))
     }
 
-    fn started(tls_port: Option<u16>, introspection: Option<String>) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let dovecot = Dovecot { dir, port: free_port(), tls_port, introspection };
-        dovecot.run("start");
-        dovecot
+    /// Dovecot binds its ports itself: a port found free here may be taken by another test before Dovecot
+    /// binds it, so a start that fails is tried again on other ports.
+    fn started(tls: bool, introspection: Option<String>) -> Self {
+        for _ in 0..5 {
+            let dir = tempfile::tempdir().unwrap();
+            let tls_port = tls.then(free_port);
+            let dovecot = Dovecot { dir, port: free_port(), tls_port, introspection: introspection.clone() };
+            if dovecot.command("start").status().unwrap().success() {
+                return dovecot;
+            }
+        }
+        panic!("dovecot did not start on five pairs of free ports");
     }
 
     pub(crate) fn run(&self, action: &str) {
+        assert!(self.command(action).status().unwrap().success(), "dovecot {action} failed");
+    }
+
+    fn command(&self, action: &str) -> std::process::Command {
         let mut command = std::process::Command::new(SCRIPT);
         command.arg(action).arg(self.path());
         if action == "start" {
@@ -59,7 +70,7 @@ impl Dovecot {
                 command.env("DOVECOT_TEST_OAUTH2_INTROSPECTION", url);
             }
         }
-        assert!(command.status().unwrap().success(), "dovecot {action} failed");
+        command
     }
 
     /// Drops every session of `user`, as a server does when it revokes a login.

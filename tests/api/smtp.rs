@@ -14,10 +14,6 @@ cabinet.example.fr. 300 IN TXT \"v=spf1 ip4:127.0.0.1 -all\"
 _dmarc.cabinet.example.fr. 300 IN TXT \"v=DMARC1; p=reject\"
 ";
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
 fn fixture(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tls").join(name)
 }
@@ -26,7 +22,7 @@ async fn spawn_smtp(db: Db) -> (TestApp, TestEnv, u16) {
     spawn_smtp_with(db, |_| {}).await
 }
 
-/// The SMTP receiver on a free port, `@cabinet.example.fr` allowed for the default sender; `adjust` may
+/// The SMTP receiver on a port of its choosing, `@cabinet.example.fr` allowed for the default sender; `adjust` may
 /// change the settings further.
 pub(crate) async fn spawn_smtp_with(
     db: Db,
@@ -35,10 +31,9 @@ pub(crate) async fn spawn_smtp_with(
     let env = TestEnv::new(db).await;
     let records = env.path("records.zone");
     std::fs::write(&records, RECORDS).unwrap();
-    let port = free_port();
     let mut settings = env.settings();
     let smtp = &mut settings.intake.smtp;
-    smtp.listen = format!("127.0.0.1:{port}");
+    smtp.listen = "127.0.0.1:0".into();
     smtp.accept_domains = vec!["relais.example.fr".into()];
     smtp.max_message_size = relais::config::ByteSize(200_000);
     smtp.tls_cert_file = fixture("server.pem");
@@ -47,6 +42,7 @@ pub(crate) async fn spawn_smtp_with(
     settings.senders[0].allowed_from = vec!["@cabinet.example.fr".into()];
     adjust(&mut settings);
     let app = spawn_with(&env, settings).await;
+    let port = app.smtp_port.expect("the SMTP receiver is on");
     (app, env, port)
 }
 
@@ -109,7 +105,23 @@ async fn unknown_recipients_oversized_and_unauthenticated_mail_send_nothing(db: 
     app.stop().await;
 }
 
+/// A receiver that cannot listen would take no mail while /readyz looked fine: relais does not start, and
+/// says which setting to change.
+async fn a_taken_smtp_port_stops_the_start_naming_the_setting(db: Db) {
+    let env = TestEnv::new(db).await;
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let mut settings = env.settings();
+    settings.intake.smtp.listen = taken.local_addr().unwrap().to_string();
+    settings.intake.smtp.accept_domains = vec!["relais.example.fr".into()];
+    let error = match relais::startup::Application::build(settings).await {
+        Ok(_) => panic!("relais started without its SMTP port"),
+        Err(e) => e.to_string(),
+    };
+    assert!(error.starts_with("intake.smtp.listen: cannot listen on 127.0.0.1:"), "{error}");
+}
+
 crate::on_both_databases!(
     a_request_sent_over_starttls_becomes_a_letter,
     unknown_recipients_oversized_and_unauthenticated_mail_send_nothing,
+    a_taken_smtp_port_stops_the_start_naming_the_setting,
 );

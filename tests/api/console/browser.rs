@@ -25,16 +25,9 @@ fn free_port() -> u16 {
 
 impl Browser {
     /// Starts chromedriver and a headless Chromium (installed by scripts/test from Debian's packages).
+    /// chromedriver binds its port itself: a port found free here may be taken by another test first, and
+    /// a chromedriver that exits is started again on another port.
     pub async fn start(base: &str, db: Db, test: &str) -> Browser {
-        let port = free_port();
-        let driver = tokio::process::Command::new("chromedriver")
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("chromedriver must be installed (scripts/test installs Debian's chromium-driver)");
-        let url = format!("http://127.0.0.1:{port}");
         let mut capabilities = serde_json::Map::new();
         let args = [
             "--headless=new",
@@ -46,18 +39,31 @@ impl Browser {
         ];
         let prefs = json!({ "intl.accept_languages": "fr-FR,fr" });
         capabilities.insert("goog:chromeOptions".into(), json!({ "args": args, "prefs": prefs }));
-        let mut client = None;
-        for _ in 0..100 {
-            let connector = hyper_util::client::legacy::connect::HttpConnector::new();
-            match ClientBuilder::new(connector).capabilities(capabilities.clone()).connect(&url).await {
-                Ok(c) => {
-                    client = Some(c);
-                    break;
+        let mut started = None;
+        'driver: for _ in 0..5 {
+            let port = free_port();
+            let mut driver = tokio::process::Command::new("chromedriver")
+                .arg(format!("--port={port}"))
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .kill_on_drop(true)
+                .spawn()
+                .expect("chromedriver must be installed (scripts/test installs Debian's chromium-driver)");
+            let url = format!("http://127.0.0.1:{port}");
+            for _ in 0..100 {
+                let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+                match ClientBuilder::new(connector).capabilities(capabilities.clone()).connect(&url).await {
+                    Ok(c) => {
+                        started = Some((c, driver));
+                        break 'driver;
+                    }
+                    Err(_) if driver.try_wait().is_ok_and(|exited| exited.is_some()) => continue 'driver,
+                    Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
                 }
-                Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
             }
+            break;
         }
-        let client = client.expect("chromedriver answers within 10 s");
+        let (client, driver) = started.expect("chromedriver answers within 10 s");
         let shots = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).parent().unwrap().join("console-screenshots");
         std::fs::create_dir_all(&shots).unwrap();
         let prefix = format!("{}-{test}", if db == Db::Sqlite { "sqlite" } else { "postgres" });

@@ -29,9 +29,10 @@ const ACCEPT_BACKOFF: Duration = Duration::from_millis(200);
 /// After shutdown, sessions in the middle of a message get this long to finish before they are dropped.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 
-/// The receiver's settings (the real config will map `[intake.smtp]` onto this).
+/// `[intake.smtp]` as the receiver uses it.
 #[derive(Debug, Clone)]
 pub struct SmtpSettings {
+    /// Bound by `Application::build`, next to the HTTP port.
     pub listen: SocketAddr,
     /// LMTP (RFC 2033) instead of SMTP: LHLO, and one reply per recipient after DATA.
     pub lmtp: bool,
@@ -79,26 +80,18 @@ struct Shared {
     tls: Option<TlsAcceptor>,
 }
 
-/// Binds and serves until `shutdown`; returns the bound address through `ready` (port 0 in tests).
-/// Each accepted connection runs in its own task; a failed bind or accept is reported on `liveness`.
-/// On shutdown, idle sessions are told `421` and sessions in the middle of a message may finish.
+/// Serves `listener` (bound by the caller, so a taken port stops the start, and port 0 in tests is known
+/// before the first client) until `shutdown`. Each accepted connection runs in its own task; a failed accept
+/// is reported on `liveness`. On shutdown, idle sessions are told `421` and sessions in the middle of a
+/// message may finish.
 pub async fn serve(
+    listener: TcpListener,
     settings: SmtpSettings,
     sink: Arc<dyn MessageSink>,
     liveness: Liveness,
     shutdown: CancellationToken,
-    ready: tokio::sync::oneshot::Sender<SocketAddr>,
 ) -> std::io::Result<()> {
-    let listener = match TcpListener::bind(settings.listen).await {
-        Ok(listener) => listener,
-        Err(e) => {
-            liveness.error(&format!("cannot listen on {}: {e}", settings.listen));
-            return Err(e);
-        }
-    };
     let addr = listener.local_addr()?;
-    // The caller may have stopped waiting; serving still makes sense.
-    let _ = ready.send(addr);
     liveness.ok();
     tracing::info!(%addr, lmtp = settings.lmtp, "mail receiver listening");
 
