@@ -15,7 +15,7 @@ use super::submit::{SubmitError, Submitted};
 use super::{LetterRequest, files};
 use crate::domain::{ApiKeyId, JobId, LetterId, LetterState, NoticeId, SenderId};
 use crate::notify::callbacks::letter_endpoint;
-use crate::store::arrivals::{ArrivalJob, ArrivalKey, ArrivalNotice, Arrivals};
+use crate::store::arrivals::{ArrivalJob, ArrivalKey, ArrivalNotice, Arrivals, WriterTurn};
 use crate::store::{self, IdempotencyRecord, NewAttachment, NewLetter, Store, StoreError, Tx, now_ms};
 
 /// Most submissions committed in one transaction.
@@ -60,10 +60,14 @@ impl Committer {
     }
 }
 
+/// Takes what is waiting, up to `MAX_BATCH`, and commits it; keeps the writer connection for the next batch
+/// while submissions are waiting (`WriterTurn`).
 async fn run(store: Store, attachments_dir: PathBuf, mut receiver: mpsc::Receiver<Pending>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
+    let mut turn = WriterTurn::default();
     while receiver.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        commit_batch(&store, &attachments_dir, std::mem::take(&mut batch)).await;
+        commit_batch(&store, &mut turn, &attachments_dir, std::mem::take(&mut batch)).await;
+        turn.end_unless(!receiver.is_empty());
         store.wake_workers();
     }
 }
@@ -78,7 +82,7 @@ enum Isolation {
 }
 
 /// One transaction for the batch, after one sync of the files it references.
-async fn commit_batch(store: &Store, attachments_dir: &std::path::Path, batch: Vec<Pending>) {
+async fn commit_batch(store: &Store, turn: &mut WriterTurn, attachments_dir: &std::path::Path, batch: Vec<Pending>) {
     let files = batch.iter().flat_map(|p| &p.submission.attachments).filter_map(|a| a.record.path.as_ref());
     let files = files.map(PathBuf::from);
     let mut files: Vec<PathBuf> = files.collect();
@@ -93,9 +97,9 @@ async fn commit_batch(store: &Store, attachments_dir: &std::path::Path, batch: V
             return fail_all(batch, &error);
         }
     }
-    let results = match run_batch(store, &batch, Isolation::Together).await {
+    let results = match run_batch(store, turn, &batch, Isolation::Together).await {
         Ok(Some(results)) => Ok(results),
-        Ok(None) => run_batch(store, &batch, Isolation::Savepoints).await.map(Option::unwrap_or_default),
+        Ok(None) => run_batch(store, turn, &batch, Isolation::Savepoints).await.map(Option::unwrap_or_default),
         Err(e) => Err(e),
     };
     match results {
@@ -110,12 +114,17 @@ async fn commit_batch(store: &Store, attachments_dir: &std::path::Path, batch: V
 
 /// Runs and commits the batch. `Ok(None)`: a submission failed under `Together` (nothing was written), so the batch
 /// can run again in savepoints.
-async fn run_batch(store: &Store, batch: &[Pending], isolation: Isolation) -> Result<Option<Answers>, StoreError> {
+async fn run_batch(
+    store: &Store,
+    turn: &mut WriterTurn,
+    batch: &[Pending],
+    isolation: Isolation,
+) -> Result<Option<Answers>, StoreError> {
     let submissions: Vec<&Submission> = batch.iter().map(|p| &p.submission).collect();
     match isolation {
         Isolation::Together => {
             let (arrivals, results) = arrivals_of(&submissions, HashMap::new());
-            match arrivals.commit(store).await {
+            match arrivals.commit(store, turn).await {
                 Ok(()) => Ok(Some(results)),
                 // Busy, or the connection lost: running again would fail the same way.
                 Err(e) if e.is_transient() => Err(e),
@@ -126,6 +135,7 @@ async fn run_batch(store: &Store, batch: &[Pending], isolation: Isolation) -> Re
             }
         }
         Isolation::Savepoints => {
+            turn.end();
             let mut tx = store.begin().await?;
             let mut results = Vec::with_capacity(batch.len());
             for submission in submissions {
@@ -304,6 +314,7 @@ mod tests {
     #[tokio::test]
     async fn a_key_seen_before_is_answered_from_its_first_letter_in_a_batch_of_new_ones() {
         let (dir, store) = store::temporary_sqlite().await;
+        let mut turn = WriterTurn::default();
         let keyed = |id: &LetterId, key: &str, sha: char| {
             let mut s = submission(id);
             s.idempotency_key = Some(key.to_owned());
@@ -312,14 +323,15 @@ mod tests {
         };
         let first = LetterId::generate();
         let (reply, answer) = oneshot::channel();
-        commit_batch(&store, dir.path(), vec![Pending { submission: keyed(&first, "k-1", 'a'), reply }]).await;
+        commit_batch(&store, &mut turn, dir.path(), vec![Pending { submission: keyed(&first, "k-1", 'a'), reply }])
+            .await;
         assert!(matches!(answer.await.unwrap(), Ok(Submitted::Created(_))));
 
         let (retry, conflict, fresh) = (LetterId::generate(), LetterId::generate(), LetterId::generate());
         let (replies, answers): (Vec<_>, Vec<_>) = (0..3).map(|_| oneshot::channel()).unzip();
         let submissions = [keyed(&retry, "k-1", 'a'), keyed(&conflict, "k-1", 'b'), keyed(&fresh, "k-2", 'a')];
         let batch = submissions.into_iter().zip(replies).map(|(submission, reply)| Pending { submission, reply });
-        commit_batch(&store, dir.path(), batch.collect()).await;
+        commit_batch(&store, &mut turn, dir.path(), batch.collect()).await;
         let mut answers = answers.into_iter();
         assert!(matches!(answers.next().unwrap().await.unwrap(), Ok(Submitted::Replayed(id)) if id == first));
         let conflicting = answers.next().unwrap().await.unwrap();
@@ -336,9 +348,10 @@ mod tests {
     #[tokio::test]
     async fn a_submission_failing_in_the_database_fails_alone() {
         let (dir, store) = store::temporary_sqlite().await;
+        let mut turn = WriterTurn::default();
         let taken = LetterId::generate();
         let (reply, answer) = oneshot::channel();
-        commit_batch(&store, dir.path(), vec![Pending { submission: submission(&taken), reply }]).await;
+        commit_batch(&store, &mut turn, dir.path(), vec![Pending { submission: submission(&taken), reply }]).await;
         assert!(matches!(answer.await.unwrap(), Ok(Submitted::Created(_))));
 
         let fresh = LetterId::generate();
@@ -348,11 +361,56 @@ mod tests {
             Pending { submission: submission(&taken), reply: first },
             Pending { submission: submission(&fresh), reply: second },
         ];
-        commit_batch(&store, dir.path(), batch).await;
+        commit_batch(&store, &mut turn, dir.path(), batch).await;
         assert!(matches!(first_answer.await.unwrap(), Err(SubmitError::Store(_))), "the taken id fails");
         assert!(matches!(second_answer.await.unwrap(), Ok(Submitted::Created(_))), "the other is committed");
         assert!(store.letter(&fresh).await.unwrap().is_some());
         assert_eq!(store.events(&fresh).await.unwrap().len(), 1, "with its first event, once");
         assert_eq!(store.events(&taken).await.unwrap().len(), 1, "the first letter is untouched");
+    }
+
+    /// The committer keeps SQLite's one writer connection from one batch to the next while submissions wait.
+    /// A batch that must write through a transaction of the store (here: a letter with its own callback endpoint)
+    /// gives it back first, or it would wait for it forever; and the turn ends when nothing waits, so the
+    /// workers' writes go through.
+    #[tokio::test]
+    async fn a_kept_writer_is_given_back_before_a_batch_that_needs_a_transaction_and_when_nothing_waits() {
+        let (dir, store) = store::temporary_sqlite().await;
+        let mut turn = WriterTurn::default();
+        let commit = |turn: &mut WriterTurn, submission: Submission| {
+            let (reply, answer) = oneshot::channel();
+            let batch = vec![Pending { submission, reply }];
+            let store = store.clone();
+            let dir = dir.path().to_owned();
+            let mut taken = std::mem::take(turn);
+            async move {
+                let within = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+                    commit_batch(&store, &mut taken, &dir, batch).await;
+                    answer.await.unwrap()
+                });
+                (within.await.expect("the batch does not wait for the kept writer"), taken)
+            }
+        };
+        let (answer, kept) = commit(&mut turn, submission(&LetterId::generate())).await;
+        assert!(matches!(answer, Ok(Submitted::Created(_))));
+        turn = kept;
+        turn.end_unless(true);
+        assert!(turn.is_held(), "kept while submissions wait");
+
+        let mut with_callback = submission(&LetterId::generate());
+        let url = "https://erp.example.fr/hooks/relais".parse().unwrap();
+        with_callback.request.callback =
+            Some(crate::letters::request::LetterCallback { url, secret: crate::config::Secret::new("s".repeat(32)) });
+        let (answer, kept) = commit(&mut turn, with_callback).await;
+        assert!(matches!(answer, Ok(Submitted::Created(_))), "{answer:?}");
+        turn = kept;
+
+        let (answer, kept) = commit(&mut turn, submission(&LetterId::generate())).await;
+        assert!(matches!(answer, Ok(Submitted::Created(_))));
+        turn = kept;
+        turn.end_unless(false);
+        assert!(!turn.is_held(), "given back when nothing waits");
+        let tx = tokio::time::timeout(std::time::Duration::from_secs(10), store.begin()).await;
+        tx.expect("the writer is free for the workers").unwrap().commit().await.unwrap();
     }
 }

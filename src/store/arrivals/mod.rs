@@ -11,9 +11,11 @@ use crate::domain::{EmailAddress, JobId, LetterId, LetterState, NoticeId, Sender
 use crate::store::notices::NoticeState;
 
 mod statements;
+mod turn;
 
 pub(super) use statements::Placeholders;
 use statements::Statements;
+pub use turn::{LONGEST_TURN, WriterTurn};
 
 /// Rows per statement (an `INSERT`, or a lookup of keys). A batch's text is prepared once per shape and cached by the
 /// connection; chunks of a fixed size keep each statement, and its parameters, small (128 letters are eight).
@@ -71,20 +73,25 @@ impl Arrivals<'_> {
     /// Writes every row and commits them, in a transaction of their own. When every row goes in the batched
     /// statements (no callback endpoint, no inbound record: nearly always), that is one trip to the database: on
     /// SQLite the statements between `BEGIN` and `COMMIT` in one text, on PostgreSQL the one `WITH` statement,
-    /// which is a transaction by itself. Otherwise: begin, insert, commit.
-    pub async fn commit(&self, store: &Store) -> StoreResult<()> {
+    /// which is a transaction by itself, on the writer connection of `turn`, kept for the next batch once committed.
+    /// Otherwise: begin, insert, commit, the turn ended first.
+    pub async fn commit(&self, store: &Store, turn: &mut WriterTurn) -> StoreResult<()> {
         if !self.callback_endpoints.is_empty() || !self.inbound.is_empty() {
+            turn.end();
             let mut tx = store.begin().await?;
             self.insert(&mut tx).await?;
             tx.commit().await?;
             return Ok(());
         }
-        let mut conn = store.writer.acquire().await?;
-        let statements = self.statements(Placeholders::of(&conn))?;
+        // Made before the writer is taken, and without it: nothing here needs the connection.
+        let statements = self.statements(Placeholders::of_backend(store.backend))?;
+        let (mut conn, since) = turn.take(store).await?;
         match store.backend {
-            Backend::Postgres => statements.execute(&mut conn).await,
-            Backend::Sqlite => statements.execute_in_transaction(conn).await,
+            Backend::Postgres => statements.execute(&mut conn).await?,
+            Backend::Sqlite => conn = statements.execute_in_transaction(conn).await?,
         }
+        turn.keep(conn, since);
+        Ok(())
     }
 
     fn statements(&self, placeholders: Placeholders) -> StoreResult<Statements> {

@@ -4,7 +4,7 @@ use sqlx::any::AnyArguments;
 use sqlx::pool::PoolConnection;
 use sqlx::{Any, AnyConnection, Executor};
 
-use crate::store::{StoreError, StoreResult};
+use crate::store::{Backend, StoreError, StoreResult};
 
 /// The batch's `INSERT`s, sent to the database as one statement text: each trip to the database costs a
 /// hand-over to SQLite's connection thread and back (two thread switches), or a round trip to PostgreSQL.
@@ -62,23 +62,27 @@ impl Statements {
     }
 
     /// SQLite: the statements between `BEGIN` and `COMMIT`, as one text run by the connection's thread in one
-    /// hand-over. A failing statement stops the text inside its transaction, which is then rolled back; a
-    /// connection that may still be in it (the future dropped meanwhile, the rollback failed) is closed, not
-    /// returned to the pool.
-    pub(super) async fn execute_in_transaction(self, conn: PoolConnection<Any>) -> StoreResult<()> {
+    /// hand-over; the connection is given back once committed. A failing statement stops the text inside its
+    /// transaction, which is then rolled back; a connection that may still be in it (the future dropped meanwhile,
+    /// the rollback failed) is closed, not returned to the pool.
+    pub(super) async fn execute_in_transaction(self, conn: PoolConnection<Any>) -> StoreResult<PoolConnection<Any>> {
+        let mut conn = ClosedUnlessReturned(Some(conn));
         if self.statements.is_empty() {
-            return Ok(());
+            return Ok(conn.release());
         }
         let text = format!("BEGIN;\n{};\nCOMMIT", self.text());
-        let mut conn = ClosedUnlessReturned(Some(conn));
         let result = sqlx::query_with(sqlx::AssertSqlSafe(text), self.arguments).execute(&mut **conn.live()).await;
-        // After a failure, back to the pool only once rolled back; when `BEGIN` itself failed, there is nothing to
-        // roll back, the rollback fails and the connection is closed, which is harmless too.
-        if result.is_ok() || conn.live().execute("ROLLBACK").await.is_ok() {
-            conn.release();
+        match result {
+            Ok(_) => Ok(conn.release()),
+            Err(e) => {
+                // Back to the pool only once rolled back; when `BEGIN` itself failed, there is nothing to roll
+                // back, the rollback fails and the connection is closed, which is harmless too.
+                if conn.live().execute("ROLLBACK").await.is_ok() {
+                    drop(conn.release());
+                }
+                Err(e.into())
+            }
         }
-        result?;
-        Ok(())
     }
 }
 
@@ -90,9 +94,9 @@ impl ClosedUnlessReturned {
         self.0.as_mut().expect("live until released")
     }
 
-    /// Back to the pool: its transaction is over.
-    fn release(mut self) {
-        drop(self.0.take());
+    /// Out of its transaction: free to go back to the pool, or to be kept for the next one.
+    fn release(mut self) -> PoolConnection<Any> {
+        self.0.take().expect("live until released")
     }
 }
 
@@ -130,6 +134,13 @@ pub(in crate::store) enum Placeholders {
 impl Placeholders {
     pub(in crate::store) fn of(conn: &AnyConnection) -> Self {
         if conn.backend_name().eq_ignore_ascii_case("sqlite") { Self::Positional } else { Self::Numbered }
+    }
+
+    pub(in crate::store) fn of_backend(backend: Backend) -> Self {
+        match backend {
+            Backend::Sqlite => Self::Positional,
+            Backend::Postgres => Self::Numbered,
+        }
     }
 
     /// Appends the `n`th parameter (from 1) to `sql`.
