@@ -31,9 +31,59 @@ pub struct Submission {
     pub attachments: Vec<NewAttachment>,
 }
 
+impl Submission {
+    /// The letter as `add_rows` writes it, at `at`: what reading it back right after the commit would give, so
+    /// the answer needs no second read.
+    fn into_record(self, at: i64) -> store::LetterRecord {
+        let Submission { id, request, api_key, provider, .. } = self;
+        store::LetterRecord {
+            id,
+            sender_id: request.sender,
+            api_key_id: api_key.map(|key| key.as_str().to_owned()),
+            state: LetterState::Received,
+            state_detail: None,
+            template: request.template.name.clone(),
+            template_hash: request.template.hash.clone(),
+            variables: request.variables,
+            recipient: request.recipient,
+            reference: request.reference,
+            notify_email: request.notify_email,
+            provider,
+            provider_ref: None,
+            provider_status: None,
+            content_sha256: None,
+            cost_cents: None,
+            request_sha256: request.request_sha256,
+            send_attempts: 0,
+            created_at: at,
+            updated_at: at,
+            deposited_at: None,
+            synced_at: None,
+            send_started_at: None,
+            send_closed_at: None,
+        }
+    }
+}
+
 struct Pending {
     submission: Submission,
-    reply: oneshot::Sender<Result<Submitted, SubmitError>>,
+    /// The submission goes back with its answer: the request's own task makes the answer's letter from it, by
+    /// moving its fields, and drops the rest, not the committer between two batches.
+    reply: oneshot::Sender<(Submission, Result<Written, SubmitError>)>,
+}
+
+/// What became of a submission in its batch.
+#[derive(Debug)]
+enum Written {
+    /// Its letter was written, at this time (its `created_at`).
+    New { at: i64 },
+    /// Its idempotency key was seen with the same request: the letter made then.
+    Replayed(LetterId),
+}
+
+/// A submission's answer when its key was seen before: the earlier letter, or a conflict.
+fn replayed(earlier: IdempotencyRecord, request_sha256: &str) -> Result<Written, SubmitError> {
+    super::submit::replay(earlier, request_sha256).map(|outcome| Written::Replayed(outcome.id()))
 }
 
 /// The handle requests commit through; the batching task runs while a handle exists.
@@ -56,7 +106,11 @@ impl Committer {
         let (reply, answer) = oneshot::channel();
         let stopped = || SubmitError::Store(StoreError::Unavailable("relais is shutting down".into()));
         self.queue.send(Pending { submission, reply }).await.map_err(|_| stopped())?;
-        answer.await.map_err(|_| stopped())?
+        let (submission, written) = answer.await.map_err(|_| stopped())?;
+        Ok(match written? {
+            Written::New { at } => Submitted::Created(Box::new(submission.into_record(at))),
+            Written::Replayed(id) => Submitted::Replayed(id),
+        })
     }
 }
 
@@ -104,8 +158,8 @@ async fn commit_batch(store: &Store, turn: &mut WriterTurn, attachments_dir: &st
     };
     match results {
         Ok(results) => {
-            for (pending, result) in batch.into_iter().zip(results) {
-                let _ = pending.reply.send(result);
+            for (Pending { submission, reply }, result) in batch.into_iter().zip(results) {
+                let _ = reply.send((submission, result));
             }
         }
         Err(e) => fail_all(batch, &e),
@@ -147,7 +201,7 @@ async fn run_batch(
     }
 }
 
-type Answers = Vec<Result<Submitted, SubmitError>>;
+type Answers = Vec<Result<Written, SubmitError>>;
 
 /// The rows of the submissions' new letters, and each submission's answer. Under `Together` the idempotency keys
 /// are taken to be new, as nearly all are, and not looked up first (`seen` is empty): a key seen before makes its
@@ -166,7 +220,7 @@ fn arrivals_of<'a>(
         if let Some(key) = idempotency_key {
             let claim = (request.sender.clone(), key.clone());
             if let Some(earlier) = seen.get(&claim) {
-                results.push(super::submit::replay(earlier.clone(), &request.request_sha256));
+                results.push(replayed(earlier.clone(), &request.request_sha256));
                 continue;
             }
             let record = IdempotencyRecord { request_sha256: request.request_sha256.clone(), letter_id: id.clone() };
@@ -174,8 +228,8 @@ fn arrivals_of<'a>(
             let (sender_id, request_sha256) = (&request.sender, request.request_sha256.as_str());
             arrivals.keys.push(ArrivalKey { sender_id, key, request_sha256, letter_id: id, at: now });
         }
-        let letter = add_rows(&mut arrivals, submission, now);
-        results.push(Ok(Submitted::Created(Box::new(letter))));
+        add_rows(&mut arrivals, submission, now);
+        results.push(Ok(Written::New { at: now }));
     }
     (arrivals, results)
 }
@@ -183,12 +237,12 @@ fn arrivals_of<'a>(
 /// Answers every submission of a batch whose transaction failed with that failure, transient or not.
 fn fail_all(batch: Vec<Pending>, error: &StoreError) {
     tracing::error!(%error, transient = error.is_transient(), count = batch.len(), "a batch of submissions could not be committed");
-    for pending in batch {
-        let _ = pending.reply.send(Err(SubmitError::Store(error.shared())));
+    for Pending { submission, reply } in batch {
+        let _ = reply.send((submission, Err(SubmitError::Store(error.shared()))));
     }
 }
 
-async fn in_savepoint(tx: &mut Tx, submission: &Submission) -> Result<Submitted, SubmitError> {
+async fn in_savepoint(tx: &mut Tx, submission: &Submission) -> Result<Written, SubmitError> {
     let mut savepoint = sqlx::Connection::begin(&mut **tx).await.map_err(StoreError::from)?;
     match insert_submission(&mut savepoint, submission).await {
         Ok(outcome) => {
@@ -205,7 +259,7 @@ async fn in_savepoint(tx: &mut Tx, submission: &Submission) -> Result<Submitted,
 /// One submission written alone, in its savepoint: its idempotency key (looked up: the key is checked inside the
 /// transaction, so two identical requests racing create one letter), the letter, its attachments, its first event,
 /// its acceptance notice and its first jobs.
-async fn insert_submission(conn: &mut sqlx::AnyConnection, submission: &Submission) -> Result<Submitted, SubmitError> {
+async fn insert_submission(conn: &mut sqlx::AnyConnection, submission: &Submission) -> Result<Written, SubmitError> {
     let seen = match &submission.idempotency_key {
         Some(key) => store::idempotency::find_idempotencies(conn, &[(&submission.request.sender, key)]).await?,
         None => HashMap::new(),
@@ -216,9 +270,8 @@ async fn insert_submission(conn: &mut sqlx::AnyConnection, submission: &Submissi
 }
 
 /// The rows of one new letter: the letter, its attachments, the `accepted` notice with the job that sends
-/// it, and the job that prepares the letter. (Its first event is written with the letter.) Returns the
-/// letter as written.
-fn add_rows<'a>(arrivals: &mut Arrivals<'a>, submission: &'a Submission, now: i64) -> store::LetterRecord {
+/// it, and the job that prepares the letter. (Its first event is written with the letter.)
+fn add_rows<'a>(arrivals: &mut Arrivals<'a>, submission: &'a Submission, now: i64) {
     let Submission { id, request, api_key, provider, attachments, .. } = submission;
     let letter = NewLetter {
         id,
@@ -235,7 +288,6 @@ fn add_rows<'a>(arrivals: &mut Arrivals<'a>, submission: &'a Submission, now: i6
         submitted_by: request.submitted_by.as_deref(),
         now,
     };
-    let record = letter.record();
     arrivals.letters.push(letter);
     arrivals.attachments.extend(attachments);
     let notice = NoticeId::generate();
@@ -267,7 +319,6 @@ fn add_rows<'a>(arrivals: &mut Arrivals<'a>, submission: &'a Submission, now: i6
         let payload = email.answer.to_string();
         arrivals.jobs.push(ArrivalJob { id: JobId::generate(), kind: ANSWER, letter_id: id, payload, at: now });
     }
-    record
 }
 
 #[cfg(test)]
@@ -325,7 +376,7 @@ mod tests {
         let (reply, answer) = oneshot::channel();
         commit_batch(&store, &mut turn, dir.path(), vec![Pending { submission: keyed(&first, "k-1", 'a'), reply }])
             .await;
-        assert!(matches!(answer.await.unwrap(), Ok(Submitted::Created(_))));
+        assert!(matches!(answer.await.unwrap().1, Ok(Written::New { .. })));
 
         let (retry, conflict, fresh) = (LetterId::generate(), LetterId::generate(), LetterId::generate());
         let (replies, answers): (Vec<_>, Vec<_>) = (0..3).map(|_| oneshot::channel()).unzip();
@@ -333,10 +384,10 @@ mod tests {
         let batch = submissions.into_iter().zip(replies).map(|(submission, reply)| Pending { submission, reply });
         commit_batch(&store, &mut turn, dir.path(), batch.collect()).await;
         let mut answers = answers.into_iter();
-        assert!(matches!(answers.next().unwrap().await.unwrap(), Ok(Submitted::Replayed(id)) if id == first));
-        let conflicting = answers.next().unwrap().await.unwrap();
+        assert!(matches!(answers.next().unwrap().await.unwrap().1, Ok(Written::Replayed(id)) if id == first));
+        let conflicting = answers.next().unwrap().await.unwrap().1;
         assert!(matches!(conflicting, Err(SubmitError::IdempotencyConflict(id)) if id == first));
-        assert!(matches!(answers.next().unwrap().await.unwrap(), Ok(Submitted::Created(_))));
+        assert!(matches!(answers.next().unwrap().await.unwrap().1, Ok(Written::New { .. })));
         assert!(store.letter(&retry).await.unwrap().is_none() && store.letter(&conflict).await.unwrap().is_none());
         assert_eq!(store.events(&fresh).await.unwrap().len(), 1, "the new letter is committed once");
     }
@@ -352,7 +403,7 @@ mod tests {
         let taken = LetterId::generate();
         let (reply, answer) = oneshot::channel();
         commit_batch(&store, &mut turn, dir.path(), vec![Pending { submission: submission(&taken), reply }]).await;
-        assert!(matches!(answer.await.unwrap(), Ok(Submitted::Created(_))));
+        assert!(matches!(answer.await.unwrap().1, Ok(Written::New { .. })));
 
         let fresh = LetterId::generate();
         let (first, first_answer) = oneshot::channel();
@@ -362,8 +413,8 @@ mod tests {
             Pending { submission: submission(&fresh), reply: second },
         ];
         commit_batch(&store, &mut turn, dir.path(), batch).await;
-        assert!(matches!(first_answer.await.unwrap(), Err(SubmitError::Store(_))), "the taken id fails");
-        assert!(matches!(second_answer.await.unwrap(), Ok(Submitted::Created(_))), "the other is committed");
+        assert!(matches!(first_answer.await.unwrap().1, Err(SubmitError::Store(_))), "the taken id fails");
+        assert!(matches!(second_answer.await.unwrap().1, Ok(Written::New { .. })), "the other is committed");
         assert!(store.letter(&fresh).await.unwrap().is_some());
         assert_eq!(store.events(&fresh).await.unwrap().len(), 1, "with its first event, once");
         assert_eq!(store.events(&taken).await.unwrap().len(), 1, "the first letter is untouched");
@@ -386,13 +437,13 @@ mod tests {
             async move {
                 let within = tokio::time::timeout(std::time::Duration::from_secs(10), async {
                     commit_batch(&store, &mut taken, &dir, batch).await;
-                    answer.await.unwrap()
+                    answer.await.unwrap().1
                 });
                 (within.await.expect("the batch does not wait for the kept writer"), taken)
             }
         };
         let (answer, kept) = commit(&mut turn, submission(&LetterId::generate())).await;
-        assert!(matches!(answer, Ok(Submitted::Created(_))));
+        assert!(matches!(answer, Ok(Written::New { .. })));
         turn = kept;
         turn.end_unless(true);
         assert!(turn.is_held(), "kept while submissions wait");
@@ -402,15 +453,30 @@ mod tests {
         with_callback.request.callback =
             Some(crate::letters::request::LetterCallback { url, secret: crate::config::Secret::new("s".repeat(32)) });
         let (answer, kept) = commit(&mut turn, with_callback).await;
-        assert!(matches!(answer, Ok(Submitted::Created(_))), "{answer:?}");
+        assert!(matches!(answer, Ok(Written::New { .. })), "{answer:?}");
         turn = kept;
 
         let (answer, kept) = commit(&mut turn, submission(&LetterId::generate())).await;
-        assert!(matches!(answer, Ok(Submitted::Created(_))));
+        assert!(matches!(answer, Ok(Written::New { .. })));
         turn = kept;
         turn.end_unless(false);
         assert!(!turn.is_held(), "given back when nothing waits");
         let tx = tokio::time::timeout(std::time::Duration::from_secs(10), store.begin()).await;
         tx.expect("the writer is free for the workers").unwrap().commit().await.unwrap();
+    }
+
+    /// The answer to a new letter is made from the submission handed back, not read from the database: it is
+    /// the letter as it was written.
+    #[tokio::test]
+    async fn the_answer_to_a_new_letter_is_the_letter_as_stored() {
+        let (dir, store) = store::temporary_sqlite().await;
+        let committer = Committer::start(store.clone(), dir.path().to_owned());
+        let id = LetterId::generate();
+        let mut keyed = submission(&id);
+        keyed.idempotency_key = Some("k-1".into());
+        keyed.api_key = Some(ApiKeyId::generate());
+        let Ok(Submitted::Created(answered)) = committer.commit(keyed).await else { panic!("a new letter") };
+        let stored = store.letter(&id).await.unwrap().expect("committed");
+        assert_eq!(format!("{answered:?}"), format!("{stored:?}"));
     }
 }

@@ -5,7 +5,7 @@
 use sqlx::AnyConnection;
 
 use super::events::{GENESIS_HASH, event_hash};
-use super::letters::{LetterRecord, NewAttachment, NewLetter};
+use super::letters::{NewAttachment, NewLetter};
 use super::{Backend, Store, StoreError, StoreResult};
 use crate::domain::{EmailAddress, JobId, LetterId, LetterState, NoticeId, SenderId};
 use crate::store::notices::NoticeState;
@@ -123,39 +123,6 @@ impl Arrivals<'_> {
             super::inbound::record(conn, record).await?;
         }
         Ok(())
-    }
-}
-
-impl NewLetter<'_> {
-    /// The letter as `push_letters` writes it: what reading it back right after the commit would give, so
-    /// the answer to a submission needs no second read.
-    pub fn record(&self) -> LetterRecord {
-        LetterRecord {
-            id: self.id.clone(),
-            sender_id: self.sender_id.clone(),
-            api_key_id: self.api_key_id.map(str::to_owned),
-            state: LetterState::Received,
-            state_detail: None,
-            template: self.template.to_owned(),
-            template_hash: self.template_hash.to_owned(),
-            variables: self.variables.clone(),
-            recipient: self.recipient.clone(),
-            reference: self.reference.map(str::to_owned),
-            notify_email: self.notify_email.cloned(),
-            provider: self.provider.to_owned(),
-            provider_ref: None,
-            provider_status: None,
-            content_sha256: None,
-            cost_cents: None,
-            request_sha256: self.request_sha256.to_owned(),
-            send_attempts: 0,
-            created_at: self.now,
-            updated_at: self.now,
-            deposited_at: None,
-            synced_at: None,
-            send_started_at: None,
-            send_closed_at: None,
-        }
     }
 }
 
