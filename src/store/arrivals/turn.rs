@@ -47,7 +47,8 @@ impl WriterTurn {
         self.held = None;
     }
 
-    pub fn is_held(&self) -> bool {
+    #[cfg(test)]
+    pub(crate) fn is_held(&self) -> bool {
         self.held.is_some()
     }
 }
